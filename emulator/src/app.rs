@@ -1,0 +1,307 @@
+//! Shared state, the request pipeline every HubSpot route goes through, and the router.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, json};
+
+use crate::auth::{Auth, AuthFailure, TokenKind};
+use crate::error::{ApiError, json_response};
+use crate::limits::{Chaos, Fault, RateLimiter, Verdict};
+use crate::routes;
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// Per-request facts the handlers need.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The `X-HubSpot-Correlation-Id` of this request, echoed in error bodies.
+    pub correlation_id: String,
+}
+
+/// Request counts for `GET /_emulator/stats`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests answered on HubSpot routes.
+    pub requests: u64,
+    /// Counts by HTTP status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Counts by `METHOD route-template`.
+    pub by_route: BTreeMap<String, u64>,
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    /// The settings the emulator started with.
+    pub settings: Settings,
+    /// The portal's data.
+    pub store: Mutex<Store>,
+    /// Token checks and OAuth grants.
+    pub auth: Auth,
+    /// Rolling, daily and search limits.
+    pub limiter: RateLimiter,
+    /// Latency and faults.
+    pub chaos: Chaos,
+    /// Request counters.
+    pub stats: Mutex<Stats>,
+}
+
+/// The shared state as handlers receive it.
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    /// Fresh state for `settings`.
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            store: Mutex::new(Store::new(settings.portal_id)),
+            auth: Auth::new(&settings),
+            limiter: RateLimiter::new(&settings),
+            chaos: Chaos::new(&settings),
+            stats: Mutex::default(),
+            settings,
+        }
+    }
+
+    /// The store, locked. A panic elsewhere never poisons it for good.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count(&self, route: String, status: StatusCode) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        stats.requests += 1;
+        *stats.by_status.entry(status.as_u16()).or_default() += 1;
+        *stats.by_route.entry(route).or_default() += 1;
+    }
+}
+
+/// Builds the whole router over `state`.
+pub fn router(state: Shared) -> Router {
+    let crm = routes::crm_routes().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        hubspot_pipeline,
+    ));
+    let oauth = routes::oauth_routes().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        oauth_pipeline,
+    ));
+    Router::new()
+        .merge(crm)
+        .merge(oauth)
+        .merge(routes::inspect_routes())
+        .fallback(fallback)
+        .with_state(state)
+}
+
+async fn fallback() -> Response {
+    crate::error::html_not_found()
+}
+
+fn correlation_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn route_name(req: &Request) -> String {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    format!("{} {path}", req.method())
+}
+
+fn set_header(headers: &mut HeaderMap, name: &'static str, value: impl ToString) {
+    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+        headers.insert(name, v);
+    }
+}
+
+/// Auth, faults, rate limits, latency, correlation ids and counting for the CRM routes.
+async fn hubspot_pipeline(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let route = route_name(&req);
+    let corr = correlation_id();
+    let is_search = req.uri().path().ends_with("/search");
+    let response = async {
+        let auth_header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let kind = match state.auth.check(auth_header.as_deref()) {
+            Ok(kind) => kind,
+            Err(failure) => return auth_error(failure, &corr),
+        };
+        if let Some(fault) = state.chaos.fault() {
+            return fault_response(fault, &corr);
+        }
+        let mut limit_headers = HeaderMap::new();
+        if is_search {
+            if !state
+                .limiter
+                .admit_search(auth_header.as_deref().unwrap_or_default())
+            {
+                return rate_limited("You have reached your secondly limit.", "SECONDLY", &corr);
+            }
+        } else {
+            let daily_applies = kind == TokenKind::PrivateApp;
+            let verdict = state.limiter.admit(daily_applies);
+            rate_headers(&state, &mut limit_headers, verdict, daily_applies);
+            let refused = match verdict {
+                Verdict::Rolling => Some((
+                    "You have reached your ten_secondly_rolling limit.",
+                    "TEN_SECONDLY_ROLLING",
+                )),
+                Verdict::Daily => Some(("You have reached your daily limit.", "DAILY")),
+                Verdict::Allowed { .. } => None,
+            };
+            if let Some((message, policy)) = refused {
+                let mut response = rate_limited(message, policy, &corr);
+                response.headers_mut().extend(limit_headers);
+                return response;
+            }
+        }
+        let delay = state.chaos.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        req.extensions_mut().insert(Ctx {
+            correlation_id: corr.clone(),
+        });
+        let mut response = next.run(req).await;
+        response.headers_mut().extend(limit_headers);
+        response
+    }
+    .await;
+    finish(&state, route, &corr, response)
+}
+
+/// Correlation ids and counting for `POST /oauth/v1/token` (no auth, no rate limit).
+async fn oauth_pipeline(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let route = route_name(&req);
+    let corr = correlation_id();
+    req.extensions_mut().insert(Ctx {
+        correlation_id: corr.clone(),
+    });
+    let response = next.run(req).await;
+    finish(&state, route, &corr, response)
+}
+
+fn finish(state: &AppState, route: String, corr: &str, mut response: Response) -> Response {
+    state.count(route, response.status());
+    set_header(response.headers_mut(), "x-hubspot-correlation-id", corr);
+    response
+}
+
+fn rate_headers(state: &AppState, headers: &mut HeaderMap, verdict: Verdict, daily: bool) {
+    let max = state.limiter.max();
+    let (remaining, daily_remaining) = match verdict {
+        Verdict::Allowed {
+            remaining,
+            daily_remaining,
+        } => (remaining, daily_remaining),
+        Verdict::Rolling => (0, 0),
+        Verdict::Daily => (0, 0),
+    };
+    if max > 0 {
+        set_header(
+            headers,
+            "x-hubspot-ratelimit-interval-milliseconds",
+            state.limiter.window().as_millis(),
+        );
+        set_header(headers, "x-hubspot-ratelimit-max", max);
+        set_header(headers, "x-hubspot-ratelimit-remaining", remaining);
+    }
+    if daily && state.limiter.daily_limit() > 0 {
+        set_header(
+            headers,
+            "x-hubspot-ratelimit-daily",
+            state.limiter.daily_limit(),
+        );
+        let daily_remaining = if verdict == Verdict::Rolling {
+            // A rolling refusal says nothing about the day; report what is left.
+            state.limiter.daily_limit()
+        } else {
+            daily_remaining
+        };
+        set_header(
+            headers,
+            "x-hubspot-ratelimit-daily-remaining",
+            daily_remaining,
+        );
+    }
+}
+
+fn auth_error(failure: AuthFailure, corr: &str) -> Response {
+    match failure {
+        AuthFailure::Invalid => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            Some("INVALID_AUTHENTICATION"),
+            "Authentication credentials not found.",
+            corr,
+        )
+        .into_response(),
+        AuthFailure::Expired { ago, expired_at } => {
+            let mut extra = Map::new();
+            extra.insert("context".into(), json!({"expire time": [expired_at]}));
+            ApiError::with_extra(
+                StatusCode::UNAUTHORIZED,
+                Some("EXPIRED_AUTHENTICATION"),
+                AuthFailure::expired_message(ago),
+                corr,
+                extra,
+            )
+            .into_response()
+        }
+    }
+}
+
+/// HubSpot's 429 body (`errorType`, `policyName` and, in newer responses, `category`).
+/// HubSpot does not reliably send `Retry-After` on CRM 429s, so neither do we.
+fn rate_limited(message: &str, policy: &str, corr: &str) -> Response {
+    json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        &json!({
+            "status": "error",
+            "message": message,
+            "errorType": "RATE_LIMIT",
+            "correlationId": corr,
+            "policyName": policy,
+            "category": "RATE_LIMITS",
+        }),
+    )
+}
+
+/// An injected failure. HubSpot's bodies for these are not documented; 5xx from its edge are
+/// often HTML, so clients must not depend on them. The body here is HubSpot's error shape.
+fn fault_response(fault: Fault, corr: &str) -> Response {
+    match fault {
+        Fault::Drop => {
+            // A body stream that fails makes hyper abort the connection mid-response.
+            let stream = futures_util::stream::once(async {
+                Err::<bytes::Bytes, std::io::Error>(std::io::Error::other(
+                    "injected connection drop",
+                ))
+            });
+            (StatusCode::OK, Body::from_stream(stream)).into_response()
+        }
+        Fault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let (category, message) = if code == 423 {
+                (
+                    "LOCKED",
+                    "The resource is locked. Retry after at least 2 seconds.",
+                )
+            } else {
+                ("INTERNAL_ERROR", "Internal error")
+            };
+            ApiError::new(status, Some(category), message, corr).into_response()
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! `hubspot-emulator`: a local HubSpot CRM API for demos, benchmarks and tests.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Parser;
+use hubspot_emulator::Settings;
+
+/// A faithful, stateful local HubSpot CRM API.
+///
+/// Prints `hubspot-emulator listening on http://127.0.0.1:PORT` on stdout once ready;
+/// everything else goes to stderr.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Accepted static token (repeatable). Without it any `pat-…` token is accepted.
+    #[arg(long = "token")]
+    tokens: Vec<String>,
+    /// OAuth client id the token endpoint requires (any if unset).
+    #[arg(long)]
+    oauth_client_id: Option<String>,
+    /// OAuth client secret the token endpoint requires (any if unset).
+    #[arg(long)]
+    oauth_client_secret: Option<String>,
+    /// Refresh token the token endpoint accepts (any if unset).
+    #[arg(long)]
+    refresh_token: Option<String>,
+    /// Lifetime of issued OAuth access tokens, in seconds.
+    #[arg(long, default_value_t = 1800)]
+    token_ttl_s: u64,
+    /// Requests per rolling window (0 = no limit).
+    #[arg(long, default_value_t = 190)]
+    rate_limit: u32,
+    /// Rolling window length in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    window_ms: u64,
+    /// Requests per day for private-app tokens (0 = no limit).
+    #[arg(long, default_value_t = 650_000)]
+    daily_limit: u64,
+    /// Search requests per second per token (0 = no limit).
+    #[arg(long, default_value_t = 5)]
+    search_per_second: u32,
+    /// Latency added to every response in milliseconds, plus up to 50% jitter.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of requests (0..1) answered with 500/502/503/504/423 or a dropped connection.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    /// Seed for faults and jitter (repeatable runs).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Portal (hub) id.
+    #[arg(long, default_value_t = 23_170_316)]
+    portal_id: u64,
+}
+
+impl From<Args> for Settings {
+    fn from(a: Args) -> Self {
+        Settings {
+            port: a.port,
+            tokens: a.tokens,
+            oauth_client_id: a.oauth_client_id,
+            oauth_client_secret: a.oauth_client_secret,
+            refresh_token: a.refresh_token,
+            token_ttl: Duration::from_secs(a.token_ttl_s),
+            rate_limit: a.rate_limit,
+            window: Duration::from_millis(a.window_ms),
+            daily_limit: a.daily_limit,
+            search_per_second: a.search_per_second,
+            latency: Duration::from_millis(a.latency_ms),
+            fault_rate: a.fault_rate.clamp(0.0, 1.0),
+            seed: a.seed,
+            portal_id: a.portal_id,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let settings: Settings = Args::parse().into();
+    let emulator = match hubspot_emulator::start(settings).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "could not start the emulator");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
+        "hubspot-emulator listening on {}",
+        emulator.base_url()
+    );
+    let _ = stdout.flush();
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    emulator.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

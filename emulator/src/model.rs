@@ -1,0 +1,194 @@
+//! The CRM's data model: object types, property definitions and stored records.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A property's data type, as HubSpot names it in `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PropertyType {
+    /// `true` / `false`.
+    Bool,
+    /// A calendar date: midnight UTC as epoch ms, or `YYYY-MM-DD`.
+    Date,
+    /// A point in time: epoch ms or ISO-8601.
+    #[serde(rename = "datetime")]
+    DateTime,
+    /// One (or, for checkboxes, several `;`-separated) option values.
+    Enumeration,
+    /// A decimal number.
+    Number,
+    /// A phone number (free text).
+    PhoneNumber,
+    /// Free text up to 65,536 characters.
+    String,
+}
+
+/// One allowed value of an enumeration property.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyOption {
+    /// Display label.
+    pub label: String,
+    /// Internal value, the one the API accepts.
+    pub value: String,
+    /// Position in the UI.
+    #[serde(default)]
+    pub display_order: i64,
+    /// Hidden from forms.
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// A property definition of one object type.
+#[derive(Debug, Clone)]
+pub struct PropertyDef {
+    /// Internal name (`firstname`).
+    pub name: String,
+    /// Display label.
+    pub label: String,
+    /// Data type.
+    pub kind: PropertyType,
+    /// UI field type (`text`, `select`, `checkbox`, …).
+    pub field_type: String,
+    /// Property group.
+    pub group_name: String,
+    /// Allowed values of an enumeration.
+    pub options: Vec<PropertyOption>,
+    /// Options come from elsewhere (pipelines, owners): never validated.
+    pub external_options: bool,
+    /// Values are unique per object type; usable as `idProperty`.
+    pub has_unique_value: bool,
+    /// The API may not write it.
+    pub read_only: bool,
+    /// Computed by HubSpot.
+    pub calculated: bool,
+    /// Defined by HubSpot rather than the portal.
+    pub hubspot_defined: bool,
+}
+
+impl PropertyDef {
+    /// Whether several options may be chosen at once (`;`-separated).
+    pub fn is_multi(&self) -> bool {
+        self.kind == PropertyType::Enumeration && self.field_type == "checkbox"
+    }
+
+    /// The property as `GET /crm/v3/properties/{type}` returns it.
+    pub fn to_json(&self) -> Value {
+        let kind = serde_json::to_value(self.kind).unwrap_or(Value::Null);
+        json!({
+            "updatedAt": "2024-01-01T00:00:00.000Z",
+            "createdAt": "2019-08-06T02:41:52.000Z",
+            "name": self.name,
+            "label": self.label,
+            "type": kind,
+            "fieldType": self.field_type,
+            "description": "",
+            "groupName": self.group_name,
+            "options": self.options,
+            "displayOrder": -1,
+            "calculated": self.calculated,
+            "externalOptions": self.external_options,
+            "hasUniqueValue": self.has_unique_value,
+            "hidden": false,
+            "hubspotDefined": self.hubspot_defined,
+            "modificationMetadata": {
+                "archivable": !self.hubspot_defined,
+                "readOnlyDefinition": self.hubspot_defined,
+                "readOnlyValue": self.read_only,
+            },
+            "formField": !self.read_only,
+            "dataSensitivity": "non_sensitive",
+        })
+    }
+}
+
+/// A stored CRM record.
+#[derive(Debug, Clone)]
+pub struct StoredObject {
+    /// Numeric record id.
+    pub id: u64,
+    /// Property values, all strings.
+    pub properties: BTreeMap<String, String>,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// ISO-8601 time of the last write.
+    pub updated_at: String,
+    /// Archived (soft-deleted).
+    pub archived: bool,
+}
+
+/// An object type and everything stored under it.
+#[derive(Debug, Clone)]
+pub struct ObjectType {
+    /// Type id: `0-1`, `2-1234`.
+    pub type_id: String,
+    /// Plural API name: `contacts`.
+    pub name: String,
+    /// Singular label in upper case as HubSpot's messages spell it: `CONTACT`.
+    pub upper_singular: String,
+    /// Name of the "last modified" property (`lastmodifieddate` on contacts).
+    pub modified_property: String,
+    /// Fully qualified name of a custom object (`p123_car`).
+    pub fully_qualified_name: Option<String>,
+    /// Labels, for custom-object schemas.
+    pub labels: (String, String),
+    /// Primary display property of a custom object.
+    pub primary_display_property: Option<String>,
+    /// Property definitions by name, in definition order.
+    pub properties: Vec<PropertyDef>,
+    /// Records by id.
+    pub objects: BTreeMap<u64, StoredObject>,
+    /// For every unique property (and `email` on contacts): value → record id.
+    pub unique_index: HashMap<String, HashMap<String, u64>>,
+    /// When the type was created, for schemas.
+    pub created_at: String,
+}
+
+impl ObjectType {
+    /// The definition of `name`, if the type has it.
+    pub fn property(&self, name: &str) -> Option<&PropertyDef> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// Whether `name` can identify records: `email` on contacts or a unique-value property.
+    pub fn is_identifying(&self, name: &str) -> bool {
+        (self.type_id == "0-1" && name == "email")
+            || self.property(name).is_some_and(|p| p.has_unique_value)
+    }
+
+    /// Normalises an identifying value the way HubSpot matches it.
+    pub fn normalise_key(&self, property: &str, value: &str) -> String {
+        if property == "email" {
+            value.trim().to_lowercase()
+        } else {
+            value.to_string()
+        }
+    }
+
+    /// The record whose identifying `property` equals `value`.
+    pub fn find_by(&self, property: &str, value: &str) -> Option<u64> {
+        if property == "hs_object_id" {
+            let id = value.parse::<u64>().ok()?;
+            return self.objects.get(&id).filter(|o| !o.archived).map(|o| o.id);
+        }
+        let key = self.normalise_key(property, value);
+        self.unique_index.get(property)?.get(&key).copied()
+    }
+
+    /// The properties kept in the unique index.
+    pub fn indexed_properties(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .properties
+            .iter()
+            .filter(|p| p.has_unique_value)
+            .map(|p| p.name.clone())
+            .collect();
+        if self.type_id == "0-1" {
+            names.push("email".to_string());
+        }
+        names
+    }
+}

@@ -1,0 +1,255 @@
+//! `/crm/v4/associations`: batch create, default associations, labels and per-record lists.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::parse_json;
+use crate::app::{Ctx, Shared};
+use crate::clock;
+use crate::defaults::{DEFAULT_ASSOCIATIONS, default_association};
+use crate::error::{ApiError, json_response};
+use crate::store::Store;
+
+#[derive(Deserialize)]
+struct Batch<T> {
+    inputs: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct Ref {
+    id: Value,
+}
+
+impl Ref {
+    fn id(&self) -> String {
+        match &self.id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypeSpec {
+    association_category: String,
+    association_type_id: u32,
+}
+
+#[derive(Deserialize)]
+struct LabelledInput {
+    from: Ref,
+    to: Ref,
+    #[serde(default)]
+    types: Vec<TypeSpec>,
+}
+
+#[derive(Deserialize)]
+struct DefaultInput {
+    from: Ref,
+    to: Ref,
+}
+
+fn pair(store: &Store, from: &str, to: &str, ctx: &Ctx) -> Result<(usize, usize), ApiError> {
+    let f = store
+        .resolve(from)
+        .ok_or_else(|| ApiError::unknown_type(from, &ctx.correlation_id))?;
+    let t = store
+        .resolve(to)
+        .ok_or_else(|| ApiError::unknown_type(to, &ctx.correlation_id))?;
+    Ok((f, t))
+}
+
+fn live_id(store: &Store, idx: usize, id: &str) -> Option<u64> {
+    let id = id.parse::<u64>().ok()?;
+    store.live(idx, id).map(|_| id)
+}
+
+fn missing_object_error(store: &Store, idx: usize, id: &str) -> Value {
+    json!({
+        "status": "error",
+        "category": "VALIDATION_ERROR",
+        "message": format!("{}={id} is not a valid object", store.types[idx].type_id),
+        "context": {},
+    })
+}
+
+fn envelope(results: Vec<Value>, errors: Vec<Value>, ok: StatusCode) -> Response {
+    let mut body = json!({
+        "completedAt": clock::now_iso(),
+        "status": "COMPLETE",
+        "startedAt": clock::now_iso(),
+        "results": results,
+    });
+    let status = if errors.is_empty() {
+        ok
+    } else {
+        body["numErrors"] = json!(errors.len());
+        body["errors"] = Value::Array(errors);
+        StatusCode::MULTI_STATUS
+    };
+    json_response(status, &body)
+}
+
+/// `POST /crm/v4/associations/{from}/{to}/batch/create`: 201 with labelled pairs.
+pub async fn batch_create(
+    State(state): State<Shared>,
+    Path((from, to)): Path<(String, String)>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Batch { inputs } = parse_json::<Batch<LabelledInput>>(&body, &ctx)?;
+    let mut store = state.store();
+    let (fi, ti) = pair(&store, &from, &to, &ctx)?;
+    let (from_type, to_type) = (
+        store.types[fi].type_id.clone(),
+        store.types[ti].type_id.clone(),
+    );
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        let (Some(f), Some(t)) = (
+            live_id(&store, fi, &input.from.id()),
+            live_id(&store, ti, &input.to.id()),
+        ) else {
+            let (idx, id) = match live_id(&store, fi, &input.from.id()) {
+                None => (fi, input.from.id()),
+                Some(_) => (ti, input.to.id()),
+            };
+            errors.push(missing_object_error(&store, idx, &id));
+            continue;
+        };
+        let types: Vec<(String, u32)> = input
+            .types
+            .iter()
+            .map(|t| (t.association_category.clone(), t.association_type_id))
+            .collect();
+        let labels: Vec<&str> = input
+            .types
+            .iter()
+            .filter_map(|t| {
+                DEFAULT_ASSOCIATIONS
+                    .iter()
+                    .find(|(_, _, id, label)| *id == t.association_type_id && !label.is_empty())
+                    .map(|(_, _, _, label)| *label)
+            })
+            .collect();
+        store.associate(&from_type, f, &to_type, t, types);
+        results.push(json!({
+            "fromObjectTypeId": from_type,
+            "fromObjectId": f.to_string(),
+            "toObjectTypeId": to_type,
+            "toObjectId": t.to_string(),
+            "labels": labels,
+        }));
+    }
+    Ok(envelope(results, errors, StatusCode::CREATED))
+}
+
+/// `POST /crm/v4/associations/{from}/{to}/batch/associate/default`: 200.
+pub async fn batch_associate_default(
+    State(state): State<Shared>,
+    Path((from, to)): Path<(String, String)>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Batch { inputs } = parse_json::<Batch<DefaultInput>>(&body, &ctx)?;
+    let mut store = state.store();
+    let (fi, ti) = pair(&store, &from, &to, &ctx)?;
+    let (from_type, to_type) = (
+        store.types[fi].type_id.clone(),
+        store.types[ti].type_id.clone(),
+    );
+    let Some(type_id) = default_association(&from_type, &to_type) else {
+        return Err(ApiError::validation(
+            format!("No default association type between {from_type} and {to_type}"),
+            &ctx.correlation_id,
+        ));
+    };
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        match (
+            live_id(&store, fi, &input.from.id()),
+            live_id(&store, ti, &input.to.id()),
+        ) {
+            (Some(f), Some(t)) => {
+                store.associate(
+                    &from_type,
+                    f,
+                    &to_type,
+                    t,
+                    vec![("HUBSPOT_DEFINED".into(), type_id)],
+                );
+                results.push(json!({
+                    "from": {"id": f.to_string()},
+                    "to": {"id": t.to_string()},
+                    "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id},
+                }));
+            }
+            (None, _) => errors.push(missing_object_error(&store, fi, &input.from.id())),
+            (_, None) => errors.push(missing_object_error(&store, ti, &input.to.id())),
+        }
+    }
+    Ok(envelope(results, errors, StatusCode::OK))
+}
+
+/// `GET /crm/v4/associations/{from}/{to}/labels`: HubSpot's defined type ids for the pair.
+pub async fn labels(
+    State(state): State<Shared>,
+    Path((from, to)): Path<(String, String)>,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let (fi, ti) = pair(&store, &from, &to, &ctx)?;
+    let (f, t) = (&store.types[fi].type_id, &store.types[ti].type_id);
+    let results: Vec<Value> = DEFAULT_ASSOCIATIONS
+        .iter()
+        .filter(|(a, b, _, _)| a == f && b == t)
+        .map(|(_, _, id, label)| {
+            json!({
+                "category": "HUBSPOT_DEFINED",
+                "typeId": id,
+                "label": if label.is_empty() { Value::Null } else { json!(label) },
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "results": results }),
+    ))
+}
+
+/// `GET /crm/v4/objects/{objectType}/{id}/associations/{toObjectType}`.
+pub async fn list_for_object(
+    State(state): State<Shared>,
+    Path((object_type, id, to_type)): Path<(String, String, String)>,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let (fi, ti) = pair(&store, &object_type, &to_type, &ctx)?;
+    let (f, t) = (&store.types[fi].type_id, &store.types[ti].type_id);
+    let from_id = id.parse::<u64>().unwrap_or_default();
+    let results: Vec<Value> = store
+        .associations
+        .iter()
+        .filter(|a| &a.from_type == f && &a.to_type == t && a.from_id == from_id)
+        .map(|a| {
+            let types: Vec<Value> = a
+                .types
+                .iter()
+                .map(|(category, type_id)| json!({"category": category, "typeId": type_id, "label": Value::Null}))
+                .collect();
+            json!({"toObjectId": a.to_id, "associationTypes": types})
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "results": results }),
+    ))
+}

@@ -1,0 +1,116 @@
+//! HubSpot's routes, grouped as HubSpot groups its APIs.
+
+mod associations;
+mod inspect;
+mod oauth;
+mod objects;
+mod properties;
+mod schemas;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+use crate::app::{Ctx, Shared};
+use crate::error::ApiError;
+
+/// Object, property, schema and association routes: auth and rate limits apply.
+pub fn crm_routes() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/crm/v3/objects/{object_type}/batch/upsert",
+            post(objects::batch_upsert),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/batch/create",
+            post(objects::batch_create),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/batch/update",
+            post(objects::batch_update),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/batch/read",
+            post(objects::batch_read),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/batch/archive",
+            post(objects::batch_archive),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/search",
+            post(objects::search),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}",
+            get(objects::list).post(objects::create_one),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/{id}",
+            get(objects::get_one)
+                .patch(objects::update_one)
+                .delete(objects::delete_one),
+        )
+        .route(
+            "/crm/v3/properties/{object_type}",
+            get(properties::list).post(properties::create),
+        )
+        .route(
+            "/crm/v3/properties/{object_type}/{name}",
+            get(properties::get_one),
+        )
+        .route(
+            "/crm-object-schemas/v3/schemas",
+            get(schemas::list).post(schemas::create),
+        )
+        .route(
+            "/crm-object-schemas/v3/schemas/{object_type}",
+            get(schemas::get_one),
+        )
+        .route("/crm/v3/schemas", get(schemas::list).post(schemas::create))
+        .route("/crm/v3/schemas/{object_type}", get(schemas::get_one))
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/create",
+            post(associations::batch_create),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/associate/default",
+            post(associations::batch_associate_default),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/labels",
+            get(associations::labels),
+        )
+        .route(
+            "/crm/v4/objects/{object_type}/{id}/associations/{to_type}",
+            get(associations::list_for_object),
+        )
+}
+
+/// `POST /oauth/v1/token`: counted, but neither authenticated nor rate limited.
+pub fn oauth_routes() -> Router<Shared> {
+    Router::new().route("/oauth/v1/token", post(oauth::token))
+}
+
+/// `/_emulator/*`: inspection for tests, no auth.
+pub fn inspect_routes() -> Router<Shared> {
+    Router::new()
+        .route("/_emulator/objects/{object_type}", get(inspect::objects))
+        .route("/_emulator/associations", get(inspect::associations))
+        .route("/_emulator/stats", get(inspect::stats))
+        .route("/_emulator/reset", post(inspect::reset))
+}
+
+/// Parses a JSON body, answering as HubSpot does when it cannot: 400 "Invalid input JSON on
+/// line L, column C: …" without a `category`.
+pub fn parse_json<T: DeserializeOwned>(body: &Bytes, ctx: &Ctx) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        let detail = text.split(" at line ").next().unwrap_or(&text).to_string();
+        ApiError::invalid_json(
+            format_args!("on line {}, column {}: {detail}", e.line(), e.column()),
+            &ctx.correlation_id,
+        )
+    })
+}
