@@ -1,1 +1,153 @@
-fn main() {}
+//! `target-hubspot`: CLI entry. Arguments → config → run → exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use target_hubspot::cli::{AboutFormat, Args, LogFormat};
+use target_hubspot::config::Config;
+use target_hubspot::error::FatalError;
+use target_hubspot::hubspot::Client;
+use target_hubspot::output::rejected::RejectedSink;
+use target_hubspot::{about, run};
+use tokio::io::{AsyncBufRead, BufReader};
+
+/// Exit codes; documented in the README.
+mod exit {
+    /// A fatal error stopped the run.
+    pub const FATAL: u8 = 1;
+    /// Every record has an outcome, some were rejected, and `fail_on_reject` is set.
+    pub const REJECTED: u8 = 3;
+    /// SIGINT.
+    pub const SIGINT: u8 = 130;
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TARGET_HUBSPOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn critical(error: &FatalError) -> ExitCode {
+    tracing::error!("{error}");
+    eprintln!("CRITICAL {error}");
+    ExitCode::from(exit::FATAL)
+}
+
+/// Where rejected records go: the configured file, unless that is the file being replayed.
+fn rejected_path(configured: &Path, input: Option<&Path>) -> PathBuf {
+    let same = input.is_some_and(|i| {
+        matches!((std::fs::canonicalize(i), std::fs::canonicalize(configured)), (Ok(a), Ok(b)) if a == b)
+    });
+    if !same {
+        return configured.to_path_buf();
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let stem = configured
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("target-hubspot-rejected");
+    let path = configured.with_file_name(format!("{stem}.replay-{stamp}.jsonl"));
+    tracing::warn!(
+        "the input is the rejected-records file itself; this run's rejections go to {} instead",
+        path.display()
+    );
+    path
+}
+
+async fn shutdown_signal() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return exit::SIGINT,
+                _ = term.recv() => return 143,
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    exit::SIGINT
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.about {
+        match args.format {
+            AboutFormat::Json => println!("{:#}", about::json()),
+            AboutFormat::Markdown => print!("{}", about::markdown()),
+        }
+        return ExitCode::SUCCESS;
+    }
+    init_logging(args.log_format);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = match Config::load(&args.config, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => return critical(&e.into()),
+    };
+    let client = match Client::new(
+        config.base_url.clone(),
+        config.credentials.clone(),
+        config.max_retries,
+    ) {
+        Ok(c) => Arc::new(c),
+        Err(e) => return critical(&e),
+    };
+    let input: Box<dyn AsyncBufRead + Unpin + Send> = match &args.input {
+        Some(path) => match tokio::fs::File::open(path).await {
+            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
+            Err(e) => {
+                return critical(&FatalError::Io(format!(
+                    "cannot open --input {}: {e}",
+                    path.display()
+                )));
+            }
+        },
+        None => Box::new(BufReader::with_capacity(1 << 16, tokio::io::stdin())),
+    };
+    let sink = RejectedSink::new(rejected_path(
+        &config.rejected_records_path,
+        args.input.as_deref(),
+    ));
+    let fail_on_reject = config.fail_on_reject;
+    let (signal_tx, mut signal_rx) = tokio::sync::oneshot::channel::<u8>();
+    tokio::spawn(async move {
+        let _ = signal_tx.send(shutdown_signal().await);
+    });
+    let shutdown = async {
+        let _ = (&mut signal_rx).await;
+    };
+    let end = run::run(config, client, sink, input, std::io::stdout(), shutdown).await;
+    end.summary.log();
+    if let Some(fatal) = &end.fatal {
+        return critical(fatal);
+    }
+    if end.interrupted {
+        let code = signal_rx.try_recv().unwrap_or(exit::SIGINT);
+        tracing::warn!(
+            "stopped by a signal after settling every record read; the last safe STATE was written"
+        );
+        return ExitCode::from(code);
+    }
+    if fail_on_reject && end.summary.rejected() > 0 {
+        tracing::error!(
+            "{} record(s) rejected and fail_on_reject is set",
+            end.summary.rejected()
+        );
+        return ExitCode::from(exit::REJECTED);
+    }
+    ExitCode::SUCCESS
+}

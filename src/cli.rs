@@ -1,0 +1,49 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Loads Singer records into HubSpot CRM through batch upserts.
+///
+/// Reads Singer messages (SCHEMA, RECORD, STATE) from stdin or --input, upserts records in
+/// batches of up to 100, appends every rejected record with its reason to the rejected-records
+/// file, and writes each STATE to stdout once every record before it is settled.
+#[derive(Debug, Parser)]
+#[command(name = "target-hubspot", version, about, long_about)]
+pub struct Args {
+    /// Config file (JSON). Repeatable; later files win. Settings can also come from
+    /// TARGET_HUBSPOT_<SETTING> environment variables, which win over files.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Vec<PathBuf>,
+    /// Read Singer messages from FILE instead of stdin (e.g. a rejected-records file to replay).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Print the target's name, capabilities and settings, then exit.
+    #[arg(long)]
+    pub about: bool,
+    /// Format of --about.
+    #[arg(long, value_enum, default_value_t = AboutFormat::Json, requires = "about")]
+    pub format: AboutFormat,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `--about` output formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AboutFormat {
+    /// Meltano SDK-style JSON.
+    Json,
+    /// A Markdown settings table.
+    Markdown,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}

@@ -1,0 +1,498 @@
+//! Settings: JSON files (later ones win), then `TARGET_HUBSPOT_<SETTING>` environment
+//! variables, validated into a [`Config`] whose credentials are one of two valid shapes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::secret::Secret;
+
+/// HubSpot's production API.
+pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
+
+/// What a setting holds, for environment parsing and `--about`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    /// Text.
+    String,
+    /// A whole number.
+    Integer,
+    /// `true` / `false`.
+    Boolean,
+    /// A JSON object.
+    Object,
+}
+
+/// One documented setting.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDoc {
+    /// Key in the config file.
+    pub name: &'static str,
+    /// Value type.
+    pub kind: SettingKind,
+    /// Default, as JSON text; `None` when there is none.
+    pub default: Option<&'static str>,
+    /// Whether the value is a credential.
+    pub secret: bool,
+    /// One-line description.
+    pub description: &'static str,
+}
+
+/// Every setting the target accepts: the single source for parsing, env overrides and `--about`.
+pub const SETTINGS: &[SettingDoc] = &[
+    SettingDoc {
+        name: "access_token",
+        kind: SettingKind::String,
+        default: None,
+        secret: true,
+        description: "Private-app access token (pat-…). Use this, or the three OAuth settings.",
+    },
+    SettingDoc {
+        name: "client_id",
+        kind: SettingKind::String,
+        default: None,
+        secret: false,
+        description: "OAuth app client id (with client_secret and refresh_token).",
+    },
+    SettingDoc {
+        name: "client_secret",
+        kind: SettingKind::String,
+        default: None,
+        secret: true,
+        description: "OAuth app client secret.",
+    },
+    SettingDoc {
+        name: "refresh_token",
+        kind: SettingKind::String,
+        default: None,
+        secret: true,
+        description: "OAuth refresh token; access tokens are refreshed before they expire.",
+    },
+    SettingDoc {
+        name: "base_url",
+        kind: SettingKind::String,
+        default: Some("\"https://api.hubapi.com\""),
+        secret: false,
+        description: "HubSpot API base URL. Plain http:// is allowed only for loopback hosts.",
+    },
+    SettingDoc {
+        name: "rejected_records_path",
+        kind: SettingKind::String,
+        default: Some("\"target-hubspot-rejected.jsonl\""),
+        secret: false,
+        description: "File that rejected records are appended to, as a replayable Singer stream.",
+    },
+    SettingDoc {
+        name: "batch_size",
+        kind: SettingKind::Integer,
+        default: Some("100"),
+        secret: false,
+        description: "Records per batch upsert request (1-100).",
+    },
+    SettingDoc {
+        name: "max_concurrency",
+        kind: SettingKind::Integer,
+        default: Some("8"),
+        secret: false,
+        description: "Batch requests in flight at once (1-64).",
+    },
+    SettingDoc {
+        name: "max_retries",
+        kind: SettingKind::Integer,
+        default: Some("5"),
+        secret: false,
+        description: "Retries of a request after 5xx, 423 or transport errors before its records are rejected.",
+    },
+    SettingDoc {
+        name: "flush_interval_ms",
+        kind: SettingKind::Integer,
+        default: Some("1000"),
+        secret: false,
+        description: "Longest time a record waits in an open batch before it is sent.",
+    },
+    SettingDoc {
+        name: "fail_on_reject",
+        kind: SettingKind::Boolean,
+        default: Some("false"),
+        secret: false,
+        description: "Exit 3 at the end when any record was rejected.",
+    },
+    SettingDoc {
+        name: "streams",
+        kind: SettingKind::Object,
+        default: Some("{}"),
+        secret: false,
+        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\"}.",
+    },
+];
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A config file is not a JSON object.
+    #[error("config file {path} is not a JSON object: {reason}")]
+    NotAnObject {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// An environment variable does not hold a value of the setting's type.
+    #[error("environment variable {var}: {reason}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Unknown setting, wrong type or missing field.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// How the target authenticates.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// A private-app token that does not expire.
+    PrivateApp(Secret),
+    /// An OAuth app whose access tokens are refreshed.
+    OAuth {
+        /// App client id.
+        client_id: String,
+        /// App client secret.
+        client_secret: Secret,
+        /// The installation's refresh token.
+        refresh_token: Secret,
+    },
+}
+
+/// How one stream maps to HubSpot.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// Object type: `contacts`, `companies`, `0-3`, `p123_car`, …
+    pub object_type: String,
+    /// The property that identifies records: `email` on contacts, else a unique-value property.
+    pub id_property: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    access_token: Option<Secret>,
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    refresh_token: Option<Secret>,
+    base_url: Option<String>,
+    rejected_records_path: Option<PathBuf>,
+    batch_size: Option<u64>,
+    max_concurrency: Option<u64>,
+    max_retries: Option<u32>,
+    flush_interval_ms: Option<u64>,
+    fail_on_reject: Option<bool>,
+    #[serde(default)]
+    streams: BTreeMap<String, StreamConfig>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How to authenticate.
+    pub credentials: Credentials,
+    /// API base URL without a trailing slash.
+    pub base_url: Url,
+    /// Where rejected records are appended.
+    pub rejected_records_path: PathBuf,
+    /// Records per request, 1..=100.
+    pub batch_size: usize,
+    /// Requests in flight.
+    pub max_concurrency: usize,
+    /// Retries after retryable failures.
+    pub max_retries: u32,
+    /// Longest wait of a record in an open batch.
+    pub flush_interval: std::time::Duration,
+    /// Exit 3 when anything was rejected.
+    pub fail_on_reject: bool,
+    /// Explicit stream mappings.
+    pub streams: BTreeMap<String, StreamConfig>,
+}
+
+/// The object types a stream may be named after to map without configuration.
+pub const STANDARD_OBJECT_TYPES: &[&str] = &[
+    "contacts",
+    "companies",
+    "deals",
+    "tickets",
+    "products",
+    "line_items",
+];
+
+impl Config {
+    /// Loads `files` in order (later keys win), applies `env` overrides, and validates.
+    pub fn load(
+        files: &[PathBuf],
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut merged = Map::new();
+        for path in files {
+            merged.extend(read_object(path)?);
+        }
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        for doc in SETTINGS {
+            let var = format!("TARGET_HUBSPOT_{}", doc.name.to_ascii_uppercase());
+            if let Some(text) = env.get(&var) {
+                merged.insert(doc.name.to_string(), env_value(doc, &var, text)?);
+            }
+        }
+        Self::from_value(Value::Object(merged))
+    }
+
+    /// Validates an already merged JSON object.
+    pub fn from_value(value: Value) -> Result<Self, ConfigError> {
+        let raw: RawConfig =
+            serde_json::from_value(value).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let credentials = match (
+            raw.access_token,
+            raw.client_id,
+            raw.client_secret,
+            raw.refresh_token,
+        ) {
+            (Some(token), None, None, None) => Credentials::PrivateApp(token),
+            (None, Some(client_id), Some(client_secret), Some(refresh_token)) => {
+                Credentials::OAuth {
+                    client_id,
+                    client_secret,
+                    refresh_token,
+                }
+            }
+            (None, None, None, None) => {
+                return Err(ConfigError::Invalid(
+                    "no credentials: set access_token, or client_id + client_secret + refresh_token".into(),
+                ));
+            }
+            (Some(_), ..) => {
+                return Err(ConfigError::Invalid(
+                    "set either access_token or the OAuth settings (client_id, client_secret, refresh_token), not both"
+                        .into(),
+                ));
+            }
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "OAuth needs all three of client_id, client_secret and refresh_token".into(),
+                ));
+            }
+        };
+        let base_url = parse_base_url(raw.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let batch_size = raw.batch_size.unwrap_or(100);
+        if !(1..=100).contains(&batch_size) {
+            return Err(ConfigError::Invalid(format!(
+                "batch_size must be 1-100 (HubSpot's batch limit), got {batch_size}"
+            )));
+        }
+        let max_concurrency = raw.max_concurrency.unwrap_or(8);
+        if !(1..=64).contains(&max_concurrency) {
+            return Err(ConfigError::Invalid(format!(
+                "max_concurrency must be 1-64, got {max_concurrency}"
+            )));
+        }
+        for (name, stream) in &raw.streams {
+            if stream.object_type.trim().is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "streams.{name}.object_type is empty"
+                )));
+            }
+        }
+        Ok(Self {
+            credentials,
+            base_url,
+            rejected_records_path: raw
+                .rejected_records_path
+                .unwrap_or_else(|| PathBuf::from("target-hubspot-rejected.jsonl")),
+            batch_size: batch_size as usize,
+            max_concurrency: max_concurrency as usize,
+            max_retries: raw.max_retries.unwrap_or(5),
+            flush_interval: std::time::Duration::from_millis(
+                raw.flush_interval_ms.unwrap_or(1000).max(1),
+            ),
+            fail_on_reject: raw.fail_on_reject.unwrap_or(false),
+            streams: raw.streams,
+        })
+    }
+
+    /// The mapping of `stream`: its configuration, or the object type it is named after
+    /// (`contacts` defaults to `id_property: email`). `None` when it maps to nothing.
+    pub fn stream(&self, stream: &str) -> Option<StreamConfig> {
+        if let Some(s) = self.streams.get(stream) {
+            let mut s = s.clone();
+            if s.id_property.is_none() && is_contacts(&s.object_type) {
+                s.id_property = Some("email".into());
+            }
+            return Some(s);
+        }
+        STANDARD_OBJECT_TYPES
+            .contains(&stream)
+            .then(|| StreamConfig {
+                object_type: stream.to_string(),
+                id_property: is_contacts(stream).then(|| "email".to_string()),
+            })
+    }
+}
+
+/// Whether an object type names contacts.
+pub fn is_contacts(object_type: &str) -> bool {
+    matches!(object_type, "contacts" | "contact" | "0-1")
+}
+
+fn read_object(path: &Path) -> Result<Map<String, Value>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ConfigError::NotAnObject {
+            path: path.into(),
+            reason: "the root is not an object".into(),
+        }),
+        Err(e) => Err(ConfigError::NotAnObject {
+            path: path.into(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn env_value(doc: &SettingDoc, var: &str, text: &str) -> Result<Value, ConfigError> {
+    let err = |reason: &str| ConfigError::Env {
+        var: var.to_string(),
+        reason: reason.to_string(),
+    };
+    Ok(match doc.kind {
+        SettingKind::String => Value::String(text.to_string()),
+        SettingKind::Integer => Value::from(
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| err("expected a whole number"))?,
+        ),
+        SettingKind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Value::Bool(true),
+            "false" | "0" | "no" => Value::Bool(false),
+            _ => return Err(err("expected true or false")),
+        },
+        SettingKind::Object => match serde_json::from_str::<Value>(text) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return Err(err("expected a JSON object")),
+        },
+    })
+}
+
+fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text.trim_end_matches('/'))
+        .map_err(|e| ConfigError::Invalid(format!("base_url {text:?} is not a URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(ConfigError::Invalid(format!(
+            "base_url {text:?} uses plain http; only https is allowed except for loopback hosts"
+        ))),
+        other => Err(ConfigError::Invalid(format!(
+            "base_url scheme {other:?} is not http(s)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_settings_are_refused_by_name() {
+        let err = Config::from_value(json!({"access_token": "pat-x", "batchsize": 5})).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `batchsize`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn credentials_must_be_one_complete_shape() {
+        assert!(Config::from_value(json!({})).is_err());
+        assert!(Config::from_value(json!({"client_id": "a", "client_secret": "b"})).is_err());
+        assert!(Config::from_value(json!({"access_token": "t", "client_id": "a"})).is_err());
+        let c = Config::from_value(
+            json!({"client_id": "a", "client_secret": "b", "refresh_token": "c"}),
+        )
+        .unwrap();
+        assert!(matches!(c.credentials, Credentials::OAuth { .. }));
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback_and_batch_size_in_range() {
+        let with = |extra: Value| {
+            let mut v = json!({"access_token": "t"});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            Config::from_value(v)
+        };
+        assert!(with(json!({"base_url": "http://127.0.0.1:9000"})).is_ok());
+        assert!(with(json!({"base_url": "http://example.com"})).is_err());
+        assert!(with(json!({"batch_size": 101})).is_err());
+        assert!(with(json!({"batch_size": 0})).is_err());
+    }
+
+    #[test]
+    fn environment_overrides_files_and_is_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(&path, r#"{"access_token": "file", "batch_size": 10}"#).unwrap();
+        let env = [("TARGET_HUBSPOT_BATCH_SIZE".to_string(), "20".to_string())];
+        let c = Config::load(std::slice::from_ref(&path), env).unwrap();
+        assert_eq!(c.batch_size, 20);
+        let bad = [(
+            "TARGET_HUBSPOT_FAIL_ON_REJECT".to_string(),
+            "maybe".to_string(),
+        )];
+        assert!(
+            Config::load(&[path], bad)
+                .unwrap_err()
+                .to_string()
+                .contains("TARGET_HUBSPOT_FAIL_ON_REJECT")
+        );
+    }
+
+    #[test]
+    fn streams_named_after_object_types_map_themselves() {
+        let c = Config::from_value(
+            json!({"access_token": "t", "streams": {"people": {"object_type": "contacts"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.stream("people").unwrap().id_property.as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            c.stream("contacts").unwrap().id_property.as_deref(),
+            Some("email")
+        );
+        assert_eq!(c.stream("deals").unwrap().id_property, None);
+        assert!(c.stream("orders").is_none());
+    }
+}

@@ -1,0 +1,90 @@
+//! Fatal errors: the run stops, no further STATE is acknowledged past what is settled.
+
+use crate::config::ConfigError;
+use crate::singer::InputError;
+
+/// Why a run cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum FatalError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A line is not a valid Singer message.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A RECORD came before any SCHEMA of its stream.
+    #[error("line {line}: RECORD for stream '{stream}' came before its SCHEMA")]
+    RecordBeforeSchema {
+        /// 1-based line number.
+        line: u64,
+        /// Stream name.
+        stream: String,
+    },
+    /// A stream names no HubSpot object type and has no `streams` entry.
+    #[error(
+        "line {line}: stream '{stream}' maps to no HubSpot object type; add it to \"streams\" in the config, e.g. {{\"{stream}\": {{\"object_type\": \"contacts\", \"id_property\": \"email\"}}}}"
+    )]
+    UnmappedStream {
+        /// 1-based line number.
+        line: u64,
+        /// Stream name.
+        stream: String,
+    },
+    /// The stream's `id_property` cannot identify records for upsert.
+    #[error("stream '{stream}': {reason}")]
+    IdProperty {
+        /// Stream name.
+        stream: String,
+        /// What is wrong, naming the object type and property.
+        reason: String,
+    },
+    /// HubSpot refused the credentials.
+    #[error("HubSpot refused the credentials{}: {message}", on_type(.object_type))]
+    Unauthorized {
+        /// The object type being written, when known.
+        object_type: Option<String>,
+        /// HubSpot's message.
+        message: String,
+    },
+    /// The token lacks scopes.
+    #[error("HubSpot denied access{} (403): {message}{}", on_type(.object_type), scopes(.missing_scopes))]
+    Forbidden {
+        /// The object type being written, when known.
+        object_type: Option<String>,
+        /// Scopes HubSpot says are required.
+        missing_scopes: Vec<String>,
+        /// HubSpot's message.
+        message: String,
+    },
+    /// The account's daily request limit is spent.
+    #[error(
+        "HubSpot's daily API limit is reached ({message}); stopped sending. Rerun after the limit resets (midnight in the account's time zone)"
+    )]
+    DailyLimit {
+        /// HubSpot's message.
+        message: String,
+    },
+    /// Refreshing the OAuth token failed.
+    #[error("OAuth token refresh failed: {0}")]
+    OAuth(String),
+    /// A request needed before loading (properties) failed for good.
+    #[error("{0}")]
+    Request(String),
+    /// Reading input or writing the rejected file failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+fn on_type(t: &Option<String>) -> String {
+    t.as_ref()
+        .map(|t| format!(" for object type '{t}'"))
+        .unwrap_or_default()
+}
+
+fn scopes(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; required scopes: {}", s.join(", "))
+    }
+}

@@ -1,0 +1,128 @@
+//! Bearer tokens: a private-app token as is, or OAuth access tokens refreshed before they
+//! expire, with one refresh shared by every request.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::config::Credentials;
+use crate::error::FatalError;
+use crate::secret::Secret;
+
+#[derive(Debug)]
+struct Cached {
+    token: Secret,
+    refresh_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Secret,
+    expires_in: u64,
+}
+
+/// Where request tokens come from.
+#[derive(Debug)]
+pub struct TokenSource {
+    credentials: Credentials,
+    token_url: Url,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl TokenSource {
+    /// Tokens for `credentials`; OAuth refreshes go to `{base_url}/oauth/v1/token`.
+    pub fn new(credentials: Credentials, base_url: &Url) -> Self {
+        let mut token_url = base_url.clone();
+        token_url.set_path(&format!(
+            "{}/oauth/v1/token",
+            base_url.path().trim_end_matches('/')
+        ));
+        Self {
+            credentials,
+            token_url,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// Whether tokens are OAuth access tokens (and so can be refreshed).
+    pub fn is_oauth(&self) -> bool {
+        matches!(self.credentials, Credentials::OAuth { .. })
+    }
+
+    /// The token for the next request, refreshed first when it is close to expiry.
+    pub async fn bearer(&self, http: &reqwest::Client) -> Result<Secret, FatalError> {
+        let (client_id, client_secret, refresh_token) = match &self.credentials {
+            Credentials::PrivateApp(token) => return Ok(token.clone()),
+            Credentials::OAuth {
+                client_id,
+                client_secret,
+                refresh_token,
+            } => (client_id, client_secret, refresh_token),
+        };
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref()
+            && Instant::now() < c.refresh_at
+        {
+            return Ok(c.token.clone());
+        }
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.expose()),
+            ("refresh_token", refresh_token.expose()),
+        ];
+        let mut last_error = String::new();
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            }
+            let resp = match http.post(self.token_url.clone()).form(&form).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last_error = format!("could not reach {}: {}", self.token_url, e.without_url());
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let body = resp.bytes().await.unwrap_or_default();
+            if status.is_server_error() {
+                last_error = format!("HTTP {status}");
+                continue;
+            }
+            if !status.is_success() {
+                let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                let code = parsed["status"].as_str().unwrap_or("");
+                let message = parsed["message"].as_str().unwrap_or("no message");
+                return Err(FatalError::OAuth(format!(
+                    "HTTP {status} {code}: {message}"
+                )));
+            }
+            let grant: TokenResponse = serde_json::from_slice(&body)
+                .map_err(|e| FatalError::OAuth(format!("unexpected token response: {e}")))?;
+            let ttl = Duration::from_secs(grant.expires_in);
+            // Refresh with a fifth of the lifetime (at most a minute) to spare.
+            let margin = (ttl / 5).min(Duration::from_secs(60));
+            tracing::debug!(
+                expires_in = grant.expires_in,
+                "OAuth access token refreshed"
+            );
+            *cached = Some(Cached {
+                token: grant.access_token.clone(),
+                refresh_at: Instant::now() + ttl - margin,
+            });
+            return Ok(grant.access_token);
+        }
+        Err(FatalError::OAuth(last_error))
+    }
+
+    /// Drops `stale` so the next [`TokenSource::bearer`] refreshes (after an
+    /// `EXPIRED_AUTHENTICATION` 401). A token already replaced is left alone.
+    pub async fn expire(&self, stale: &Secret) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|c| &c.token == stale) {
+            *cached = None;
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Everything that knows HubSpot's wire format: the client, tokens, pacing and bodies.
+
+pub mod auth;
+pub mod client;
+pub mod pacer;
+pub mod wire;
+
+pub use client::{Client, Reply, SendFailure};

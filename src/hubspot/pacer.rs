@@ -1,0 +1,164 @@
+//! One pacer shared by every request: a GCRA limiter sized from the account's limit as the
+//! `X-HubSpot-RateLimit-*` headers report it, plus a shared pause after a 429.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter};
+use reqwest::header::HeaderMap;
+
+/// The limit assumed before HubSpot has told us: the lowest tier's 100 per 10 s.
+pub const ASSUMED_LIMIT: (u32, Duration) = (100, Duration::from_secs(10));
+
+/// Paces requests under a rolling "N per window" limit.
+///
+/// HubSpot counts requests in any rolling window. GCRA with burst `b` and `r` per window lets
+/// at most `b + r` through in any window, so `r = max - b - 1` keeps one request of headroom
+/// while using ~98% of a 190/10 s limit.
+#[derive(Debug)]
+pub struct Pacer {
+    limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
+    limit: Mutex<(u32, Duration)>,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+fn limiter_for(max: u32, window: Duration) -> DefaultDirectRateLimiter {
+    let burst = (max / 50).max(1);
+    let rate = max.saturating_sub(burst + 1).max(1);
+    let period = window / rate;
+    let quota = Quota::with_period(period.max(Duration::from_micros(1)))
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+    RateLimiter::direct(quota)
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::new(ASSUMED_LIMIT.0, ASSUMED_LIMIT.1)
+    }
+}
+
+impl Pacer {
+    /// A pacer for `max` requests per `window`.
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            limiter: RwLock::new(Arc::new(limiter_for(max, window))),
+            limit: Mutex::new((max, window)),
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// The limit the pacer currently works to.
+    pub fn limit(&self) -> (u32, Duration) {
+        *self.limit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until a request may be sent.
+    pub async fn ready(&self) {
+        loop {
+            let pause = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(until) = pause
+                && until > Instant::now()
+            {
+                tokio::time::sleep_until(until.into()).await;
+                continue;
+            }
+            let limiter = self
+                .limiter
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            limiter
+                .until_ready_with_jitter(Jitter::up_to(Duration::from_millis(5)))
+                .await;
+            let still_clear = self
+                .paused_until
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none_or(|until| until <= Instant::now());
+            if still_clear {
+                return;
+            }
+        }
+    }
+
+    /// Learns the account's limit from a response's headers; resizes when it differs.
+    pub fn observe(&self, headers: &HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        let (Some(max), Some(interval)) = (
+            number("x-hubspot-ratelimit-max"),
+            number("x-hubspot-ratelimit-interval-milliseconds"),
+        ) else {
+            return;
+        };
+        let learned = (
+            max.clamp(1, u64::from(u32::MAX)) as u32,
+            Duration::from_millis(interval.max(1)),
+        );
+        let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        if *limit != learned {
+            tracing::debug!(
+                max = learned.0,
+                interval_ms = interval,
+                "rate limit learned from HubSpot's headers"
+            );
+            *limit = learned;
+            *self.limiter.write().unwrap_or_else(|e| e.into_inner()) =
+                Arc::new(limiter_for(learned.0, learned.1));
+        }
+    }
+
+    /// Holds every request back for `wait` (after a 429).
+    pub fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn never_lets_more_than_the_limit_through_in_one_window() {
+        let pacer = Pacer::new(20, Duration::from_millis(400));
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..40 {
+            pacer.ready().await;
+            times.push(start.elapsed());
+        }
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|u| **u < *t + Duration::from_millis(400))
+                .count();
+            assert!(
+                in_window < 20,
+                "{in_window} requests within one window starting at {t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn learns_the_limit_from_headers() {
+        let pacer = Pacer::default();
+        let mut h = HeaderMap::new();
+        h.insert("x-hubspot-ratelimit-max", "190".parse().unwrap());
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "10000".parse().unwrap(),
+        );
+        pacer.observe(&h);
+        assert_eq!(pacer.limit(), (190, Duration::from_secs(10)));
+    }
+}

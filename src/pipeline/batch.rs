@@ -1,0 +1,145 @@
+//! Open batches: at most `batch_size` distinct keys, records with the same key merged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde_json::value::RawValue;
+
+use crate::mapping::Mapped;
+
+/// One record as read, kept until it has an outcome.
+#[derive(Debug)]
+pub struct Origin {
+    /// Position among all records read (0-based), for STATE tracking.
+    pub seq: u64,
+    /// 1-based input line.
+    pub line: u64,
+    /// The record exactly as read, for the rejected file.
+    pub raw: Box<RawValue>,
+    /// Its own mapped properties, to resend it alone if its merged input fails.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// One upsert input: a key and the merged properties of every record with that key.
+#[derive(Debug)]
+pub struct Input {
+    /// The normalised identifying value.
+    pub key: String,
+    /// Merged properties: later records win per property.
+    pub properties: BTreeMap<String, String>,
+    /// The records merged into it, in input order.
+    pub origins: Vec<Origin>,
+}
+
+impl Input {
+    /// The input's `objectWriteTraceId`: the sequence number of its first record, unique in a run.
+    pub fn trace_id(&self) -> String {
+        self.origins
+            .first()
+            .map(|o| o.seq.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// A batch for one stream.
+#[derive(Debug)]
+pub struct Batch {
+    /// Index of the stream it belongs to.
+    pub stream: usize,
+    /// Inputs with distinct keys, in order of first appearance.
+    pub inputs: Vec<Input>,
+    by_key: HashMap<String, usize>,
+    /// When its first record arrived.
+    pub opened: Instant,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new(stream: usize) -> Self {
+        Self {
+            stream,
+            inputs: Vec::new(),
+            by_key: HashMap::new(),
+            opened: Instant::now(),
+        }
+    }
+
+    /// Adds a record, merging it into an input with the same key. Returns whether it merged.
+    pub fn push(&mut self, mapped: Mapped, seq: u64, line: u64, raw: Box<RawValue>) -> bool {
+        let origin = Origin {
+            seq,
+            line,
+            raw,
+            properties: mapped.properties.clone(),
+        };
+        if let Some(&i) = self.by_key.get(&mapped.key) {
+            let input = &mut self.inputs[i];
+            input.properties.extend(mapped.properties);
+            input.origins.push(origin);
+            return true;
+        }
+        self.by_key.insert(mapped.key.clone(), self.inputs.len());
+        self.inputs.push(Input {
+            key: mapped.key,
+            properties: mapped.properties,
+            origins: vec![origin],
+        });
+        false
+    }
+
+    /// Distinct keys in the batch.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Whether the batch has no records.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// The batch's keys.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.inputs.iter().map(|i| i.key.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(key: &str, props: &[(&str, &str)]) -> Mapped {
+        Mapped {
+            key: key.into(),
+            properties: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn raw() -> Box<RawValue> {
+        RawValue::from_string("{}".into()).unwrap()
+    }
+
+    #[test]
+    fn same_key_merges_later_values_win_and_every_origin_is_kept() {
+        let mut b = Batch::new(0);
+        assert!(!b.push(
+            mapped("a@x.co", &[("firstname", "A"), ("city", "Oslo")]),
+            0,
+            1,
+            raw()
+        ));
+        assert!(!b.push(mapped("b@x.co", &[("firstname", "B")]), 1, 2, raw()));
+        assert!(b.push(mapped("a@x.co", &[("firstname", "A2")]), 2, 3, raw()));
+        assert_eq!(b.len(), 2);
+        let a = &b.inputs[0];
+        assert_eq!(a.properties["firstname"], "A2");
+        assert_eq!(a.properties["city"], "Oslo");
+        assert_eq!(
+            a.origins.iter().map(|o| o.seq).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+        assert_eq!(a.trace_id(), "0");
+    }
+}

@@ -1,0 +1,4 @@
+//! Singer in, batches out, STATE back: knows Singer and batches, never builds HTTP requests.
+
+pub mod batch;
+pub mod state;

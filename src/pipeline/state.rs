@@ -1,0 +1,94 @@
+//! STATE release: a state is emitted only once every record read before it has an outcome.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use serde_json::Value;
+
+/// Tracks unsettled records and the states waiting on them.
+#[derive(Debug, Default)]
+pub struct StateTracker {
+    next_seq: u64,
+    unsettled: BTreeSet<u64>,
+    waiting: VecDeque<(u64, Value)>,
+}
+
+impl StateTracker {
+    /// Registers a newly read record and returns its sequence number.
+    pub fn record_read(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.unsettled.insert(seq);
+        seq
+    }
+
+    /// Marks a record as upserted or rejected.
+    pub fn settle(&mut self, seq: u64) {
+        self.unsettled.remove(&seq);
+    }
+
+    /// Queues a state received after every record read so far.
+    pub fn state_read(&mut self, value: Value) {
+        self.waiting.push_back((self.next_seq, value));
+    }
+
+    /// Whether a state is waiting for records to settle.
+    pub fn has_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Records read but not yet settled.
+    pub fn unsettled(&self) -> usize {
+        self.unsettled.len()
+    }
+
+    /// The newest state whose records are all settled, if any; older ones are dropped
+    /// (coalesced).
+    pub fn releasable(&mut self) -> Option<Value> {
+        let first_unsettled = self.unsettled.first().copied().unwrap_or(self.next_seq);
+        let mut newest = None;
+        while self
+            .waiting
+            .front()
+            .is_some_and(|(watermark, _)| *watermark <= first_unsettled)
+        {
+            newest = self.waiting.pop_front().map(|(_, v)| v);
+        }
+        newest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_state_waits_for_every_record_before_it_and_only_those() {
+        let mut t = StateTracker::default();
+        let a = t.record_read();
+        let b = t.record_read();
+        t.state_read(json!({"n": 1}));
+        let c = t.record_read();
+        t.state_read(json!({"n": 2}));
+        assert_eq!(t.releasable(), None);
+        t.settle(b);
+        assert_eq!(t.releasable(), None, "record a is still open");
+        t.settle(a);
+        assert_eq!(
+            t.releasable(),
+            Some(json!({"n": 1})),
+            "c is not needed for the first state"
+        );
+        t.settle(c);
+        assert_eq!(t.releasable(), Some(json!({"n": 2})));
+        assert_eq!(t.releasable(), None);
+    }
+
+    #[test]
+    fn states_are_coalesced_to_the_newest_releasable() {
+        let mut t = StateTracker::default();
+        t.state_read(json!(1));
+        t.state_read(json!(2));
+        assert_eq!(t.releasable(), Some(json!(2)));
+    }
+}

@@ -1,0 +1,62 @@
+//! Why a record was not loaded, as written to the rejected-records file.
+
+use serde::Serialize;
+
+/// The reason one record was rejected. Serialised as the `error` of its rejected line.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rejection {
+    /// `VALIDATION_ERROR`, `CONFLICT`, `MISSING_KEY`, `RETRIES_EXHAUSTED`, …
+    pub category: String,
+    /// What went wrong, in HubSpot's words where HubSpot said it.
+    pub message: String,
+    /// HubSpot's code for the property error (`INVALID_EMAIL`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The property at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    /// The response that rejected it, when HubSpot answered.
+    #[serde(flatten)]
+    pub http: Option<Box<HttpDetail>>,
+}
+
+/// Which HubSpot response rejected a record.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HttpDetail {
+    /// HTTP status (absent when no response came).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// HubSpot's correlation id of that response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Requests made for it.
+    pub attempts: u32,
+}
+
+impl HttpDetail {
+    /// Boxed detail for a response.
+    pub fn boxed(
+        http_status: Option<u16>,
+        correlation_id: Option<String>,
+        attempts: u32,
+    ) -> Option<Box<Self>> {
+        Some(Box::new(Self {
+            http_status,
+            correlation_id,
+            attempts,
+        }))
+    }
+}
+
+impl Rejection {
+    /// A rejection decided before anything was sent.
+    pub fn local(category: &str, message: impl Into<String>, property: Option<&str>) -> Self {
+        Self {
+            category: category.to_string(),
+            message: message.into(),
+            code: None,
+            property: property.map(String::from),
+            http: None,
+        }
+    }
+}

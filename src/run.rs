@@ -1,0 +1,480 @@
+//! The main loop: read lines, batch records, keep requests in flight, settle outcomes and
+//! release STATE.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::task::JoinSet;
+
+use crate::config::{Config, is_contacts};
+use crate::error::FatalError;
+use crate::hubspot::Client;
+use crate::hubspot::wire::PropertyInfo;
+use crate::mapping::StreamMapping;
+use crate::output::rejected::RejectedSink;
+use crate::output::report::{StreamStats, Summary};
+use crate::pipeline::batch::Batch;
+use crate::pipeline::state::StateTracker;
+use crate::singer::{Message, parse_line};
+use crate::writer::{BatchResult, Outcome, Target, write_batch};
+
+/// After a STATE arrives, open batches are sent once input has been quiet this long.
+const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunEnd {
+    /// Counters.
+    pub summary: Summary,
+    /// The error that stopped the run early.
+    pub fatal: Option<FatalError>,
+    /// Whether a signal stopped the run.
+    pub interrupted: bool,
+}
+
+struct StreamState {
+    name: String,
+    schema: Value,
+    mapping: StreamMapping,
+    open: Option<Batch>,
+    stats: StreamStats,
+}
+
+struct Runner<W: Write> {
+    config: Config,
+    client: Arc<Client>,
+    streams: Vec<StreamState>,
+    by_name: HashMap<String, usize>,
+    properties: HashMap<String, Vec<PropertyInfo>>,
+    tracker: StateTracker,
+    sink: RejectedSink,
+    ready: VecDeque<Batch>,
+    inflight: JoinSet<BatchResult>,
+    inflight_keys: HashMap<(usize, String), u32>,
+    last_state_at: Option<Instant>,
+    warned: HashSet<String>,
+    stdout: W,
+    halted: bool,
+    emit_states: bool,
+}
+
+/// Runs the target over `input`, writing STATE to `stdout`, until the input ends, a fatal
+/// error occurs, or `shutdown` resolves.
+pub async fn run<R, W>(
+    config: Config,
+    client: Arc<Client>,
+    sink: RejectedSink,
+    input: R,
+    stdout: W,
+    shutdown: impl Future<Output = ()>,
+) -> RunEnd
+where
+    R: AsyncBufRead + Unpin,
+    W: Write,
+{
+    let started = Instant::now();
+    let mut r = Runner {
+        config,
+        client,
+        streams: Vec::new(),
+        by_name: HashMap::new(),
+        properties: HashMap::new(),
+        tracker: StateTracker::default(),
+        sink,
+        ready: VecDeque::new(),
+        inflight: JoinSet::new(),
+        inflight_keys: HashMap::new(),
+        last_state_at: None,
+        warned: HashSet::new(),
+        stdout,
+        halted: false,
+        emit_states: true,
+    };
+    let mut lines = input.lines();
+    let mut line_no = 0u64;
+    let mut input_done = false;
+    let mut fatal: Option<FatalError> = None;
+    let mut interrupted = false;
+    tokio::pin!(shutdown);
+    loop {
+        r.dispatch();
+        if let Err(e) = r.release_states() {
+            fatal.get_or_insert(e);
+            r.emit_states = false;
+            r.halted = true;
+        }
+        if input_done
+            && r.ready.is_empty()
+            && r.inflight.is_empty()
+            && (r.halted || r.no_open_batches())
+        {
+            break;
+        }
+        if input_done && !r.halted {
+            r.flush_all();
+            r.dispatch();
+        }
+        let can_read = !input_done && r.ready.is_empty();
+        let deadline = if input_done { None } else { r.next_deadline() };
+        tokio::select! {
+            biased;
+            _ = &mut shutdown, if !interrupted => {
+                tracing::warn!("interrupted: no more input is read; settling what was read");
+                interrupted = true;
+                input_done = true;
+            }
+            Some(joined) = r.inflight.join_next() => match joined {
+                Ok(result) => {
+                    if let Err(e) = r.settle(result) {
+                        fatal.get_or_insert(e);
+                        r.halt(&mut input_done);
+                    }
+                }
+                Err(e) => {
+                    fatal.get_or_insert(FatalError::Request(format!("a batch task failed: {e}")));
+                    r.halt(&mut input_done);
+                }
+            },
+            line = lines.next_line(), if can_read => match line {
+                Ok(Some(text)) => {
+                    line_no += 1;
+                    if let Err(e) = r.handle_line(line_no, &text).await {
+                        fatal.get_or_insert(e);
+                        r.emit_states = false;
+                        r.halt(&mut input_done);
+                    }
+                }
+                Ok(None) => input_done = true,
+                Err(e) => {
+                    fatal.get_or_insert(FatalError::Io(format!("cannot read input after line {line_no}: {e}")));
+                    r.emit_states = false;
+                    r.halt(&mut input_done);
+                }
+            },
+            _ = sleep_until(deadline), if deadline.is_some() => r.flush_due(),
+        }
+    }
+    if let Err(e) = r.sink.sync() {
+        fatal.get_or_insert(FatalError::Io(format!(
+            "cannot write {}: {e}",
+            r.sink.path().display()
+        )));
+    }
+    let counters = &r.client.counters;
+    let summary = Summary {
+        streams: r
+            .streams
+            .iter()
+            .map(|s| (s.name.clone(), s.stats.clone()))
+            .collect(),
+        requests: counters.requests.load(Ordering::Relaxed),
+        retries: counters.retries.load(Ordering::Relaxed),
+        rate_limited: counters.rate_limited.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+    };
+    RunEnd {
+        summary,
+        fatal,
+        interrupted,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(d.into()).await;
+    }
+}
+
+impl<W: Write> Runner<W> {
+    fn halt(&mut self, input_done: &mut bool) {
+        self.halted = true;
+        *input_done = true;
+        self.ready.clear();
+    }
+
+    fn no_open_batches(&self) -> bool {
+        self.streams
+            .iter()
+            .all(|s| s.open.as_ref().is_none_or(Batch::is_empty))
+    }
+
+    async fn handle_line(&mut self, line: u64, text: &str) -> Result<(), FatalError> {
+        let Some(message) = parse_line(line, text)? else {
+            return Ok(());
+        };
+        match message {
+            Message::Schema { stream, schema } => self.schema(line, stream, schema).await,
+            Message::Record { stream, record } => {
+                let Some(&idx) = self.by_name.get(&stream) else {
+                    return Err(FatalError::RecordBeforeSchema { line, stream });
+                };
+                let seq = self.tracker.record_read();
+                let s = &mut self.streams[idx];
+                s.stats.read += 1;
+                match s.mapping.map(&record) {
+                    Err(rejection) => {
+                        s.stats.count(&Outcome::Rejected(rejection.clone()), false);
+                        self.sink
+                            .write(&s.name, &s.schema, &record, &rejection)
+                            .map_err(|e| {
+                                FatalError::Io(format!(
+                                    "cannot write {}: {e}",
+                                    self.sink.path().display()
+                                ))
+                            })?;
+                        self.tracker.settle(seq);
+                    }
+                    Ok(mapped) => {
+                        let batch = s.open.get_or_insert_with(|| Batch::new(idx));
+                        batch.push(mapped, seq, line, record);
+                        if batch.len() >= self.config.batch_size
+                            && let Some(full) = s.open.take()
+                        {
+                            self.ready.push_back(full);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Message::State { value } => {
+                self.tracker.state_read(value);
+                self.last_state_at = Some(Instant::now());
+                Ok(())
+            }
+            Message::ActivateVersion { stream } => {
+                self.warn_once("ACTIVATE_VERSION", &format!("line {line}: ACTIVATE_VERSION for stream '{stream}' ignored: HubSpot has no table versions"));
+                Ok(())
+            }
+            Message::Other { kind } => {
+                self.warn_once(
+                    &kind,
+                    &format!("line {line}: message type '{kind}' is not supported and is ignored"),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    fn warn_once(&mut self, key: &str, message: &str) {
+        if self.warned.insert(key.to_string()) {
+            tracing::warn!("{message}");
+        }
+    }
+
+    async fn schema(&mut self, line: u64, stream: String, schema: Value) -> Result<(), FatalError> {
+        if let Some(&idx) = self.by_name.get(&stream) {
+            self.streams[idx].schema = schema;
+            return Ok(());
+        }
+        let Some(mapping) = self.config.stream(&stream) else {
+            return Err(FatalError::UnmappedStream { line, stream });
+        };
+        let object_type = mapping.object_type.clone();
+        if !self.properties.contains_key(&object_type) {
+            let props = self
+                .client
+                .properties(&object_type)
+                .await?
+                .map_err(|reason| FatalError::IdProperty {
+                    stream: stream.clone(),
+                    reason: format!("HubSpot does not know object type '{object_type}' ({reason})"),
+                })?;
+            self.properties.insert(object_type.clone(), props);
+        }
+        let props = &self.properties[&object_type];
+        let unique: Vec<&str> = props
+            .iter()
+            .filter(|p| p.has_unique_value)
+            .map(|p| p.name.as_str())
+            .collect();
+        let candidates = if is_contacts(&object_type) {
+            format!(
+                "email{}",
+                unique.iter().map(|u| format!(", {u}")).collect::<String>()
+            )
+        } else if unique.is_empty() {
+            "none; create a property with hasUniqueValue: true".to_string()
+        } else {
+            unique.join(", ")
+        };
+        let id_property = match mapping.id_property {
+            None => {
+                return Err(FatalError::IdProperty {
+                    stream,
+                    reason: format!(
+                        "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates})"
+                    ),
+                });
+            }
+            Some(p) => p,
+        };
+        let email_on_contacts = id_property == "email" && is_contacts(&object_type);
+        if !email_on_contacts {
+            match props.iter().find(|p| p.name == id_property) {
+                None => {
+                    return Err(FatalError::IdProperty {
+                        stream,
+                        reason: format!(
+                            "object type '{object_type}' has no property '{id_property}' (usable id_property values: {candidates})"
+                        ),
+                    });
+                }
+                Some(p) if !p.has_unique_value => {
+                    return Err(FatalError::IdProperty {
+                        stream,
+                        reason: format!(
+                            "id_property '{id_property}' of object type '{object_type}' does not have unique values, so HubSpot cannot upsert by it (usable: {candidates})"
+                        ),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        let multi_checkbox = props
+            .iter()
+            .filter(|p| p.kind == "enumeration" && p.field_type == "checkbox")
+            .map(|p| p.name.clone())
+            .collect();
+        tracing::info!(stream, object_type, id_property, "stream mapped");
+        self.by_name.insert(stream.clone(), self.streams.len());
+        self.streams.push(StreamState {
+            name: stream,
+            schema,
+            mapping: StreamMapping {
+                object_type,
+                id_property,
+                multi_checkbox,
+            },
+            open: None,
+            stats: StreamStats::default(),
+        });
+        Ok(())
+    }
+
+    /// The next moment an open batch must be sent.
+    fn next_deadline(&self) -> Option<Instant> {
+        let state_deadline = self
+            .last_state_at
+            .filter(|_| self.tracker.has_waiting())
+            .map(|t| t + STATE_FLUSH_DELAY);
+        self.streams
+            .iter()
+            .filter_map(|s| s.open.as_ref().filter(|b| !b.is_empty()))
+            .map(|b| {
+                let age_deadline = b.opened + self.config.flush_interval;
+                state_deadline.map_or(age_deadline, |d| d.min(age_deadline))
+            })
+            .min()
+    }
+
+    fn flush_due(&mut self) {
+        let now = Instant::now();
+        let state_due = self
+            .last_state_at
+            .is_some_and(|t| self.tracker.has_waiting() && t + STATE_FLUSH_DELAY <= now);
+        for s in &mut self.streams {
+            let due = s.open.as_ref().is_some_and(|b| {
+                !b.is_empty() && (state_due || b.opened + self.config.flush_interval <= now)
+            });
+            if due && let Some(b) = s.open.take() {
+                self.ready.push_back(b);
+            }
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for s in &mut self.streams {
+            if let Some(b) = s.open.take().filter(|b| !b.is_empty()) {
+                self.ready.push_back(b);
+            }
+        }
+    }
+
+    /// Sends ready batches, in order, while there is room and no key of the next batch is
+    /// still in flight (so a later value never overtakes an earlier one).
+    fn dispatch(&mut self) {
+        if self.halted {
+            return;
+        }
+        while self.inflight.len() < self.config.max_concurrency {
+            let Some(batch) = self.ready.front() else {
+                break;
+            };
+            let stream = batch.stream;
+            if batch
+                .keys()
+                .any(|k| self.inflight_keys.contains_key(&(stream, k.to_string())))
+            {
+                break;
+            }
+            let Some(batch) = self.ready.pop_front() else {
+                break;
+            };
+            for key in batch.keys() {
+                *self
+                    .inflight_keys
+                    .entry((stream, key.to_string()))
+                    .or_default() += 1;
+            }
+            let mapping = &self.streams[stream].mapping;
+            let target = Target {
+                object_type: mapping.object_type.clone(),
+                id_property: mapping.id_property.clone(),
+            };
+            self.inflight
+                .spawn(write_batch(self.client.clone(), target, batch));
+        }
+    }
+
+    fn settle(&mut self, result: BatchResult) -> Result<(), FatalError> {
+        for key in result.keys {
+            let k = (result.stream, key);
+            if let Some(n) = self.inflight_keys.get_mut(&k) {
+                *n -= 1;
+                if *n == 0 {
+                    self.inflight_keys.remove(&k);
+                }
+            }
+        }
+        let s = &mut self.streams[result.stream];
+        for settled in result.settled {
+            s.stats.count(&settled.outcome, settled.merged);
+            if let Outcome::Rejected(rejection) = &settled.outcome {
+                self.sink
+                    .write(&s.name, &s.schema, &settled.origin.raw, rejection)
+                    .map_err(|e| {
+                        FatalError::Io(format!("cannot write {}: {e}", self.sink.path().display()))
+                    })?;
+                tracing::debug!(stream = %s.name, line = settled.origin.line, category = %rejection.category, "record rejected");
+            }
+            self.tracker.settle(settled.origin.seq);
+        }
+        match result.fatal {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+
+    fn release_states(&mut self) -> Result<(), FatalError> {
+        if !self.emit_states {
+            return Ok(());
+        }
+        if let Some(state) = self.tracker.releasable() {
+            self.sink.sync().map_err(|e| {
+                FatalError::Io(format!("cannot write {}: {e}", self.sink.path().display()))
+            })?;
+            let write = serde_json::to_writer(&mut self.stdout, &state)
+                .map_err(std::io::Error::from)
+                .and_then(|()| self.stdout.write_all(b"\n"))
+                .and_then(|()| self.stdout.flush());
+            write.map_err(|e| FatalError::Io(format!("cannot write STATE to stdout: {e}")))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,352 @@
+//! Sends one batch and gives every record in it an outcome.
+//!
+//! A whole-batch 4xx is split in halves until the offending inputs stand alone, so the good
+//! records beside them are written. A merged input that fails is resent record by record, in
+//! input order, so one bad record never costs the others with the same key.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::FatalError;
+use crate::hubspot::wire::{
+    BatchResponse, ErrorBody, UpsertInput, UpsertRequest, first_property_error,
+};
+use crate::hubspot::{Client, Reply, SendFailure};
+use crate::pipeline::batch::{Batch, Input, Origin};
+use crate::rejection::{HttpDetail, Rejection};
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// HubSpot created the record.
+    Created,
+    /// HubSpot updated an existing record.
+    Updated,
+    /// The record is in the rejected file for this reason.
+    Rejected(Rejection),
+}
+
+/// One record with its outcome.
+#[derive(Debug)]
+pub struct Settled {
+    /// The record.
+    pub origin: Origin,
+    /// What happened to it.
+    pub outcome: Outcome,
+    /// Whether it was merged into another record's input (same key in one batch).
+    pub merged: bool,
+}
+
+/// The outcome of a whole batch.
+#[derive(Debug)]
+pub struct BatchResult {
+    /// Stream index.
+    pub stream: usize,
+    /// Keys the batch held (to release ordering locks).
+    pub keys: Vec<String>,
+    /// Records with an outcome.
+    pub settled: Vec<Settled>,
+    /// Set when the run must stop; records not in `settled` have no outcome.
+    pub fatal: Option<FatalError>,
+}
+
+/// Where a batch goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Object type in URLs.
+    pub object_type: String,
+    /// The identifying property.
+    pub id_property: String,
+}
+
+type InputOutcome = Result<bool, Rejection>;
+
+/// Writes `batch` and returns every record's outcome (or a fatal error).
+pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> BatchResult {
+    let stream = batch.stream;
+    let keys: Vec<String> = batch.keys().map(String::from).collect();
+    let mut settled = Vec::new();
+    let mut queue: VecDeque<Vec<Input>> = VecDeque::from([batch.inputs]);
+    let mut resend: Vec<Input> = Vec::new();
+    while let Some(group) = queue.pop_front() {
+        match send_group(&client, &target, &group).await {
+            Err(fatal) => {
+                return BatchResult {
+                    stream,
+                    keys,
+                    settled,
+                    fatal: Some(fatal),
+                };
+            }
+            Ok(GroupReply::Split(rejection)) if group.len() > 1 => {
+                tracing::debug!(inputs = group.len(), reason = %rejection.message, "whole batch refused; splitting it");
+                let mut left = group;
+                let right = left.split_off(left.len() / 2);
+                queue.push_front(right);
+                queue.push_front(left);
+            }
+            Ok(GroupReply::Split(rejection)) => {
+                for input in group {
+                    settle_input(&mut settled, input, Err(rejection.clone()), &mut resend);
+                }
+            }
+            Ok(GroupReply::PerInput(outcomes)) => {
+                for (input, outcome) in group.into_iter().zip(outcomes) {
+                    settle_input(&mut settled, input, outcome, &mut resend);
+                }
+            }
+        }
+    }
+    for input in resend {
+        for origin in input.origins {
+            let single = Input {
+                key: input.key.clone(),
+                properties: origin.properties.clone(),
+                origins: vec![origin],
+            };
+            let outcome = match send_group(&client, &target, std::slice::from_ref(&single)).await {
+                Err(fatal) => {
+                    return BatchResult {
+                        stream,
+                        keys,
+                        settled,
+                        fatal: Some(fatal),
+                    };
+                }
+                Ok(GroupReply::Split(rejection)) => Err(rejection),
+                Ok(GroupReply::PerInput(mut outcomes)) => outcomes
+                    .pop()
+                    .unwrap_or_else(|| Err(not_acknowledged(&single))),
+            };
+            let origin = single.origins.into_iter().next().expect("one origin");
+            settled.push(Settled {
+                origin,
+                outcome: to_outcome(outcome),
+                merged: true,
+            });
+        }
+    }
+    BatchResult {
+        stream,
+        keys,
+        settled,
+        fatal: None,
+    }
+}
+
+fn to_outcome(r: InputOutcome) -> Outcome {
+    match r {
+        Ok(true) => Outcome::Created,
+        Ok(false) => Outcome::Updated,
+        Err(rejection) => Outcome::Rejected(rejection),
+    }
+}
+
+/// Records the outcome of an input for each of its records, or queues a failed merged input
+/// for record-by-record resending when the failure may be one record's fault.
+fn settle_input(
+    settled: &mut Vec<Settled>,
+    input: Input,
+    outcome: InputOutcome,
+    resend: &mut Vec<Input>,
+) {
+    let merged = input.origins.len() > 1;
+    if merged
+        && let Err(r) = &outcome
+        && matches!(r.category.as_str(), "VALIDATION_ERROR" | "CONFLICT")
+    {
+        resend.push(input);
+        return;
+    }
+    for (i, origin) in input.origins.into_iter().enumerate() {
+        // Records merged behind the first one updated what the first one wrote.
+        let outcome = match (i, to_outcome(outcome.clone())) {
+            (1.., Outcome::Created) => Outcome::Updated,
+            (_, o) => o,
+        };
+        settled.push(Settled {
+            origin,
+            outcome,
+            merged: i > 0,
+        });
+    }
+}
+
+enum GroupReply {
+    /// One outcome per input, in order.
+    PerInput(Vec<InputOutcome>),
+    /// HubSpot refused the request as a whole.
+    Split(Rejection),
+}
+
+fn not_acknowledged(input: &Input) -> Rejection {
+    Rejection::local(
+        "NOT_ACKNOWLEDGED",
+        format!(
+            "HubSpot's response listed neither a result nor an error for this record (objectWriteTraceId {}); it may not have been written",
+            input.trace_id()
+        ),
+        None,
+    )
+}
+
+async fn send_group(
+    client: &Client,
+    target: &Target,
+    group: &[Input],
+) -> Result<GroupReply, FatalError> {
+    let traces: Vec<String> = group.iter().map(Input::trace_id).collect();
+    let request = UpsertRequest {
+        inputs: group
+            .iter()
+            .zip(&traces)
+            .map(|(input, trace)| UpsertInput {
+                id: &input.key,
+                id_property: &target.id_property,
+                object_write_trace_id: trace,
+                properties: &input.properties,
+            })
+            .collect(),
+    };
+    match client.upsert(&target.object_type, &request).await {
+        Err(SendFailure::Fatal(f)) => Err(f),
+        Err(SendFailure::Exhausted {
+            attempts,
+            reason,
+            http_status,
+            correlation_id,
+        }) => {
+            let rejection = Rejection {
+                category: "RETRIES_EXHAUSTED".into(),
+                message: format!("gave up after {attempts} attempts; last failure: {reason}"),
+                code: None,
+                property: None,
+                http: HttpDetail::boxed(http_status, correlation_id, attempts),
+            };
+            Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]))
+        }
+        Ok(reply) if matches!(reply.status, 200 | 201 | 207) => Ok(GroupReply::PerInput(
+            per_input(target, group, &traces, &reply),
+        )),
+        Ok(reply) => Ok(GroupReply::Split(whole_batch_rejection(&reply))),
+    }
+}
+
+fn per_input(
+    target: &Target,
+    group: &[Input],
+    traces: &[String],
+    reply: &Reply,
+) -> Vec<InputOutcome> {
+    let parsed: BatchResponse = match serde_json::from_slice(&reply.body) {
+        Ok(p) => p,
+        Err(e) => {
+            let r = Rejection {
+                category: "UNREADABLE_RESPONSE".into(),
+                message: format!(
+                    "HubSpot answered {} with a body that could not be read: {e}",
+                    reply.status
+                ),
+                code: None,
+                property: None,
+                http: HttpDetail::boxed(
+                    Some(reply.status),
+                    reply.correlation_id.clone(),
+                    reply.attempts,
+                ),
+            };
+            return vec![Err(r); group.len()];
+        }
+    };
+    let mut by_trace: HashMap<String, InputOutcome> = HashMap::new();
+    let key_of = |props: &Option<HashMap<String, Value>>| {
+        let v = props.as_ref()?.get(&target.id_property)?.as_str()?;
+        Some(if target.id_property == "email" {
+            v.trim().to_lowercase()
+        } else {
+            v.to_string()
+        })
+    };
+    for result in &parsed.results {
+        let trace = result.object_write_trace_id.clone().or_else(|| {
+            // Fallback when HubSpot does not echo the trace id: match on the key it stored.
+            let key = key_of(&result.properties)?;
+            group
+                .iter()
+                .zip(traces)
+                .find(|(i, _)| i.key == key)
+                .map(|(_, t)| t.clone())
+        });
+        if let Some(trace) = trace {
+            by_trace.insert(trace, Ok(result.new.unwrap_or(false)));
+        }
+    }
+    for error in &parsed.errors {
+        let message = error.message.clone().unwrap_or_else(|| "no message".into());
+        let (code, property) = first_property_error(&message).unzip();
+        let rejection = Rejection {
+            category: error.category.clone().unwrap_or_else(|| "ERROR".into()),
+            message,
+            code,
+            property,
+            http: HttpDetail::boxed(
+                Some(reply.status),
+                reply.correlation_id.clone(),
+                reply.attempts,
+            ),
+        };
+        for trace in error.trace_ids() {
+            by_trace.insert(trace, Err(rejection.clone()));
+        }
+    }
+    group
+        .iter()
+        .zip(traces)
+        .map(|(input, trace)| {
+            by_trace
+                .remove(trace)
+                .unwrap_or_else(|| Err(not_acknowledged(input)))
+        })
+        .collect()
+}
+
+fn whole_batch_rejection(reply: &Reply) -> Rejection {
+    let body = ErrorBody::parse(&reply.body);
+    let message = body.message.clone().unwrap_or_else(|| {
+        format!(
+            "HTTP {}: {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        )
+    });
+    let (code, property) = match first_property_error(&message) {
+        Some((c, p)) => (Some(c), Some(p)),
+        None => {
+            let detail = body.errors.first();
+            let property = detail
+                .and_then(|d| d.context.get("propertyName"))
+                .and_then(|v| v.get(0))
+                .and_then(Value::as_str)
+                .map(String::from);
+            (detail.and_then(|d| d.code.clone()), property)
+        }
+    };
+    Rejection {
+        category: body
+            .category
+            .unwrap_or_else(|| format!("HTTP_{}", reply.status)),
+        message,
+        code,
+        property,
+        http: HttpDetail::boxed(
+            Some(reply.status),
+            reply.correlation_id.clone(),
+            reply.attempts,
+        ),
+    }
+}
