@@ -123,12 +123,15 @@ async fn main() -> ExitCode {
         args.input.as_deref(),
     ));
     let fail_on_reject = config.fail_on_reject;
-    let (signal_tx, mut signal_rx) = tokio::sync::oneshot::channel::<u8>();
+    let signal_code = Arc::new(std::sync::atomic::AtomicU8::new(exit::SIGINT));
+    let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
+    let code = signal_code.clone();
     tokio::spawn(async move {
-        let _ = signal_tx.send(shutdown_signal().await);
+        code.store(shutdown_signal().await, std::sync::atomic::Ordering::SeqCst);
+        let _ = signal_tx.send(());
     });
     let shutdown = async {
-        let _ = (&mut signal_rx).await;
+        let _ = signal_rx.await;
     };
     let end = run::run(config, client, sink, input, std::io::stdout(), shutdown).await;
     end.summary.log();
@@ -136,7 +139,7 @@ async fn main() -> ExitCode {
         return critical(fatal);
     }
     if end.interrupted {
-        let code = signal_rx.try_recv().unwrap_or(exit::SIGINT);
+        let code = signal_code.load(std::sync::atomic::Ordering::SeqCst);
         tracing::warn!(
             "stopped by a signal after settling every record read; the last safe STATE was written"
         );

@@ -15,6 +15,9 @@ pub struct Rejection {
     /// The property at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<String>,
+    /// HubSpot's full message, when `message` is a shortened reading of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hubspot_message: Option<String>,
     /// The response that rejected it, when HubSpot answered.
     #[serde(flatten)]
     pub http: Option<Box<HttpDetail>>,
@@ -56,7 +59,37 @@ impl Rejection {
             message: message.into(),
             code: None,
             property: property.map(String::from),
+            hubspot_message: None,
             http: None,
+        }
+    }
+
+    /// A rejection in HubSpot's words. A "Property values were not valid: [...]" message is
+    /// read into `property: message (CODE)` parts, with the original kept in `hubspot_message`.
+    pub fn from_hubspot(category: String, message: String, http: Option<Box<HttpDetail>>) -> Self {
+        let errors = crate::hubspot::wire::property_errors(&message);
+        let Some(first) = errors.first() else {
+            return Self {
+                category,
+                message,
+                code: None,
+                property: None,
+                hubspot_message: None,
+                http,
+            };
+        };
+        let readable = errors
+            .iter()
+            .map(|e| format!("{}: {} ({})", e.name, e.message, e.code))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            category,
+            code: Some(first.code.clone()),
+            property: Some(first.name.clone()),
+            message: readable,
+            hubspot_message: Some(message),
+            http,
         }
     }
 }

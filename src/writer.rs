@@ -10,9 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::FatalError;
-use crate::hubspot::wire::{
-    BatchResponse, ErrorBody, UpsertInput, UpsertRequest, first_property_error,
-};
+use crate::hubspot::wire::{BatchResponse, ErrorBody, UpsertInput, UpsertRequest};
 use crate::hubspot::{Client, Reply, SendFailure};
 use crate::pipeline::batch::{Batch, Input, Origin};
 use crate::rejection::{HttpDetail, Rejection};
@@ -218,13 +216,12 @@ async fn send_group(
             http_status,
             correlation_id,
         }) => {
-            let rejection = Rejection {
-                category: "RETRIES_EXHAUSTED".into(),
-                message: format!("gave up after {attempts} attempts; last failure: {reason}"),
-                code: None,
-                property: None,
-                http: HttpDetail::boxed(http_status, correlation_id, attempts),
-            };
+            let mut rejection = Rejection::local(
+                "RETRIES_EXHAUSTED",
+                format!("gave up after {attempts} attempts; last failure: {reason}"),
+                None,
+            );
+            rejection.http = HttpDetail::boxed(http_status, correlation_id, attempts);
             Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]))
         }
         Ok(reply) if matches!(reply.status, 200 | 201 | 207) => Ok(GroupReply::PerInput(
@@ -243,20 +240,19 @@ fn per_input(
     let parsed: BatchResponse = match serde_json::from_slice(&reply.body) {
         Ok(p) => p,
         Err(e) => {
-            let r = Rejection {
-                category: "UNREADABLE_RESPONSE".into(),
-                message: format!(
+            let mut r = Rejection::local(
+                "UNREADABLE_RESPONSE",
+                format!(
                     "HubSpot answered {} with a body that could not be read: {e}",
                     reply.status
                 ),
-                code: None,
-                property: None,
-                http: HttpDetail::boxed(
-                    Some(reply.status),
-                    reply.correlation_id.clone(),
-                    reply.attempts,
-                ),
-            };
+                None,
+            );
+            r.http = HttpDetail::boxed(
+                Some(reply.status),
+                reply.correlation_id.clone(),
+                reply.attempts,
+            );
             return vec![Err(r); group.len()];
         }
     };
@@ -285,18 +281,13 @@ fn per_input(
     }
     for error in &parsed.errors {
         let message = error.message.clone().unwrap_or_else(|| "no message".into());
-        let (code, property) = first_property_error(&message).unzip();
-        let rejection = Rejection {
-            category: error.category.clone().unwrap_or_else(|| "ERROR".into()),
-            message,
-            code,
-            property,
-            http: HttpDetail::boxed(
-                Some(reply.status),
-                reply.correlation_id.clone(),
-                reply.attempts,
-            ),
-        };
+        let category = error.category.clone().unwrap_or_else(|| "ERROR".into());
+        let http = HttpDetail::boxed(
+            Some(reply.status),
+            reply.correlation_id.clone(),
+            reply.attempts,
+        );
+        let rejection = Rejection::from_hubspot(category, message, http);
         for trace in error.trace_ids() {
             by_trace.insert(trace, Err(rejection.clone()));
         }
@@ -324,29 +315,26 @@ fn whole_batch_rejection(reply: &Reply) -> Rejection {
                 .collect::<String>()
         )
     });
-    let (code, property) = match first_property_error(&message) {
-        Some((c, p)) => (Some(c), Some(p)),
-        None => {
-            let detail = body.errors.first();
-            let property = detail
-                .and_then(|d| d.context.get("propertyName"))
-                .and_then(|v| v.get(0))
-                .and_then(Value::as_str)
-                .map(String::from);
-            (detail.and_then(|d| d.code.clone()), property)
-        }
-    };
-    Rejection {
-        category: body
-            .category
-            .unwrap_or_else(|| format!("HTTP_{}", reply.status)),
-        message,
-        code,
-        property,
-        http: HttpDetail::boxed(
-            Some(reply.status),
-            reply.correlation_id.clone(),
-            reply.attempts,
-        ),
+    let category = body
+        .category
+        .clone()
+        .unwrap_or_else(|| format!("HTTP_{}", reply.status));
+    let http = HttpDetail::boxed(
+        Some(reply.status),
+        reply.correlation_id.clone(),
+        reply.attempts,
+    );
+    let mut rejection = Rejection::from_hubspot(category, message, http);
+    if rejection.code.is_none()
+        && let Some(detail) = body.errors.first()
+    {
+        rejection.code = detail.code.clone();
+        rejection.property = detail
+            .context
+            .get("propertyName")
+            .and_then(|v| v.get(0))
+            .and_then(Value::as_str)
+            .map(String::from);
     }
+    rejection
 }

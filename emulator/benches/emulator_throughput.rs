@@ -13,6 +13,7 @@ const RUN_FOR: Duration = Duration::from_secs(5);
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let emulator = hubspot_emulator::start(hubspot_emulator::Settings::unlimited())
         .await
         .expect("start");

@@ -123,15 +123,37 @@ impl ErrorBody {
     }
 }
 
-/// The first `{error, name}` of a "Property values were not valid: [...]" message.
-pub fn first_property_error(message: &str) -> Option<(String, String)> {
-    let list = message.strip_prefix("Property values were not valid: ")?;
-    let entries: Vec<Value> = serde_json::from_str(list).ok()?;
-    let first = entries.first()?;
-    Some((
-        first.get("error")?.as_str()?.to_string(),
-        first.get("name")?.as_str()?.to_string(),
-    ))
+/// One property error embedded in a "Property values were not valid: [...]" message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyError {
+    /// HubSpot's code, e.g. `INVALID_EMAIL`.
+    pub code: String,
+    /// The property.
+    pub name: String,
+    /// The error's own message, e.g. `Email address x is invalid`.
+    pub message: String,
+}
+
+/// The property errors listed in a "Property values were not valid: [...]" message.
+pub fn property_errors(message: &str) -> Vec<PropertyError> {
+    let Some(list) = message.strip_prefix("Property values were not valid: ") else {
+        return Vec::new();
+    };
+    let entries: Vec<Value> = serde_json::from_str(list).unwrap_or_default();
+    entries
+        .iter()
+        .filter_map(|e| {
+            Some(PropertyError {
+                code: e.get("error")?.as_str()?.to_string(),
+                name: e.get("name")?.as_str()?.to_string(),
+                message: e
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+        })
+        .collect()
 }
 
 /// A property definition as `GET /crm/v3/properties/{type}` returns it (what the target uses).

@@ -1,0 +1,631 @@
+//! End to end: the real binary against the emulator, checked by reading back what HubSpot
+//! holds and what the rejected file says.
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::Stdio;
+use std::time::Duration;
+
+use hubspot_emulator::Settings;
+use serde_json::{Value, json};
+use support::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// A stream of ≥ 1,000 contacts with every kind of trouble, and what HubSpot should end with.
+struct Dataset {
+    input: String,
+    /// Final properties per email.
+    expected: BTreeMap<String, BTreeMap<&'static str, String>>,
+    /// Rejected records: (record, category, code).
+    rejected: Vec<(Value, &'static str, Option<&'static str>)>,
+    last_state: Value,
+}
+
+const CITIES: [&str; 3] = ["Oslo", "Rome", "Lima"];
+
+fn dataset() -> Dataset {
+    let mut lines = vec![schema("contacts")];
+    let mut expected = BTreeMap::new();
+    let mut rejected = Vec::new();
+    let mut count = 0;
+    let mut push = |lines: &mut Vec<Value>, r: Value| {
+        lines.push(record("contacts", r));
+        count += 1;
+        if count % 100 == 0 {
+            lines.push(state(json!({"bookmarks": {"contacts": {"offset": count}}})));
+        }
+    };
+    for i in 0..1000 {
+        let email = format!("user{i}@example.com");
+        push(
+            &mut lines,
+            json!({"email": email, "firstname": format!("F{i}"), "lastname": format!("L{i}"), "city": CITIES[i % 3]}),
+        );
+        expected.insert(
+            email,
+            BTreeMap::from([
+                ("firstname", format!("F{i}")),
+                ("lastname", format!("L{i}")),
+                ("lifecyclestage", String::new()),
+            ]),
+        );
+        if (50..200).contains(&i) {
+            // A later version of an earlier contact in mixed case: same batch or the next.
+            let j = i - 50;
+            push(
+                &mut lines,
+                json!({"email": format!("  User{j}@Example.COM "), "firstname": format!("F{j}-v2"), "_sdc_extracted_at": "2026-01-01T00:00:00Z"}),
+            );
+            expected
+                .get_mut(&format!("user{j}@example.com"))
+                .unwrap()
+                .insert("firstname", format!("F{j}-v2"));
+        }
+        if i % 33 == 0 && i < 990 {
+            let bad = json!({"email": format!("bad{i}-at-example.com"), "firstname": "Broken"});
+            rejected.push((bad.clone(), "VALIDATION_ERROR", Some("INVALID_EMAIL")));
+            push(&mut lines, bad);
+        }
+        if i % 33 == 1 && i < 990 {
+            let missing = if i % 2 == 0 {
+                json!({"firstname": "NoEmail"})
+            } else {
+                json!({"email": null, "firstname": "NullEmail"})
+            };
+            rejected.push((missing.clone(), "MISSING_KEY", None));
+            push(&mut lines, missing);
+        }
+        if i % 25 == 2 {
+            let unknown =
+                json!({"email": format!("unknown{i}@example.com"), "favourite_colour": "teal"});
+            rejected.push((
+                unknown.clone(),
+                "VALIDATION_ERROR",
+                Some("PROPERTY_DOESNT_EXIST"),
+            ));
+            push(&mut lines, unknown);
+        }
+    }
+    for i in 200..210 {
+        // A later, invalid version: rejected alone, the earlier values stay.
+        let bad = json!({"email": format!("user{i}@example.com"), "lifecyclestage": "superfan"});
+        rejected.push((bad.clone(), "VALIDATION_ERROR", Some("INVALID_OPTION")));
+        push(&mut lines, bad);
+    }
+    for j in 0..20 {
+        push(
+            &mut lines,
+            json!({"email": format!("USER{j}@example.com"), "firstname": format!("F{j}-v3"), "lifecyclestage": "customer"}),
+        );
+        let e = expected.get_mut(&format!("user{j}@example.com")).unwrap();
+        e.insert("firstname", format!("F{j}-v3"));
+        e.insert("lifecyclestage", "customer".into());
+    }
+    let last_state = json!({"bookmarks": {"contacts": {"offset": count, "done": true}}});
+    lines.push(state(last_state.clone()));
+    Dataset {
+        input: singer(&lines),
+        expected,
+        rejected,
+        last_state,
+    }
+}
+
+fn by_email(stored: &[Value]) -> HashMap<String, Value> {
+    stored
+        .iter()
+        .map(|o| {
+            (
+                o["properties"]["email"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                o["properties"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_contacts_with_duplicates_and_bad_records_end_in_exactly_one_place_each() {
+    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
+    let work = Workdir::new();
+    let config = work.config(&hub.base_url(), json!({"max_concurrency": 4}));
+    let data = dataset();
+    assert!(data.input.lines().count() > 1200);
+    let out = run(&["--config", config.to_str().unwrap()], &data.input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+    // HubSpot holds exactly the expected contacts with their final values.
+    let stored = stored(&hub.base_url(), "contacts").await;
+    let stored = by_email(&stored);
+    assert_eq!(
+        stored.len(),
+        data.expected.len(),
+        "one record per distinct email"
+    );
+    for (email, props) in &data.expected {
+        let got = stored
+            .get(email)
+            .unwrap_or_else(|| panic!("{email} missing"));
+        for (name, value) in props {
+            let got_value = got.get(*name).and_then(Value::as_str).unwrap_or("");
+            assert_eq!(got_value, value, "{email}.{name}");
+        }
+        assert!(
+            got.get("_sdc_extracted_at").is_none(),
+            "_sdc_ fields are never sent"
+        );
+    }
+
+    // The rejected file holds exactly the bad records, each as read and with its reason.
+    let lines = work.rejected();
+    assert_eq!(lines[0]["type"], "SCHEMA");
+    let records: Vec<&Value> = lines.iter().filter(|l| l["type"] == "RECORD").collect();
+    assert_eq!(records.len(), data.rejected.len());
+    let mut expected = data.rejected.clone();
+    for line in &records {
+        let pos = expected
+            .iter()
+            .position(|(r, _, _)| *r == line["record"])
+            .unwrap_or_else(|| panic!("unexpected rejection {line}"));
+        let (_, category, code) = expected.remove(pos);
+        assert_eq!(line["error"]["category"], category, "{line}");
+        assert_eq!(line["error"]["code"].as_str(), code, "{line}");
+        assert!(!line["error"]["message"].as_str().unwrap().is_empty());
+    }
+
+    // Pin one rejected line of each kind.
+    let mut examples = BTreeMap::new();
+    for line in &records {
+        let kind = line["error"]["code"]
+            .as_str()
+            .or(line["error"]["category"].as_str())
+            .unwrap()
+            .to_string();
+        examples.entry(kind).or_insert_with(|| {
+            let mut l = (*line).clone();
+            if l["error"].get("correlation_id").is_some() {
+                l["error"]["correlation_id"] = json!("[redacted]");
+            }
+            l
+        });
+    }
+    insta::assert_json_snapshot!(examples);
+
+    // STATE: only JSON values, in order, ending with the last one read.
+    let states = out.states();
+    assert_eq!(states.last(), Some(&data.last_state));
+    let read = data
+        .input
+        .lines()
+        .filter(|l| l.contains(r#""type":"RECORD""#))
+        .count();
+    assert!(
+        out.stderr
+            .contains(&format!("stream contacts: read {read}, created 1000,")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_the_fixed_rejected_file_loads_the_records_and_replaying_it_as_is_never_appends_to_it()
+ {
+    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
+    let work = Workdir::new();
+    let config = work.config(&hub.base_url(), json!({}));
+    let input = singer(&[
+        schema("contacts"),
+        record(
+            "contacts",
+            json!({"email": "ok@example.com", "firstname": "Ok"}),
+        ),
+        record(
+            "contacts",
+            json!({"email": "broken-at-example.com", "firstname": "Broken"}),
+        ),
+        record("contacts", json!({"firstname": "NoEmail"})),
+        record(
+            "contacts",
+            json!({"email": "typo@example.com", "favourite_colour": "teal"}),
+        ),
+        state(json!({"n": 4})),
+    ]);
+    let first = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let rejected_text = std::fs::read_to_string(work.rejected_path()).unwrap();
+    assert_eq!(
+        rejected_text.lines().count(),
+        4,
+        "a SCHEMA and three records"
+    );
+
+    // As is: the same three are rejected again, into another file; the replayed file is untouched.
+    let again = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            work.rejected_path().to_str().unwrap(),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(
+        std::fs::read_to_string(work.rejected_path()).unwrap(),
+        rejected_text
+    );
+    let replay_files: Vec<_> = std::fs::read_dir(work.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".replay-"))
+        .collect();
+    assert_eq!(replay_files.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(replay_files[0].path())
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+
+    // Fixed: every record loads and nothing new is rejected.
+    let fixed: String = rejected_text
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if v["type"] == "RECORD" {
+                let category = v["error"]["category"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let code = v["error"]["code"].as_str().unwrap_or_default().to_string();
+                let r = v["record"].as_object_mut().unwrap();
+                match category.as_str() {
+                    "MISSING_KEY" => {
+                        r.insert("email".into(), json!("noemail@example.com"));
+                    }
+                    _ if code == "INVALID_EMAIL" => {
+                        r.insert("email".into(), json!("broken@example.com"));
+                    }
+                    _ => {
+                        r.remove("favourite_colour");
+                    }
+                }
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    let fixed_path = work.path("fixed.jsonl");
+    std::fs::write(&fixed_path, fixed).unwrap();
+    let replay = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            fixed_path.to_str().unwrap(),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(replay.code, Some(0), "{}", replay.stderr);
+    assert_eq!(
+        std::fs::read_to_string(work.rejected_path()).unwrap(),
+        rejected_text,
+        "nothing new rejected"
+    );
+    let emails: Vec<String> = by_email(&stored(&hub.base_url(), "contacts").await)
+        .into_keys()
+        .collect();
+    for e in [
+        "ok@example.com",
+        "broken@example.com",
+        "noemail@example.com",
+        "typo@example.com",
+    ] {
+        assert!(
+            emails.contains(&e.to_string()),
+            "{e} not loaded: {emails:?}"
+        );
+    }
+}
+
+/// Spawns the target with piped stdin/stdout against `config`.
+fn spawn_target(config: &std::path::Path) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(["--config", config.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+fn chunk(from: usize, to: usize) -> String {
+    let mut lines: Vec<Value> = (from..to)
+        .map(|i| {
+            record(
+                "contacts",
+                json!({"email": format!("c{i}@example.com"), "firstname": "X"}),
+            )
+        })
+        .collect();
+    lines.push(state(json!({"upto": to})));
+    singer(&lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_is_written_only_after_every_record_before_it_is_in_hubspot() {
+    let hub = hubspot_emulator::start(Settings {
+        latency: Duration::from_millis(150),
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let work = Workdir::new();
+    let config = work.config(
+        &hub.base_url(),
+        json!({"batch_size": 20, "max_concurrency": 4}),
+    );
+    let mut child = spawn_target(&config);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    stdin
+        .write_all(singer(&[schema("contacts")]).as_bytes())
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for n in 1..=6 {
+        stdin
+            .write_all(chunk((n - 1) * 50, n * 50).as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let upto = serde_json::from_str::<Value>(&line).unwrap()["upto"]
+            .as_u64()
+            .unwrap() as usize;
+        let held = stored(&hub.base_url(), "contacts").await.len();
+        assert!(
+            held >= upto,
+            "STATE upto={upto} written while HubSpot held only {held} records"
+        );
+        checked += 1;
+    }
+    drop(stdin);
+    assert!(child.wait().await.unwrap().success());
+    assert_eq!(checked, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_settles_what_was_read_writes_the_last_safe_state_and_loses_nothing() {
+    let hub = hubspot_emulator::start(Settings {
+        latency: Duration::from_millis(100),
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let work = Workdir::new();
+    let config = work.config(
+        &hub.base_url(),
+        json!({"batch_size": 25, "max_concurrency": 2}),
+    );
+    let mut child = spawn_target(&config);
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let collect = tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut states = Vec::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            states.push(serde_json::from_str::<Value>(&l).unwrap());
+        }
+        states
+    });
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(l)) = lines.next_line().await {
+            text.push_str(&l);
+            text.push('\n');
+        }
+        text
+    });
+    stdin
+        .write_all(singer(&[schema("contacts")]).as_bytes())
+        .await
+        .unwrap();
+    for n in 1..=8 {
+        stdin
+            .write_all(chunk((n - 1) * 60, n * 60).as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(143));
+    let states = collect.await.unwrap();
+    let stderr = errors.await.unwrap();
+    let held = stored(&hub.base_url(), "contacts").await.len();
+    if let Some(last) = states.last() {
+        assert!(
+            held >= last["upto"].as_u64().unwrap() as usize,
+            "last state {last} but HubSpot holds {held}"
+        );
+    }
+    // Every record the target read is in HubSpot (all were valid): nothing was dropped.
+    let read: usize = stderr
+        .split("stream contacts: read ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    assert_eq!(held, read, "{stderr}");
+    assert!(work.rejected().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_tight_rate_limit_every_record_lands_with_few_429s() {
+    let hub = hubspot_emulator::start(Settings {
+        rate_limit: 8,
+        window: Duration::from_millis(1000),
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let work = Workdir::new();
+    let config = work.config(
+        &hub.base_url(),
+        json!({"batch_size": 50, "max_concurrency": 4}),
+    );
+    let lines: Vec<Value> = std::iter::once(schema("contacts"))
+        .chain((0..1500).map(|i| record("contacts", json!({"email": format!("r{i}@example.com")}))))
+        .collect();
+    let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 1500);
+    let stats = stats(&hub.base_url()).await;
+    let total = stats["requests"].as_u64().unwrap();
+    let limited = stats["by_status"]["429"].as_u64().unwrap_or(0);
+    assert!(
+        limited * 10 <= total,
+        "{limited} of {total} requests were 429s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_are_retried_and_nothing_is_lost() {
+    let hub = hubspot_emulator::start(Settings {
+        fault_rate: 0.3,
+        seed: Some(11),
+        ..Settings::unlimited()
+    })
+    .await
+    .unwrap();
+    let work = Workdir::new();
+    let config = work.config(
+        &hub.base_url(),
+        json!({"batch_size": 20, "max_retries": 12}),
+    );
+    let lines: Vec<Value> = std::iter::once(schema("contacts"))
+        .chain((0..400).map(|i| {
+            record(
+                "contacts",
+                json!({"email": format!("f{i}@example.com"), "firstname": "F"}),
+            )
+        }))
+        .chain(std::iter::once(state(json!({"done": true}))))
+        .collect();
+    let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 400);
+    assert_eq!(out.states(), vec![json!({"done": true})]);
+    let stats = stats(&hub.base_url()).await;
+    let faults: u64 = ["500", "502", "503", "504", "423"]
+        .iter()
+        .filter_map(|s| stats["by_status"][s].as_u64())
+        .sum();
+    assert!(faults > 0, "the emulator injected no faults: {stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_tokens_are_refreshed_before_they_expire() {
+    let hub = hubspot_emulator::start(Settings {
+        oauth_client_id: Some("cid".into()),
+        oauth_client_secret: Some("csecret-abc".into()),
+        refresh_token: Some("rtoken-xyz".into()),
+        token_ttl: Duration::from_secs(1),
+        latency: Duration::from_millis(200),
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let work = Workdir::new();
+    let config = work.path("oauth.json");
+    std::fs::write(
+        &config,
+        json!({"client_id": "cid", "client_secret": "csecret-abc", "refresh_token": "rtoken-xyz", "base_url": hub.base_url(),
+               "rejected_records_path": work.rejected_path(), "batch_size": 10, "max_concurrency": 1})
+        .to_string(),
+    )
+    .unwrap();
+    let lines: Vec<Value> = std::iter::once(schema("contacts"))
+        .chain((0..120).map(|i| record("contacts", json!({"email": format!("o{i}@example.com")}))))
+        .collect();
+    let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(!out.stderr.contains("csecret-abc") && !out.stderr.contains("rtoken-xyz"));
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 120);
+    let stats = stats(&hub.base_url()).await;
+    assert!(
+        stats["by_route"]["POST /oauth/v1/token"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
+    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
+    let work = Workdir::new();
+    let config = work.config(&hub.base_url(), json!({"streams": {"accounts": {"object_type": "companies", "id_property": "external_id"}}}));
+    let input = singer(&[
+        schema("accounts"),
+        record(
+            "accounts",
+            json!({"external_id": "A-1", "name": "Acme", "numberofemployees": 12, "is_public": false}),
+        ),
+        record(
+            "accounts",
+            json!({"external_id": "A-2", "name": "Globex", "industry": "RETAIL"}),
+        ),
+        record(
+            "accounts",
+            json!({"external_id": "A-1", "name": "Acme Inc"}),
+        ),
+        record(
+            "accounts",
+            json!({"external_id": "A-3", "industry": "SPACE_MINING"}),
+        ),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let stored = stored(&hub.base_url(), "companies").await;
+    let names: BTreeMap<String, Value> = stored
+        .iter()
+        .map(|o| {
+            (
+                o["properties"]["external_id"].as_str().unwrap().to_string(),
+                o["properties"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert_eq!(names["A-1"]["name"], "Acme Inc");
+    assert_eq!(names["A-1"]["numberofemployees"], "12");
+    assert_eq!(names["A-1"]["is_public"], "false");
+    let rejected = work.rejected();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[1]["error"]["code"], "INVALID_OPTION");
+    assert_eq!(rejected[1]["error"]["property"], "industry");
+}

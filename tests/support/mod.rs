@@ -1,0 +1,168 @@
+//! Helpers for the end-to-end tests: run the real binary against a server.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+/// The private-app token used in tests; asserted never to be printed.
+pub const TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// STATE lines on stdout, parsed.
+    pub fn states(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("stdout carries only JSON"))
+            .collect()
+    }
+
+    /// The CRITICAL line on stderr.
+    pub fn critical(&self) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("CRITICAL "))
+            .unwrap_or("")
+    }
+}
+
+/// A temporary working directory with a config file.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn rejected_path(&self) -> PathBuf {
+        self.path("rejected.jsonl")
+    }
+
+    /// Writes a config with the test token, `base_url` and the rejected path, plus `extra`.
+    pub fn config(&self, base_url: &str, extra: Value) -> PathBuf {
+        let mut c = json!({"access_token": TOKEN, "base_url": base_url, "rejected_records_path": self.rejected_path()});
+        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        let path = self.path("config.json");
+        std::fs::write(&path, c.to_string()).expect("write config");
+        path
+    }
+
+    /// Lines of the rejected file, parsed (empty when it does not exist).
+    pub fn rejected(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.rejected_path())
+            .map(|t| {
+                t.lines()
+                    .map(|l| serde_json::from_str(l).expect("rejected lines are JSON"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Singer lines from JSON values.
+pub fn singer(messages: &[Value]) -> String {
+    messages.iter().map(|m| format!("{m}\n")).collect()
+}
+
+pub fn schema(stream: &str) -> Value {
+    json!({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": []})
+}
+
+pub fn record(stream: &str, record: Value) -> Value {
+    json!({"type": "RECORD", "stream": stream, "record": record})
+}
+
+pub fn state(value: Value) -> Value {
+    json!({"type": "STATE", "value": value})
+}
+
+/// Runs the binary with `args`, feeding `input` on stdin.
+pub async fn run(args: &[&str], input: &str) -> Output {
+    run_with_env(args, input, &[]).await
+}
+
+/// Runs the binary with extra environment variables.
+pub async fn run_with_env(args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("TARGET_HUBSPOT_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn target-hubspot");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_string();
+    let feeder = tokio::spawn(async move {
+        let _ = stdin.write_all(input.as_bytes()).await;
+    });
+    let out = child.wait_with_output().await.expect("wait");
+    let _ = feeder.await;
+    let output = Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !output.stderr.contains(TOKEN) && !output.stdout.contains(TOKEN),
+        "the token leaked: {output:?}"
+    );
+    output
+}
+
+/// `--config PATH` as arguments.
+pub fn config_args(path: &Path) -> Vec<String> {
+    vec!["--config".into(), path.display().to_string()]
+}
+
+/// An HTTP client for reading the emulator back (reqwest is built without a default TLS
+/// provider, so ring is installed first).
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// Every stored record of a type in the emulator.
+pub async fn stored(base_url: &str, object_type: &str) -> Vec<Value> {
+    http()
+        .get(format!("{base_url}/_emulator/objects/{object_type}"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// The emulator's request stats.
+pub async fn stats(base_url: &str) -> Value {
+    http()
+        .get(format!("{base_url}/_emulator/stats"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
