@@ -17,7 +17,7 @@ pub struct Rejection {
     pub property: Option<String>,
     /// HubSpot's full message, when `message` is a shortened reading of it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hubspot_message: Option<String>,
+    pub hubspot_message: Option<Box<str>>,
     /// The response that rejected it, when HubSpot answered.
     #[serde(flatten)]
     pub http: Option<Box<HttpDetail>>,
@@ -88,7 +88,7 @@ impl Rejection {
             code: Some(first.code.clone()),
             property: Some(first.name.clone()),
             message: readable,
-            hubspot_message: Some(message),
+            hubspot_message: Some(message.into_boxed_str()),
             http,
         }
     }
