@@ -187,13 +187,12 @@ mod tests {
     #[test]
     fn reads_code_and_property_from_hubspots_embedded_list() {
         let m = r#"Property values were not valid: [{"isValid":false,"message":"Email address x is invalid","error":"INVALID_EMAIL","name":"email"}]"#;
-        assert_eq!(
-            first_property_error(m),
-            Some(("INVALID_EMAIL".into(), "email".into()))
-        );
-        assert_eq!(
-            first_property_error("Contact already exists. Existing ID: 5"),
-            None
-        );
+        let expected = PropertyError {
+            code: "INVALID_EMAIL".into(),
+            name: "email".into(),
+            message: "Email address x is invalid".into(),
+        };
+        assert_eq!(property_errors(m), vec![expected]);
+        assert!(property_errors("Contact already exists. Existing ID: 5").is_empty());
     }
 }
