@@ -65,8 +65,15 @@ pub fn parse_line(line: u64, text: &str) -> Result<Option<Message>, InputError> 
         return Ok(None);
     }
     let fail = |reason: String| InputError { line, reason };
-    let env: Envelope =
-        serde_json::from_str(text).map_err(|e| fail(format!("malformed JSON: {e}")))?;
+    let env: Envelope = serde_json::from_str(text).map_err(|e| {
+        let detail = e.to_string();
+        let detail = detail
+            .split(" at line ")
+            .next()
+            .unwrap_or(&detail)
+            .to_string();
+        fail(format!("malformed JSON at column {}: {detail}", e.column()))
+    })?;
     let kind = match env.kind {
         Some(Value::String(k)) => k,
         Some(_) => return Err(fail("\"type\" is not a string".into())),

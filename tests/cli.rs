@@ -1,0 +1,229 @@
+//! The command line: fatal input and configuration errors, `--about`, `--version`.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use hubspot_emulator::Settings;
+use serde_json::{Value, json};
+use support::*;
+
+/// Runs the target on `input` against a fresh emulator with `extra` config.
+async fn run_case(extra: Value, input: &str) -> (Output, Workdir) {
+    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
+    let work = Workdir::new();
+    let config = work.config(&hub.base_url(), extra);
+    let out = run(&["--config", config.to_str().unwrap()], input).await;
+    (out, work)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fatal_input_exits_1_with_a_critical_line_naming_the_problem() {
+    let schema_line = r#"{"type":"SCHEMA","stream":"contacts","schema":{"properties":{}}}"#;
+    let cases: Vec<(&str, Value, String)> = vec![
+        (
+            "malformed_json",
+            json!({}),
+            format!("{schema_line}\n{{\"type\":\"RECORD\",\n"),
+        ),
+        (
+            "record_without_stream",
+            json!({}),
+            "{\"type\":\"RECORD\",\"record\":{}}\n".into(),
+        ),
+        (
+            "record_without_record",
+            json!({}),
+            format!("{schema_line}\n{{\"type\":\"RECORD\",\"stream\":\"contacts\"}}\n"),
+        ),
+        (
+            "schema_without_schema",
+            json!({}),
+            "{\"type\":\"SCHEMA\",\"stream\":\"contacts\"}\n".into(),
+        ),
+        (
+            "schema_without_properties",
+            json!({}),
+            "{\"type\":\"SCHEMA\",\"stream\":\"contacts\",\"schema\":{\"type\":\"object\"}}\n"
+                .into(),
+        ),
+        (
+            "record_before_schema",
+            json!({}),
+            "{\"type\":\"RECORD\",\"stream\":\"contacts\",\"record\":{\"email\":\"a@b.co\"}}\n"
+                .into(),
+        ),
+        (
+            "unmapped_stream",
+            json!({}),
+            "{\"type\":\"SCHEMA\",\"stream\":\"orders\",\"schema\":{\"properties\":{}}}\n".into(),
+        ),
+        (
+            "non_unique_id_property",
+            json!({"streams": {"accounts": {"object_type": "companies", "id_property": "name"}}}),
+            "{\"type\":\"SCHEMA\",\"stream\":\"accounts\",\"schema\":{\"properties\":{}}}\n".into(),
+        ),
+        (
+            "missing_id_property",
+            json!({}),
+            "{\"type\":\"SCHEMA\",\"stream\":\"deals\",\"schema\":{\"properties\":{}}}\n".into(),
+        ),
+        (
+            "unknown_id_property",
+            json!({"streams": {"people": {"object_type": "contacts", "id_property": "loyalty_no"}}}),
+            "{\"type\":\"SCHEMA\",\"stream\":\"people\",\"schema\":{\"properties\":{}}}\n".into(),
+        ),
+        (
+            "unknown_object_type",
+            json!({"streams": {"ships": {"object_type": "spaceships", "id_property": "serial"}}}),
+            "{\"type\":\"SCHEMA\",\"stream\":\"ships\",\"schema\":{\"properties\":{}}}\n".into(),
+        ),
+        ("unknown_setting", json!({"batchsize": 10}), String::new()),
+        (
+            "batch_size_out_of_range",
+            json!({"batch_size": 500}),
+            String::new(),
+        ),
+    ];
+    let mut messages = BTreeMap::new();
+    for (name, extra, input) in cases {
+        let (out, _work) = run_case(extra, &input).await;
+        assert_eq!(out.code, Some(1), "{name}: {}", out.stderr);
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: no STATE after a fatal error"
+        );
+        let critical = out.critical().to_string();
+        assert!(
+            !critical.is_empty(),
+            "{name}: no CRITICAL line in {}",
+            out.stderr
+        );
+        messages.insert(name, critical);
+    }
+    insta::assert_json_snapshot!(messages);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_state_is_written_after_a_fatal_line_even_when_records_came_before_it() {
+    let input = singer(&[
+        schema("contacts"),
+        record("contacts", json!({"email": "a@example.com"})),
+        state(json!({"n": 1})),
+    ]) + "not json\n";
+    let (out, _work) = run_case(json!({}), &input).await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.critical()
+            .starts_with("CRITICAL line 4: malformed JSON"),
+        "{}",
+        out.critical()
+    );
+    assert_eq!(out.stdout, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activate_version_unknown_types_and_blank_lines_are_accepted() {
+    let input = format!(
+        "{}\n{}\n\n{}",
+        json!({"type": "ACTIVATE_VERSION", "stream": "contacts", "version": 1}),
+        json!({"type": "BATCH", "stream": "contacts"}),
+        singer(&[
+            schema("contacts"),
+            record("contacts", json!({"email": "a@example.com"})),
+            state(json!({"ok": true}))
+        ])
+    );
+    let (out, _work) = run_case(json!({}), &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ACTIVATE_VERSION") && out.stderr.contains("'BATCH' is not supported")
+    );
+    assert_eq!(out.states(), vec![json!({"ok": true})]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_come_from_the_environment_and_later_config_files() {
+    let hub = hubspot_emulator::start(Settings {
+        tokens: vec![TOKEN.into()],
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let work = Workdir::new();
+    let first = work.path("first.json");
+    std::fs::write(
+        &first,
+        json!({"base_url": "http://127.0.0.1:1", "batch_size": 5}).to_string(),
+    )
+    .unwrap();
+    let second = work.path("second.json");
+    std::fs::write(
+        &second,
+        json!({"base_url": hub.base_url(), "rejected_records_path": work.rejected_path()})
+            .to_string(),
+    )
+    .unwrap();
+    let input = singer(&[
+        schema("contacts"),
+        record("contacts", json!({"email": "env@example.com"})),
+    ]);
+    let out = run_with_env(
+        &[
+            "--config",
+            first.to_str().unwrap(),
+            "--config",
+            second.to_str().unwrap(),
+        ],
+        &input,
+        &[("TARGET_HUBSPOT_ACCESS_TOKEN", TOKEN)],
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 1);
+}
+
+#[tokio::test]
+async fn fail_on_reject_exits_3_after_loading_the_good_records() {
+    let input = singer(&[
+        schema("contacts"),
+        record("contacts", json!({"email": "good@example.com"})),
+        record("contacts", json!({"firstname": "no key"})),
+    ]);
+    let (out, work) = run_case(json!({"fail_on_reject": true}), &input).await;
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert_eq!(work.rejected().len(), 2);
+}
+
+#[tokio::test]
+async fn about_lists_every_setting_and_flags_secrets_without_values() {
+    let out = run(&["--about"], "").await;
+    assert_eq!(out.code, Some(0));
+    let about: Value = serde_json::from_str(&out.stdout).unwrap();
+    insta::assert_json_snapshot!(about, {".version" => "[version]"});
+    let markdown = run(&["--about", "--format", "markdown"], "").await;
+    insta::assert_snapshot!(
+        markdown
+            .stdout
+            .replace(env!("CARGO_PKG_VERSION"), "[version]")
+    );
+    let version = run(&["--version"], "").await;
+    assert_eq!(
+        version.stdout.trim(),
+        format!("target-hubspot {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[tokio::test]
+async fn a_config_file_that_is_not_an_object_is_named() {
+    let work = Workdir::new();
+    let path = work.path("bad.json");
+    std::fs::write(&path, "[1, 2]").unwrap();
+    let out = run(&["--config", path.to_str().unwrap()], "").await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.critical().contains("bad.json is not a JSON object"),
+        "{}",
+        out.critical()
+    );
+}
