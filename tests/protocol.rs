@@ -1,0 +1,408 @@
+//! HubSpot's protocol, pinned against httpmock: exact request bodies and every answer the
+//! target must handle (207 mapping, 400 splitting, 429, 5xx, DAILY, 401/403, OAuth).
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use httpmock::prelude::*;
+use serde_json::{Value, json};
+use support::*;
+
+const UPSERT: &str = "/crm/v3/objects/contacts/batch/upsert";
+
+async fn server_with_properties() -> MockServer {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/crm/v3/properties/contacts");
+            then.status(200).json_body(json!({"results": [
+                {"name": "email", "type": "string", "fieldType": "text", "hasUniqueValue": false},
+                {"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox", "hasUniqueValue": false},
+            ]}));
+        })
+        .await;
+    server
+}
+
+fn results(traces: &[&str]) -> Value {
+    let results: Vec<Value> = traces
+        .iter()
+        .map(|t| json!({"id": format!("9{t}"), "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": t, "new": true}))
+        .collect();
+    json!({"status": "COMPLETE", "results": results, "startedAt": "x", "completedAt": "x"})
+}
+
+fn contacts(records: &[Value]) -> String {
+    let mut lines = vec![schema("contacts")];
+    lines.extend(records.iter().map(|r| record("contacts", r.clone())));
+    singer(&lines)
+}
+
+async fn run_against(server: &MockServer, work: &Workdir, extra: Value, input: &str) -> Output {
+    let config = work.config(&server.base_url(), extra);
+    run(&["--config", config.to_str().unwrap()], input).await
+}
+
+#[tokio::test]
+async fn the_upsert_request_body_is_pinned() {
+    let server = server_with_properties().await;
+    let bodies = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let recorder = bodies.clone();
+    let upsert = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(UPSERT)
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("content-type", "application/json")
+                .matches(move |req| {
+                    recorder
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null));
+                    true
+                });
+            then.status(200).json_body(results(&["0", "1"]));
+        })
+        .await;
+    let work = Workdir::new();
+    let input = contacts(&[
+        json!({"email": " Ann@Example.com ", "firstname": "Ann", "vip": true, "score": 4.5, "hs_buying_role": ["CHAMPION", "END_USER"],
+               "address": {"city": "Oslo"}, "note": null, "_sdc_extracted_at": "2026-01-01T00:00:00Z"}),
+        json!({"email": "bob@example.com", "firstname": "Bob"}),
+        json!({"email": "ann@example.com", "lastname": "Lee", "firstname": "Annie"}),
+    ]);
+    let out = run_against(&server, &work, json!({}), &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    upsert.assert_calls_async(1).await;
+    insta::assert_json_snapshot!(bodies.lock().unwrap().clone());
+}
+
+#[tokio::test]
+async fn a_207_is_mapped_per_input_and_an_input_in_neither_list_is_a_failure() {
+    let server = server_with_properties().await;
+    let mut body = results(&["0"]);
+    body["errors"] = json!([{"status": "error", "category": "VALIDATION_ERROR",
+        "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"Email address bad is invalid\",\"error\":\"INVALID_EMAIL\",\"name\":\"email\"}]",
+        "context": {"objectWriteTraceId": ["1"]}}]);
+    body["numErrors"] = json!(1);
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(207)
+                .header("x-hubspot-correlation-id", "corr-207")
+                .json_body(body);
+        })
+        .await;
+    let work = Workdir::new();
+    let input = contacts(&[
+        json!({"email": "a@example.com"}),
+        json!({"email": "bad"}),
+        json!({"email": "c@example.com"}),
+    ]) + &singer(&[state(json!({"s": 1}))]);
+    let out = run_against(&server, &work, json!({}), &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.states(), vec![json!({"s": 1})]);
+    insta::assert_json_snapshot!(work.rejected());
+}
+
+#[tokio::test]
+async fn a_whole_batch_400_is_split_until_the_offending_record_stands_alone() {
+    let server = server_with_properties().await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT).body_includes("bad@example.com");
+            then.status(400).json_body(json!({"status": "error",
+                "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"Property \\\"shoe_size\\\" does not exist\",\"error\":\"PROPERTY_DOESNT_EXIST\",\"name\":\"shoe_size\"}]",
+                "correlationId": "corr-400", "category": "VALIDATION_ERROR"}));
+        })
+        .await;
+    let accepted = server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(200).json_body(results(&["0", "1", "2", "3"]));
+        })
+        .await;
+    let work = Workdir::new();
+    let input = contacts(&[
+        json!({"email": "a@example.com"}),
+        json!({"email": "b@example.com"}),
+        json!({"email": "c@example.com"}),
+        json!({"email": "bad@example.com", "shoe_size": 44}),
+    ]);
+    let out = run_against(&server, &work, json!({}), &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    refused.assert_calls_async(3).await; // [a b c bad], [c bad], [bad]
+    accepted.assert_calls_async(2).await; // [a b], [c]
+    let rejected = work.rejected();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[1]["record"]["email"], "bad@example.com");
+    assert_eq!(rejected[1]["error"]["http_status"], 400);
+    assert_eq!(rejected[1]["error"]["code"], "PROPERTY_DOESNT_EXIST");
+    assert_eq!(
+        rejected[1]["error"]["message"],
+        "shoe_size: Property \"shoe_size\" does not exist (PROPERTY_DOESNT_EXIST)"
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_with_or_without_retry_after() {
+    for retry_after in [Some("1"), None] {
+        let server = server_with_properties().await;
+        let limited = server
+            .mock_async(|when, then| {
+                when.method(POST).path(UPSERT);
+                let then = then
+                    .status(429)
+                    .header("x-hubspot-ratelimit-max", "10")
+                    .header("x-hubspot-ratelimit-interval-milliseconds", "300")
+                    .header("x-hubspot-ratelimit-remaining", "0");
+                let then = match retry_after {
+                    Some(s) => then.header("retry-after", s),
+                    None => then,
+                };
+                then.json_body(json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                    "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "category": "RATE_LIMITS"}));
+            })
+            .await;
+        limited.up_to_n_times_async(1).await;
+        let ok = server
+            .mock_async(|when, then| {
+                when.method(POST).path(UPSERT);
+                then.status(200).json_body(results(&["0"]));
+            })
+            .await;
+        let work = Workdir::new();
+        let out = run_against(
+            &server,
+            &work,
+            json!({}),
+            &contacts(&[json!({"email": "a@example.com"})]),
+        )
+        .await;
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(out.stderr.contains("rate limit hit"), "{}", out.stderr);
+        ok.assert_calls_async(1).await;
+        assert!(work.rejected().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_and_then_rejected_as_retries_exhausted() {
+    let server = server_with_properties().await;
+    let flaky = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(UPSERT)
+                .body_includes("flaky@example.com");
+            then.status(503).body("Service Unavailable");
+        })
+        .await;
+    flaky.up_to_n_times_async(2).await;
+    let broken = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(UPSERT)
+                .body_includes("broken@example.com");
+            then.status(500)
+                .header("x-hubspot-correlation-id", "corr-500")
+                .body("<html>oops</html>");
+        })
+        .await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(UPSERT)
+                .body_includes("flaky@example.com");
+            then.status(200).json_body(results(&["0"]));
+        })
+        .await;
+    let work = Workdir::new();
+    let input = contacts(&[
+        json!({"email": "flaky@example.com"}),
+        json!({"email": "broken@example.com"}),
+    ]);
+    let out = run_against(
+        &server,
+        &work,
+        json!({"batch_size": 1, "max_retries": 2}),
+        &input,
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    ok.assert_calls_async(1).await;
+    broken.assert_calls_async(3).await;
+    let rejected = work.rejected();
+    assert_eq!(
+        rejected.len(),
+        2,
+        "a SCHEMA and the one record that never got through"
+    );
+    insta::assert_json_snapshot!(rejected[1]);
+}
+
+#[tokio::test]
+async fn the_daily_limit_stops_sending_and_writes_the_last_safe_state() {
+    let server = server_with_properties().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(UPSERT)
+                .body_includes("first@example.com");
+            then.status(200).json_body(results(&["0"]));
+        })
+        .await;
+    let daily = server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(429).json_body(
+                json!({"status": "error", "message": "You have reached your daily limit.",
+                "errorType": "RATE_LIMIT", "policyName": "DAILY", "category": "RATE_LIMITS"}),
+            );
+        })
+        .await;
+    let work = Workdir::new();
+    let input = singer(&[
+        schema("contacts"),
+        record("contacts", json!({"email": "first@example.com"})),
+        state(json!({"after": "first"})),
+        record("contacts", json!({"email": "second@example.com"})),
+        state(json!({"after": "second"})),
+        record("contacts", json!({"email": "third@example.com"})),
+    ]);
+    let out = run_against(
+        &server,
+        &work,
+        json!({"batch_size": 1, "max_concurrency": 1}),
+        &input,
+    )
+    .await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(out.states(), vec![json!({"after": "first"})]);
+    assert!(
+        out.critical().contains("daily API limit is reached"),
+        "{}",
+        out.critical()
+    );
+    daily.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn unauthorized_and_forbidden_are_fatal_and_name_the_object_type_and_scopes() {
+    for (status, body, expected) in [
+        (
+            401,
+            json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION"}),
+            "CRITICAL HubSpot refused the credentials for object type 'contacts': Authentication credentials not found.",
+        ),
+        (
+            403,
+            json!({"status": "error", "message": "This app hasn't been granted all required scopes to make this call.",
+                      "errors": [{"message": "One or more of the following scopes are required.",
+                                  "context": {"requiredGranularScopes": ["crm.objects.contacts.write"]}}],
+                      "category": "MISSING_SCOPES"}),
+            "CRITICAL HubSpot denied access for object type 'contacts' (403): This app hasn't been granted all required scopes to make this call.; required scopes: crm.objects.contacts.write",
+        ),
+    ] {
+        let server = server_with_properties().await;
+        server
+            .mock_async(|when, then| {
+                when.method(POST).path(UPSERT);
+                then.status(status).json_body(body);
+            })
+            .await;
+        let work = Workdir::new();
+        let input =
+            contacts(&[json!({"email": "a@example.com"})]) + &singer(&[state(json!({"s": 1}))]);
+        let out = run_against(&server, &work, json!({}), &input).await;
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert_eq!(out.critical(), expected);
+        assert_eq!(out.stdout, "", "no STATE acknowledges the unsent record");
+    }
+}
+
+async fn oauth_config(work: &Workdir, server: &MockServer) -> std::path::PathBuf {
+    let path = work.path("oauth.json");
+    std::fs::write(
+        &path,
+        json!({"client_id": "cid-1", "client_secret": "secret-shh", "refresh_token": "refresh-shh",
+               "base_url": server.base_url(), "rejected_records_path": work.rejected_path()})
+        .to_string(),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test]
+async fn oauth_refreshes_after_expired_authentication_and_retries() {
+    let server = server_with_properties().await;
+    let first_token = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oauth/v1/token").body_includes("grant_type=refresh_token").body_includes("client_id=cid-1");
+            then.status(200).json_body(json!({"token_type": "bearer", "refresh_token": "refresh-shh", "access_token": "tok-1", "expires_in": 1800}));
+        })
+        .await;
+    first_token.up_to_n_times_async(1).await;
+    let second_token = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oauth/v1/token");
+            then.status(200).json_body(json!({"token_type": "bearer", "refresh_token": "refresh-shh", "access_token": "tok-2", "expires_in": 1800}));
+        })
+        .await;
+    let expired = server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT).header("authorization", "Bearer tok-1");
+            then.status(401).json_body(json!({"status": "error", "message": "The OAuth token used to make this call expired 3 second(s) ago.",
+                "category": "EXPIRED_AUTHENTICATION"}));
+        })
+        .await;
+    let ok = server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(UPSERT)
+                .header("authorization", "Bearer tok-2");
+            then.status(200).json_body(results(&["0"]));
+        })
+        .await;
+    let work = Workdir::new();
+    let config = oauth_config(&work, &server).await;
+    let out = run(
+        &["--config", config.to_str().unwrap()],
+        &contacts(&[json!({"email": "a@example.com"})]),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    first_token.assert_calls_async(1).await;
+    second_token.assert_calls_async(1).await;
+    expired.assert_calls_async(1).await;
+    ok.assert_calls_async(1).await;
+    assert!(
+        !out.stderr.contains("secret-shh")
+            && !out.stderr.contains("refresh-shh")
+            && !out.stderr.contains("tok-")
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_fatal_and_secrets_stay_hidden() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oauth/v1/token");
+            then.status(400).json_body(json!({"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token"}));
+        })
+        .await;
+    let work = Workdir::new();
+    let config = oauth_config(&work, &server).await;
+    let out = run(
+        &["--config", config.to_str().unwrap()],
+        &contacts(&[json!({"email": "a@example.com"})]),
+    )
+    .await;
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.critical(),
+        "CRITICAL OAuth token refresh failed: HTTP 400 Bad Request BAD_REFRESH_TOKEN: missing or invalid refresh token"
+    );
+    assert!(!out.stderr.contains("secret-shh") && !out.stderr.contains("refresh-shh"));
+}
