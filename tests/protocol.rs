@@ -55,7 +55,7 @@ async fn the_upsert_request_body_is_pinned() {
                 .path(UPSERT)
                 .header("authorization", format!("Bearer {TOKEN}"))
                 .header("content-type", "application/json")
-                .matches(move |req| {
+                .is_true(move |req| {
                     recorder
                         .lock()
                         .unwrap()
