@@ -24,7 +24,7 @@ use crate::pipeline::state::StateTracker;
 use crate::singer::{Message, parse_line};
 use crate::writer::{BatchResult, Outcome, Target, write_batch};
 
-/// After a STATE arrives, open batches are sent once input has been quiet this long.
+/// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
 
 /// How a run ended.
@@ -57,7 +57,7 @@ struct Runner<W: Write> {
     ready: VecDeque<Batch>,
     inflight: JoinSet<BatchResult>,
     inflight_keys: HashMap<(usize, String), u32>,
-    last_state_at: Option<Instant>,
+    last_line_at: Instant,
     warned: HashSet<String>,
     stdout: W,
     halted: bool,
@@ -90,7 +90,7 @@ where
         ready: VecDeque::new(),
         inflight: JoinSet::new(),
         inflight_keys: HashMap::new(),
-        last_state_at: None,
+        last_line_at: Instant::now(),
         warned: HashSet::new(),
         stdout,
         halted: false,
@@ -121,7 +121,14 @@ where
             r.dispatch();
         }
         let can_read = !input_done && r.ready.is_empty();
-        let deadline = if input_done { None } else { r.next_deadline() };
+        // Partial batches are only sent early when they would go out at once: while requests
+        // are queued for the rate limit, waiting costs nothing and keeps batches full.
+        let has_room = r.inflight.len() < r.config.max_concurrency;
+        let deadline = if can_read && has_room {
+            r.next_deadline()
+        } else {
+            None
+        };
         tokio::select! {
             biased;
             _ = &mut shutdown, if !interrupted => {
@@ -144,6 +151,7 @@ where
             line = lines.next_line(), if can_read => match line {
                 Ok(Some(text)) => {
                     line_no += 1;
+                    r.last_line_at = Instant::now();
                     if let Err(e) = r.handle_line(line_no, &text).await {
                         fatal.get_or_insert(e);
                         r.emit_states = false;
@@ -244,7 +252,6 @@ impl<W: Write> Runner<W> {
             }
             Message::State { value } => {
                 self.tracker.state_read(value);
-                self.last_state_at = Some(Instant::now());
                 Ok(())
             }
             Message::ActivateVersion { stream } => {
@@ -357,12 +364,13 @@ impl<W: Write> Runner<W> {
         Ok(())
     }
 
-    /// The next moment an open batch must be sent.
+    /// The next moment an open batch must be sent: when it has waited `flush_interval`, or
+    /// when a STATE waits on it and the input has been quiet for a moment.
     fn next_deadline(&self) -> Option<Instant> {
         let state_deadline = self
-            .last_state_at
-            .filter(|_| self.tracker.has_waiting())
-            .map(|t| t + STATE_FLUSH_DELAY);
+            .tracker
+            .has_waiting()
+            .then(|| self.last_line_at + STATE_FLUSH_DELAY);
         self.streams
             .iter()
             .filter_map(|s| s.open.as_ref().filter(|b| !b.is_empty()))
@@ -375,9 +383,7 @@ impl<W: Write> Runner<W> {
 
     fn flush_due(&mut self) {
         let now = Instant::now();
-        let state_due = self
-            .last_state_at
-            .is_some_and(|t| self.tracker.has_waiting() && t + STATE_FLUSH_DELAY <= now);
+        let state_due = self.tracker.has_waiting() && self.last_line_at + STATE_FLUSH_DELAY <= now;
         for s in &mut self.streams {
             let due = s.open.as_ref().is_some_and(|b| {
                 !b.is_empty() && (state_due || b.opened + self.config.flush_interval <= now)

@@ -87,6 +87,9 @@ impl Hub {
         let emulator = hubspot_emulator::start(settings)
             .await
             .expect("emulator starts");
+        // reqwest may be built without a default TLS provider (features unify across the
+        // workspace); even plain-http clients need one installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             emulator,
             client: reqwest::Client::new(),

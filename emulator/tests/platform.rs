@@ -427,6 +427,7 @@ async fn the_binary_prints_its_address_and_serves() {
         .expect("banner")
         .to_string();
     assert!(url.starts_with("http://127.0.0.1:"));
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let resp = reqwest::Client::new()
         .get(format!("{url}/crm/v3/properties/deals"))
         .bearer_auth("pat-na1-x")

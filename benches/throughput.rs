@@ -1,0 +1,141 @@
+//! target-hubspot's throughput against the emulator, end to end through the real binary.
+//!
+//! `cargo bench --bench throughput`. Two scenarios:
+//! 1. HubSpot's default limit (190 requests / 10 s): records/s as a share of the ceiling
+//!    (190 × 100 / 10 s = 1,900 records/s; goal ≥ 95%) and the share of requests answered 429
+//!    (goal < 1%).
+//! 2. Limits off: how fast the target itself goes.
+//!
+//! Knobs: `BENCH_LIMITED_RECORDS` (default 60,000), `BENCH_UNLIMITED_RECORDS` (default
+//! 200,000), `BENCH_LATENCY_MS` (emulator latency, default 30).
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use hubspot_emulator::Settings;
+use serde_json::{Value, json};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn write_input(path: &std::path::Path, records: u64) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create input"));
+    let schema = json!({"type": "SCHEMA", "stream": "contacts", "schema": {"properties": {}}, "key_properties": ["email"]});
+    writeln!(f, "{schema}").unwrap();
+    for i in 0..records {
+        let r = json!({"type": "RECORD", "stream": "contacts", "record": {
+            "email": format!("bench{i}@example.com"), "firstname": "Bench", "lastname": format!("L{i}"),
+            "city": "Oslo", "lifecyclestage": "lead"}});
+        writeln!(f, "{r}").unwrap();
+        if i % 1000 == 999 {
+            writeln!(
+                f,
+                "{}",
+                json!({"type": "STATE", "value": {"offset": i + 1}})
+            )
+            .unwrap();
+        }
+    }
+}
+
+async fn scenario(name: &str, settings: Settings, records: u64) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let limit = settings.rate_limit;
+    let window = settings.window;
+    let emulator = hubspot_emulator::start(settings).await.expect("emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.jsonl");
+    write_input(&input, records);
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        json!({"access_token": "pat-na1-bench", "base_url": emulator.base_url(),
+               "rejected_records_path": dir.path().join("rejected.jsonl")})
+        .to_string(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ])
+        .env("TARGET_HUBSPOT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .await
+        .expect("run target");
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(out.success(), "target-hubspot failed");
+    let client = reqwest::Client::new();
+    let stats: Value = client
+        .get(format!("{}/_emulator/stats", emulator.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored: Vec<Value> = client
+        .get(format!(
+            "{}/_emulator/objects/contacts",
+            emulator.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored.len() as u64, records, "every record must land");
+    let requests = stats["requests"].as_u64().unwrap_or(0);
+    let limited = stats["by_status"]["429"].as_u64().unwrap_or(0);
+    let rate = records as f64 / elapsed;
+    print!(
+        "{name}: {records} records in {elapsed:.1} s = {rate:.0} records/s; {requests} requests, {limited} answered 429 ({:.2}%)",
+        100.0 * limited as f64 / requests.max(1) as f64
+    );
+    if limit > 0 && limit < 1_000_000 {
+        let ceiling = f64::from(limit) * 100.0 / window.as_secs_f64();
+        print!(
+            "; ceiling {ceiling:.0} records/s, share {:.1}%",
+            100.0 * rate / ceiling
+        );
+    }
+    println!();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let latency = Duration::from_millis(env_number("BENCH_LATENCY_MS", 30));
+    scenario(
+        "default limit (190/10 s)",
+        Settings {
+            latency,
+            ..Settings::default()
+        },
+        env_number("BENCH_LIMITED_RECORDS", 60_000),
+    )
+    .await;
+    // "Off": a limit so high it never binds, still announced in the headers as HubSpot does.
+    let off = Settings {
+        latency,
+        rate_limit: 1_000_000,
+        daily_limit: 0,
+        ..Settings::default()
+    };
+    scenario(
+        "limits off",
+        off,
+        env_number("BENCH_UNLIMITED_RECORDS", 200_000),
+    )
+    .await;
+}
