@@ -252,6 +252,83 @@ fn write_result(
     Value::Object(m)
 }
 
+/// `(idProperty, id)` of every write input, after HubSpot's request-level checks: each
+/// `idProperty` must be `allowed`, and no id may appear twice.
+fn input_keys(
+    t: &ObjectType,
+    inputs: &[WriteInput],
+    portal_id: u64,
+    ctx: &Ctx,
+    allowed: impl Fn(&ObjectType, &str) -> bool,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut keys = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let property = input
+            .id_property
+            .clone()
+            .unwrap_or_else(|| "hs_object_id".to_string());
+        if !allowed(t, &property) {
+            return Err(non_unique(t, &property, portal_id, ctx));
+        }
+        keys.push((
+            property,
+            input.id.as_ref().map(IdValue::text).unwrap_or_default(),
+        ));
+    }
+    check_duplicates(t, keys.iter().map(|(p, i)| (p.as_str(), i.as_str())), ctx)?;
+    Ok(keys)
+}
+
+/// Whether every input carries an `objectWriteTraceId` (and so may fail alone in a 207).
+fn all_traced(inputs: &[WriteInput]) -> bool {
+    inputs.iter().all(|i| i.object_write_trace_id.is_some())
+}
+
+/// Without trace ids on every input, one invalid input fails the whole request with every
+/// value error listed.
+fn fail_whole_unless_traced(
+    traced: bool,
+    checked: &[&Checked],
+    portal_id: u64,
+    ctx: &Ctx,
+) -> Result<(), ApiError> {
+    let all: Vec<PropertyError> = checked.iter().flat_map(|c| c.errors.clone()).collect();
+    if traced || all.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::property_values(
+        &all,
+        portal_id,
+        &ctx.correlation_id,
+    ))
+}
+
+/// The 207 entry for an input with invalid values.
+fn validation_item(c: &Checked, portal_id: u64, trace: &Option<String>) -> Value {
+    item_error(
+        "VALIDATION_ERROR",
+        invalid_values_message(&c.errors, portal_id),
+        trace_context(trace),
+    )
+}
+
+/// The 207 entry for an input whose unique value another record holds.
+fn conflict_item(t: &ObjectType, conflict: &UniqueConflict, trace: &Option<String>) -> Value {
+    let mut context = trace_context(trace);
+    context["existingId"] = json!([conflict.existing_id.to_string()]);
+    item_error("CONFLICT", conflict_message(t, conflict), context)
+}
+
+/// The request-level 409 for a unique-value conflict without trace ids.
+fn conflict_error(t: &ObjectType, conflict: &UniqueConflict, ctx: &Ctx) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        Some("CONFLICT"),
+        conflict_message(t, conflict),
+        &ctx.correlation_id,
+    )
+}
+
 /// `POST …/batch/upsert`: by `email` (contacts) or a unique-value property.
 pub async fn batch_upsert(
     State(state): State<Shared>,
@@ -266,60 +343,29 @@ pub async fn batch_upsert(
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
     let t = &store.types[idx];
-    let mut keys = Vec::with_capacity(inputs.len());
-    for input in &inputs {
-        let property = input
-            .id_property
-            .clone()
-            .unwrap_or_else(|| "hs_object_id".to_string());
-        if !t.is_identifying(&property) {
-            return Err(non_unique(t, &property, portal_id, &ctx));
-        }
-        let id = input.id.as_ref().map(IdValue::text).unwrap_or_default();
-        keys.push((property, id));
-    }
-    check_duplicates(t, keys.iter().map(|(p, i)| (p.as_str(), i.as_str())), &ctx)?;
-    let traced = inputs.iter().all(|i| i.object_write_trace_id.is_some());
-
+    let keys = input_keys(t, &inputs, portal_id, &ctx, |t, p| t.is_identifying(p))?;
+    let traced = all_traced(&inputs);
     let mut checked = Vec::with_capacity(inputs.len());
     for (input, (property, id)) in inputs.iter().zip(&keys) {
         let mut c = check_values(t, portal_id, string_values(&input.properties, &ctx)?);
+        // The id is a value of the idProperty and is validated as one.
         match validate::check(t, portal_id, property, id) {
-            Ok(stored) => {
-                if !c.values.iter().any(|(n, _)| n == property) {
-                    c.values.push((property.clone(), stored));
-                }
+            Ok(stored) if !c.values.iter().any(|(n, _)| n == property) => {
+                c.values.push((property.clone(), stored))
             }
-            Err(e) => {
-                if !c.errors.iter().any(|x| x.name == e.name) {
-                    c.errors.push(e);
-                }
-            }
+            Ok(_) => {}
+            Err(e) if !c.errors.iter().any(|x| x.name == e.name) => c.errors.push(e),
+            Err(_) => {}
         }
         checked.push(c);
     }
-    if !traced {
-        let all: Vec<PropertyError> = checked.iter().flat_map(|c| c.errors.clone()).collect();
-        if !all.is_empty() {
-            return Err(ApiError::property_values(
-                &all,
-                portal_id,
-                &ctx.correlation_id,
-            ));
-        }
-    }
-
+    fail_whole_unless_traced(traced, &checked.iter().collect::<Vec<_>>(), portal_id, &ctx)?;
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for ((input, (property, id)), c) in inputs.iter().zip(&keys).zip(checked) {
         let trace = &input.object_write_trace_id;
         if !c.errors.is_empty() {
-            let message = invalid_values_message(&c.errors, portal_id);
-            errors.push(item_error(
-                "VALIDATION_ERROR",
-                message,
-                trace_context(trace),
-            ));
+            errors.push(validation_item(&c, portal_id, trace));
             continue;
         }
         let existing = store.types[idx].find_by(property, id);
@@ -327,20 +373,10 @@ pub async fn batch_upsert(
             Ok((record, created)) => {
                 results.push(write_result(&store, idx, record, trace, Some(created)))
             }
-            Err(conflict) => {
-                let message = conflict_message(&store.types[idx], &conflict);
-                if !traced {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        Some("CONFLICT"),
-                        message,
-                        &ctx.correlation_id,
-                    ));
-                }
-                let mut context = trace_context(trace);
-                context["existingId"] = json!([conflict.existing_id.to_string()]);
-                errors.push(item_error("CONFLICT", message, context));
+            Err(conflict) if !traced => {
+                return Err(conflict_error(&store.types[idx], &conflict, &ctx));
             }
+            Err(conflict) => errors.push(conflict_item(&store.types[idx], &conflict, trace)),
         }
     }
     Ok(batch_response(StatusCode::OK, started, results, errors))
@@ -407,7 +443,7 @@ pub async fn batch_create(
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
-    let traced = inputs.iter().all(|i| i.object_write_trace_id.is_some());
+    let traced = all_traced(&inputs);
     let mut checked = Vec::with_capacity(inputs.len());
     for input in &inputs {
         let c = check_values(
@@ -420,37 +456,22 @@ pub async fn batch_create(
             && c.errors.is_empty()
             && let Err(conflict) = store.check_unique(idx, None, &c.values)
         {
-            let message = conflict_message(&store.types[idx], &conflict);
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                Some("CONFLICT"),
-                message,
-                &ctx.correlation_id,
-            ));
+            return Err(conflict_error(&store.types[idx], &conflict, &ctx));
         }
         checked.push((c, links));
     }
-    if !traced {
-        let all: Vec<PropertyError> = checked.iter().flat_map(|(c, _)| c.errors.clone()).collect();
-        if !all.is_empty() {
-            return Err(ApiError::property_values(
-                &all,
-                portal_id,
-                &ctx.correlation_id,
-            ));
-        }
-    }
+    fail_whole_unless_traced(
+        traced,
+        &checked.iter().map(|(c, _)| c).collect::<Vec<_>>(),
+        portal_id,
+        &ctx,
+    )?;
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for (input, (c, links)) in inputs.iter().zip(checked) {
         let trace = &input.object_write_trace_id;
         if !c.errors.is_empty() {
-            let message = invalid_values_message(&c.errors, portal_id);
-            errors.push(item_error(
-                "VALIDATION_ERROR",
-                message,
-                trace_context(trace),
-            ));
+            errors.push(validation_item(&c, portal_id, trace));
             continue;
         }
         match store.write(idx, None, &c.values) {
@@ -461,15 +482,7 @@ pub async fn batch_create(
                 }
                 results.push(write_result(&store, idx, id, trace, None));
             }
-            Err(conflict) => {
-                let mut context = trace_context(trace);
-                context["existingId"] = json!([conflict.existing_id.to_string()]);
-                errors.push(item_error(
-                    "CONFLICT",
-                    conflict_message(&store.types[idx], &conflict),
-                    context,
-                ));
-            }
+            Err(conflict) => errors.push(conflict_item(&store.types[idx], &conflict, trace)),
         }
     }
     Ok(batch_response(
@@ -494,23 +507,11 @@ pub async fn batch_update(
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
     let t = &store.types[idx];
-    let mut keys = Vec::with_capacity(inputs.len());
-    for input in &inputs {
-        let property = input
-            .id_property
-            .clone()
-            .unwrap_or_else(|| "hs_object_id".to_string());
-        let by_unique = t.property(&property).is_some_and(|p| p.has_unique_value);
-        if property != "hs_object_id" && !by_unique {
-            return Err(non_unique(t, &property, portal_id, &ctx));
-        }
-        keys.push((
-            property,
-            input.id.as_ref().map(IdValue::text).unwrap_or_default(),
-        ));
-    }
-    check_duplicates(t, keys.iter().map(|(p, i)| (p.as_str(), i.as_str())), &ctx)?;
-    let traced = inputs.iter().all(|i| i.object_write_trace_id.is_some());
+    let by_id_or_unique = |t: &ObjectType, p: &str| {
+        p == "hs_object_id" || t.property(p).is_some_and(|d| d.has_unique_value)
+    };
+    let keys = input_keys(t, &inputs, portal_id, &ctx, by_id_or_unique)?;
+    let traced = all_traced(&inputs);
     let mut checked = Vec::with_capacity(inputs.len());
     for input in &inputs {
         checked.push(check_values(
@@ -519,16 +520,7 @@ pub async fn batch_update(
             string_values(&input.properties, &ctx)?,
         ));
     }
-    if !traced {
-        let all: Vec<PropertyError> = checked.iter().flat_map(|c| c.errors.clone()).collect();
-        if !all.is_empty() {
-            return Err(ApiError::property_values(
-                &all,
-                portal_id,
-                &ctx.correlation_id,
-            ));
-        }
-    }
+    fail_whole_unless_traced(traced, &checked.iter().collect::<Vec<_>>(), portal_id, &ctx)?;
     let mut results = Vec::new();
     let mut errors = Vec::new();
     let mut missing = Vec::new();
@@ -539,25 +531,12 @@ pub async fn batch_update(
             continue;
         };
         if !c.errors.is_empty() {
-            let message = invalid_values_message(&c.errors, portal_id);
-            errors.push(item_error(
-                "VALIDATION_ERROR",
-                message,
-                trace_context(trace),
-            ));
+            errors.push(validation_item(&c, portal_id, trace));
             continue;
         }
         match store.write(idx, Some(record), &c.values) {
             Ok((id, _)) => results.push(write_result(&store, idx, id, trace, None)),
-            Err(conflict) => {
-                let mut context = trace_context(trace);
-                context["existingId"] = json!([conflict.existing_id.to_string()]);
-                errors.push(item_error(
-                    "CONFLICT",
-                    conflict_message(&store.types[idx], &conflict),
-                    context,
-                ));
-            }
+            Err(conflict) => errors.push(conflict_item(&store.types[idx], &conflict, trace)),
         }
     }
     if !missing.is_empty() {
@@ -739,14 +718,9 @@ pub async fn create_one(
         ));
     }
     let links = inline_associations(&store, idx, &input, &ctx)?;
-    let (id, _) = store.write(idx, None, &c.values).map_err(|conflict| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            Some("CONFLICT"),
-            conflict_message(&store.types[idx], &conflict),
-            &ctx.correlation_id,
-        )
-    })?;
+    let (id, _) = store
+        .write(idx, None, &c.values)
+        .map_err(|conflict| conflict_error(&store.types[idx], &conflict, &ctx))?;
     let from = store.types[idx].type_id.clone();
     for (to_type, to_id, types) in links {
         store.associate(&from, id, &to_type, to_id, types);
@@ -818,14 +792,7 @@ pub async fn update_one(
     }
     store
         .write(idx, Some(record), &c.values)
-        .map_err(|conflict| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                Some("CONFLICT"),
-                conflict_message(&store.types[idx], &conflict),
-                &ctx.correlation_id,
-            )
-        })?;
+        .map_err(|conflict| conflict_error(&store.types[idx], &conflict, &ctx))?;
     Ok(json_response(
         StatusCode::OK,
         &write_result(&store, idx, record, &None, None),
