@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+pub use crate::input::InputFormat;
+
 /// Loads Singer records into HubSpot CRM through batch upserts.
 ///
 /// Reads Singer messages (SCHEMA, RECORD, STATE) from stdin or --input, upserts records in
@@ -19,6 +21,13 @@ pub struct Args {
     /// Read Singer messages from FILE instead of stdin (e.g. a rejected-records file to replay).
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
+    /// Shape of the input: Singer messages, or a warehouse export (JSONL, CSV) whose rows
+    /// become records of --stream.
+    #[arg(long, value_enum, default_value_t = InputFormat::Singer)]
+    pub input_format: InputFormat,
+    /// The stream the rows of a JSONL or CSV export belong to (maps like any stream).
+    #[arg(long, value_name = "NAME", required_if_eq_any = [("input_format", "jsonl"), ("input_format", "csv")])]
+    pub stream: Option<String>,
     /// Print the target's name, capabilities and settings, then exit.
     #[arg(long)]
     pub about: bool,

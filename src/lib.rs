@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hubspot;
+pub mod input;
 pub mod mapping;
 pub mod output;
 pub mod pipeline;

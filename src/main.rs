@@ -10,8 +10,7 @@ use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::Client;
 use target_hubspot::output::rejected::RejectedSink;
-use target_hubspot::{about, run};
-use tokio::io::{AsyncBufRead, BufReader};
+use target_hubspot::{about, input, run};
 
 /// Exit codes; documented in the README.
 mod exit {
@@ -106,18 +105,15 @@ async fn main() -> ExitCode {
         Ok(c) => Arc::new(c),
         Err(e) => return critical(&e),
     };
-    let input: Box<dyn AsyncBufRead + Unpin + Send> = match &args.input {
-        Some(path) => match tokio::fs::File::open(path).await {
-            Ok(f) => Box::new(BufReader::with_capacity(1 << 16, f)),
-            Err(e) => {
-                return critical(&FatalError::Io(format!(
-                    "cannot open --input {}: {e}",
-                    path.display()
-                )));
-            }
-        },
-        None => Box::new(BufReader::with_capacity(1 << 16, tokio::io::stdin())),
-    };
+    if let Some(path) = &args.input
+        && let Err(e) = std::fs::metadata(path)
+    {
+        return critical(&FatalError::Io(format!(
+            "cannot open --input {}: {e}",
+            path.display()
+        )));
+    }
+    let lines = input::spawn(args.input_format, args.input.clone(), args.stream.clone());
     let sink = RejectedSink::new(rejected_path(
         &config.rejected_records_path,
         args.input.as_deref(),
@@ -133,7 +129,7 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = signal_rx.await;
     };
-    let end = run::run(config, client, sink, input, std::io::stdout(), shutdown).await;
+    let end = run::run(config, client, sink, lines, std::io::stdout(), shutdown).await;
     end.summary.log();
     if let Some(fatal) = &end.fatal {
         return critical(fatal);

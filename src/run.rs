@@ -9,13 +9,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, is_contacts};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::wire::PropertyInfo;
+use crate::input::Lines;
 use crate::mapping::StreamMapping;
 use crate::output::rejected::RejectedSink;
 use crate::output::report::{StreamStats, Summary};
@@ -56,7 +56,9 @@ struct Runner<W: Write> {
     sink: RejectedSink,
     ready: VecDeque<Batch>,
     inflight: JoinSet<BatchResult>,
-    inflight_keys: HashMap<(usize, String), u32>,
+    /// `(object type, key)` of every record in flight: two streams writing the same object
+    /// type share the ordering guarantee.
+    inflight_keys: HashMap<(String, String), u32>,
     last_line_at: Instant,
     warned: HashSet<String>,
     stdout: W,
@@ -66,18 +68,14 @@ struct Runner<W: Write> {
 
 /// Runs the target over `input`, writing STATE to `stdout`, until the input ends, a fatal
 /// error occurs, or `shutdown` resolves.
-pub async fn run<R, W>(
+pub async fn run<W: Write>(
     config: Config,
     client: Arc<Client>,
     sink: RejectedSink,
-    input: R,
+    mut lines: Lines,
     stdout: W,
     shutdown: impl Future<Output = ()>,
-) -> RunEnd
-where
-    R: AsyncBufRead + Unpin,
-    W: Write,
-{
+) -> RunEnd {
     let started = Instant::now();
     let mut r = Runner {
         config,
@@ -96,7 +94,6 @@ where
         halted: false,
         emit_states: true,
     };
-    let mut lines = input.lines();
     let mut line_no = 0u64;
     let mut input_done = false;
     let mut fatal: Option<FatalError> = None;
@@ -148,8 +145,8 @@ where
                     r.halt(&mut input_done);
                 }
             },
-            line = lines.next_line(), if can_read => match line {
-                Ok(Some(text)) => {
+            line = lines.recv(), if can_read => match line {
+                Some(Ok(text)) => {
                     line_no += 1;
                     r.last_line_at = Instant::now();
                     if let Err(e) = r.handle_line(line_no, &text).await {
@@ -158,8 +155,8 @@ where
                         r.halt(&mut input_done);
                     }
                 }
-                Ok(None) => input_done = true,
-                Err(e) => {
+                None => input_done = true,
+                Some(Err(e)) => {
                     fatal.get_or_insert(FatalError::Io(format!("cannot read input after line {line_no}: {e}")));
                     r.emit_states = false;
                     r.halt(&mut input_done);
@@ -412,23 +409,23 @@ impl<W: Write> Runner<W> {
             let Some(batch) = self.ready.front() else {
                 break;
             };
-            let stream = batch.stream;
-            if batch
-                .keys()
-                .any(|k| self.inflight_keys.contains_key(&(stream, k.to_string())))
-            {
+            let object_type = &self.streams[batch.stream].mapping.object_type;
+            if batch.keys().any(|k| {
+                self.inflight_keys
+                    .contains_key(&(object_type.clone(), k.to_string()))
+            }) {
                 break;
             }
             let Some(batch) = self.ready.pop_front() else {
                 break;
             };
+            let mapping = &self.streams[batch.stream].mapping;
             for key in batch.keys() {
                 *self
                     .inflight_keys
-                    .entry((stream, key.to_string()))
+                    .entry((mapping.object_type.clone(), key.to_string()))
                     .or_default() += 1;
             }
-            let mapping = &self.streams[stream].mapping;
             let target = Target {
                 object_type: mapping.object_type.clone(),
                 id_property: mapping.id_property.clone(),
@@ -439,8 +436,9 @@ impl<W: Write> Runner<W> {
     }
 
     fn settle(&mut self, result: BatchResult) -> Result<(), FatalError> {
+        let object_type = self.streams[result.stream].mapping.object_type.clone();
         for key in result.keys {
-            let k = (result.stream, key);
+            let k = (object_type.clone(), key);
             if let Some(n) = self.inflight_keys.get_mut(&k) {
                 *n -= 1;
                 if *n == 0 {

@@ -629,3 +629,67 @@ async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
     assert_eq!(rejected[1]["error"]["code"], "INVALID_OPTION");
     assert_eq!(rejected[1]["error"]["property"], "industry");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_or_jsonl_warehouse_export_loads_without_a_tap() {
+    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
+    let work = Workdir::new();
+    let config = work.config(
+        &hub.base_url(),
+        json!({"streams": {"warehouse_contacts": {"object_type": "contacts"}}}),
+    );
+    let csv = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/export-contacts.csv");
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            csv,
+            "--input-format",
+            "csv",
+            "--stream",
+            "warehouse_contacts",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let held = by_email(&stored(&hub.base_url(), "contacts").await);
+    assert_eq!(held.len(), 2);
+    assert_eq!(held["grace@example.com"]["lifecyclestage"], "customer");
+    assert_eq!(held["alan@example.com"]["city"], "Manchester");
+    assert!(
+        held["alan@example.com"].get("lifecyclestage").is_none(),
+        "empty cells are left out"
+    );
+    let rejected = work.rejected();
+    let categories: Vec<&str> = rejected
+        .iter()
+        .skip(1)
+        .map(|l| l["error"]["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(categories.len(), 2);
+    assert!(categories.contains(&"MISSING_KEY") && categories.contains(&"VALIDATION_ERROR"));
+
+    let jsonl = work.path("export.jsonl");
+    std::fs::write(&jsonl, "{\"email\": \"ada@example.com\", \"firstname\": \"Ada\"}\n\n{\"email\": \"grace@example.com\", \"lastname\": \"Murray Hopper\"}\n").unwrap();
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            jsonl.to_str().unwrap(),
+            "--input-format",
+            "jsonl",
+            "--stream",
+            "warehouse_contacts",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let held = by_email(&stored(&hub.base_url(), "contacts").await);
+    assert_eq!(held.len(), 3);
+    assert_eq!(held["grace@example.com"]["lastname"], "Murray Hopper");
+    assert_eq!(held["grace@example.com"]["firstname"], "Grace");
+}

@@ -91,6 +91,14 @@ impl Pacer {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
         };
+        if number("x-hubspot-ratelimit-remaining") == Some(0)
+            && let Some(max) = number("x-hubspot-ratelimit-max").filter(|m| *m > 0)
+        {
+            // Someone else (another app on the account) is using the window too: give it one
+            // request's worth of time before sending more.
+            let interval = number("x-hubspot-ratelimit-interval-milliseconds").unwrap_or(10_000);
+            self.pause(Duration::from_millis(interval / max));
+        }
         let (Some(max), Some(interval)) = (
             number("x-hubspot-ratelimit-max"),
             number("x-hubspot-ratelimit-interval-milliseconds"),

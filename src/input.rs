@@ -1,0 +1,145 @@
+//! Where lines come from: a Singer stream, or a warehouse export (JSONL or CSV) turned into
+//! one — a SCHEMA line, then a RECORD per row — so reverse-ETL needs no tap.
+
+use std::io::{BufRead, Read};
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use serde_json::{Map, Value, json};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+/// Lines buffered between the reader and the main loop.
+const BUFFERED_LINES: usize = 4096;
+
+/// The shape of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// Singer messages, one JSON object per line.
+    Singer,
+    /// One JSON object per line, each a record of `--stream`.
+    Jsonl,
+    /// CSV with a header row; each row a record of `--stream`, empty cells left out.
+    Csv,
+}
+
+/// Lines of input, numbered by the reader as they arrive; an `Err` ends the input.
+pub type Lines = mpsc::Receiver<std::io::Result<String>>;
+
+fn open(path: &Option<PathBuf>) -> std::io::Result<Box<dyn Read + Send>> {
+    Ok(match path {
+        Some(p) => Box::new(std::fs::File::open(p)?),
+        None => Box::new(std::io::stdin()),
+    })
+}
+
+/// Starts reading `path` (stdin when `None`) in the background.
+///
+/// For JSONL and CSV the first line is a synthesised SCHEMA for `stream`, so a CSV row's line
+/// number in errors is its line in the file (the header being line 1).
+pub fn spawn(format: InputFormat, path: Option<PathBuf>, stream: Option<String>) -> Lines {
+    let (tx, rx) = mpsc::channel(BUFFERED_LINES);
+    match format {
+        InputFormat::Singer => {
+            tokio::spawn(async move {
+                let source: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match &path {
+                    Some(p) => match tokio::fs::File::open(p).await {
+                        Ok(f) => Box::new(f),
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    },
+                    None => Box::new(tokio::io::stdin()),
+                };
+                let mut lines = tokio::io::BufReader::with_capacity(1 << 16, source).lines();
+                loop {
+                    let next = lines.next_line().await.transpose();
+                    let Some(line) = next else { break };
+                    let failed = line.is_err();
+                    if tx.send(line).await.is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        }
+        InputFormat::Jsonl | InputFormat::Csv => {
+            let stream = stream.unwrap_or_default();
+            tokio::task::spawn_blocking(move || {
+                let send = |line: std::io::Result<String>| tx.blocking_send(line).is_ok();
+                let schema = json!({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": []});
+                if !send(Ok(schema.to_string())) {
+                    return;
+                }
+                let source = match open(&path) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        send(Err(e));
+                        return;
+                    }
+                };
+                let result = if format == InputFormat::Jsonl {
+                    jsonl_records(&stream, source, &send)
+                } else {
+                    csv_records(&stream, source, &send)
+                };
+                if let Err(e) = result {
+                    send(Err(e));
+                }
+            });
+        }
+    }
+    rx
+}
+
+fn record_line(stream: &str, record: &str) -> String {
+    format!(
+        "{{\"type\":\"RECORD\",\"stream\":{},\"record\":{record}}}",
+        Value::from(stream)
+    )
+}
+
+/// Each JSONL line, kept as written, becomes the `record` of a RECORD message.
+fn jsonl_records(
+    stream: &str,
+    source: Box<dyn Read + Send>,
+    send: &dyn Fn(std::io::Result<String>) -> bool,
+) -> std::io::Result<()> {
+    for line in std::io::BufReader::new(source).lines() {
+        let line = line?;
+        let text = if line.trim().is_empty() {
+            String::new()
+        } else {
+            record_line(stream, line.trim())
+        };
+        if !send(Ok(text)) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Each CSV row becomes a record keyed by the header; empty cells are left out.
+fn csv_records(
+    stream: &str,
+    source: Box<dyn Read + Send>,
+    send: &dyn Fn(std::io::Result<String>) -> bool,
+) -> std::io::Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(source);
+    let headers = reader.headers().map_err(std::io::Error::other)?.clone();
+    for row in reader.records() {
+        let row = row.map_err(|e| std::io::Error::other(format!("CSV: {e}")))?;
+        let record: Map<String, Value> = headers
+            .iter()
+            .zip(row.iter())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(h, v)| (h.to_string(), Value::from(v)))
+            .collect();
+        if !send(Ok(record_line(stream, &Value::Object(record).to_string()))) {
+            break;
+        }
+    }
+    Ok(())
+}
