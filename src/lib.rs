@@ -5,6 +5,8 @@
 //! sends them through the [`hubspot`] client and gives every record an outcome, and
 //! [`output`] writes rejected records while [`pipeline::state`] releases STATE.
 
+#![warn(missing_docs)]
+
 pub mod about;
 pub mod cli;
 pub mod config;

@@ -81,8 +81,21 @@ async fn shutdown_signal() -> u8 {
     exit::SIGINT
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("CRITICAL cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FATAL);
+        }
+    };
+    let code = runtime.block_on(run_target());
+    // A reader blocked on stdin (e.g. after SIGTERM) must not hold the process open.
+    runtime.shutdown_background();
+    code
+}
+
+async fn run_target() -> ExitCode {
     let args = Args::parse();
     if args.about {
         match args.format {

@@ -226,7 +226,7 @@ impl<W: Write> Runner<W> {
                     Err(rejection) => {
                         s.stats.count(&Outcome::Rejected(rejection.clone()), false);
                         self.sink
-                            .write(&s.name, &s.schema, &record, &rejection)
+                            .write(&s.name, &s.schema, &record, &rejection, line)
                             .map_err(|e| {
                                 FatalError::Io(format!(
                                     "cannot write {}: {e}",
@@ -451,7 +451,13 @@ impl<W: Write> Runner<W> {
             s.stats.count(&settled.outcome, settled.merged);
             if let Outcome::Rejected(rejection) = &settled.outcome {
                 self.sink
-                    .write(&s.name, &s.schema, &settled.origin.raw, rejection)
+                    .write(
+                        &s.name,
+                        &s.schema,
+                        &settled.origin.raw,
+                        rejection,
+                        settled.origin.line,
+                    )
                     .map_err(|e| {
                         FatalError::Io(format!("cannot write {}: {e}", self.sink.path().display()))
                     })?;

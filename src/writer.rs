@@ -99,7 +99,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
     }
     for input in resend {
         for origin in input.origins {
-            let single = Input {
+            let mut single = Input {
                 key: input.key.clone(),
                 properties: origin.properties.clone(),
                 origins: vec![origin],
@@ -118,7 +118,9 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
                     .pop()
                     .unwrap_or_else(|| Err(not_acknowledged(&single))),
             };
-            let origin = single.origins.into_iter().next().expect("one origin");
+            let Some(origin) = single.origins.pop() else {
+                continue;
+            };
             settled.push(Settled {
                 origin,
                 outcome: to_outcome(outcome),

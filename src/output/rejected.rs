@@ -29,7 +29,15 @@ struct RecordLine<'a> {
     kind: &'static str,
     stream: &'a str,
     record: &'a RawValue,
-    error: &'a Rejection,
+    error: ErrorWithLine<'a>,
+}
+
+/// The rejection plus the input line the record was read from.
+#[derive(Serialize)]
+struct ErrorWithLine<'a> {
+    #[serde(flatten)]
+    rejection: &'a Rejection,
+    line: u64,
 }
 
 /// Appends rejected records to a file, opened on first use.
@@ -63,36 +71,44 @@ impl RejectedSink {
     }
 
     fn file(&mut self) -> std::io::Result<&mut BufWriter<File>> {
-        if self.file.is_none() {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.path)?;
-            self.file = Some(BufWriter::new(file));
-        }
-        Ok(self.file.as_mut().expect("opened above"))
+        let file = match self.file.take() {
+            Some(f) => f,
+            None => BufWriter::new(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)?,
+            ),
+        };
+        Ok(self.file.insert(file))
     }
 
-    /// Appends one rejected record (and its stream's SCHEMA first, once per run).
+    /// Appends one rejected record read from input `line` (and its stream's SCHEMA first,
+    /// once per run).
     pub fn write(
         &mut self,
         stream: &str,
         schema: &Value,
         record: &RawValue,
         error: &Rejection,
+        line: u64,
     ) -> std::io::Result<()> {
         let first = !self.schemas_written.contains(stream);
         let file = self.file()?;
         if first {
-            let line = SchemaLine {
+            let schema_line = SchemaLine {
                 kind: "SCHEMA",
                 stream,
                 schema,
                 key_properties: &[],
             };
-            serde_json::to_writer(&mut *file, &line)?;
+            serde_json::to_writer(&mut *file, &schema_line)?;
             file.write_all(b"\n")?;
         }
+        let error = ErrorWithLine {
+            rejection: error,
+            line,
+        };
         serde_json::to_writer(
             &mut *file,
             &RecordLine {
