@@ -24,6 +24,9 @@ use crate::pipeline::state::StateTracker;
 use crate::singer::{Message, parse_line};
 use crate::writer::{BatchResult, Outcome, Target, write_batch};
 
+/// How often a progress line is logged during long runs.
+const PROGRESS_EVERY: Duration = Duration::from_secs(15);
+
 /// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
 
@@ -99,6 +102,8 @@ pub async fn run<W: Write>(
     let mut fatal: Option<FatalError> = None;
     let mut interrupted = false;
     tokio::pin!(shutdown);
+    let mut progress = tokio::time::interval_at((started + PROGRESS_EVERY).into(), PROGRESS_EVERY);
+    progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         r.dispatch();
         if let Err(e) = r.release_states() {
@@ -163,6 +168,7 @@ pub async fn run<W: Write>(
                 }
             },
             _ = sleep_until(deadline), if deadline.is_some() => r.flush_due(),
+            _ = progress.tick() => r.log_progress(started),
         }
     }
     if let Err(e) = r.sink.sync() {
@@ -263,6 +269,22 @@ impl<W: Write> Runner<W> {
                 Ok(())
             }
         }
+    }
+
+    fn log_progress(&self, started: Instant) {
+        let read: u64 = self.streams.iter().map(|s| s.stats.read).sum();
+        let loaded: u64 = self
+            .streams
+            .iter()
+            .map(|s| s.stats.created + s.stats.updated)
+            .sum();
+        let rejected: u64 = self.streams.iter().map(|s| s.stats.rejected_total()).sum();
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        tracing::info!(
+            "progress: {read} read, {loaded} upserted, {rejected} rejected, {} in flight or waiting; {:.0} records/s",
+            self.tracker.unsettled(),
+            (loaded + rejected) as f64 / secs
+        );
     }
 
     fn warn_once(&mut self, key: &str, message: &str) {
