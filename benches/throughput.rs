@@ -60,7 +60,7 @@ async fn scenario(name: &str, settings: Settings, records: u64) {
     )
     .unwrap();
     let started = Instant::now();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
         .args([
             "--config",
             config.to_str().unwrap(),
@@ -70,9 +70,24 @@ async fn scenario(name: &str, settings: Settings, records: u64) {
         .env("TARGET_HUBSPOT_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .status()
-        .await
+        .spawn()
         .expect("run target");
+    // Peak resident memory, read from /proc while the target runs (Linux only).
+    let status_path = format!("/proc/{}/status", child.id().unwrap_or_default());
+    let mut peak_kib = 0u64;
+    let out = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            let hwm = text
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+            peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        }
+        match tokio::time::timeout(Duration::from_millis(100), child.wait()).await {
+            Ok(status) => break status.expect("wait"),
+            Err(_) => continue,
+        }
+    };
     let elapsed = started.elapsed().as_secs_f64();
     assert!(out.success(), "target-hubspot failed");
     let client = reqwest::Client::new();
@@ -100,8 +115,9 @@ async fn scenario(name: &str, settings: Settings, records: u64) {
     let limited = stats["by_status"]["429"].as_u64().unwrap_or(0);
     let rate = records as f64 / elapsed;
     print!(
-        "{name}: {records} records in {elapsed:.1} s = {rate:.0} records/s; {requests} requests, {limited} answered 429 ({:.2}%)",
-        100.0 * limited as f64 / requests.max(1) as f64
+        "{name}: {records} records in {elapsed:.1} s = {rate:.0} records/s; {requests} requests, {limited} answered 429 ({:.2}%); peak RSS {:.1} MiB",
+        100.0 * limited as f64 / requests.max(1) as f64,
+        peak_kib as f64 / 1024.0
     );
     if limit > 0 && limit < 1_000_000 {
         let ceiling = f64::from(limit) * 100.0 / window.as_secs_f64();

@@ -102,6 +102,26 @@ impl StreamMapping {
     }
 }
 
+/// The property a misspelt `name` most likely meant, e.g. `first_name` → `firstname`.
+pub fn closest_property<'a>(
+    name: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let plain = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let wanted = plain(name);
+    known
+        .into_iter()
+        .map(|k| (strsim::normalized_levenshtein(&wanted, &plain(k)), k))
+        .filter(|(score, _)| *score >= 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +178,17 @@ mod tests {
             err.message,
             "the record has no value for id_property \"email\", so it cannot be matched"
         );
+    }
+
+    #[test]
+    fn misspelt_properties_get_a_suggestion_and_strangers_none() {
+        let known = ["firstname", "lastname", "email", "lifecyclestage"];
+        assert_eq!(closest_property("first_name", known), Some("firstname"));
+        assert_eq!(
+            closest_property("LifeCycle Stage", known),
+            Some("lifecyclestage")
+        );
+        assert_eq!(closest_property("favourite_colour", known), None);
     }
 
     #[test]

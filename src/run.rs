@@ -16,7 +16,7 @@ use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::wire::PropertyInfo;
 use crate::input::Lines;
-use crate::mapping::StreamMapping;
+use crate::mapping::{StreamMapping, closest_property};
 use crate::output::rejected::RejectedSink;
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
@@ -469,7 +469,18 @@ impl<W: Write> Runner<W> {
             }
         }
         let s = &mut self.streams[result.stream];
-        for settled in result.settled {
+        let known = self.properties.get(&object_type);
+        for mut settled in result.settled {
+            if let Outcome::Rejected(rejection) = &mut settled.outcome
+                && rejection.code.as_deref() == Some("PROPERTY_DOESNT_EXIST")
+                && let (Some(property), Some(known)) = (&rejection.property, known)
+                && let Some(hint) =
+                    closest_property(property, known.iter().map(|p| p.name.as_str()))
+            {
+                rejection
+                    .message
+                    .push_str(&format!("; did you mean '{hint}'?"));
+            }
             s.stats.count(&settled.outcome, settled.merged);
             if let Outcome::Rejected(rejection) = &settled.outcome {
                 self.sink

@@ -607,6 +607,10 @@ async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
             "accounts",
             json!({"external_id": "A-3", "industry": "SPACE_MINING"}),
         ),
+        record(
+            "accounts",
+            json!({"external_id": "A-4", "number_of_employees": 5}),
+        ),
     ]);
     let out = run(&["--config", config.to_str().unwrap()], &input).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -625,9 +629,13 @@ async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
     assert_eq!(names["A-1"]["numberofemployees"], "12");
     assert_eq!(names["A-1"]["is_public"], "false");
     let rejected = work.rejected();
-    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected.len(), 3);
     assert_eq!(rejected[1]["error"]["code"], "INVALID_OPTION");
     assert_eq!(rejected[1]["error"]["property"], "industry");
+    assert_eq!(
+        rejected[2]["error"]["message"],
+        "number_of_employees: Property \"number_of_employees\" does not exist (PROPERTY_DOESNT_EXIST); did you mean 'numberofemployees'?"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
