@@ -1,6 +1,10 @@
 //! Record → HubSpot input: the key that identifies it and its properties as strings.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -14,8 +18,81 @@ pub struct StreamMapping {
     pub object_type: String,
     /// The identifying property (`email` on contacts, else a unique-value property).
     pub id_property: String,
-    /// Multi-checkbox properties: a JSON array of options is joined with `;`.
-    pub multi_checkbox: HashSet<String>,
+    /// Properties whose values are reshaped for HubSpot, by name.
+    pub value_kinds: HashMap<String, ValueKind>,
+}
+
+/// Property types whose values the target reshapes before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// `date`: a timestamp at midnight UTC is sent as `YYYY-MM-DD`.
+    Date,
+    /// `datetime`: any ISO-8601 timestamp (any offset or precision) is sent as epoch ms.
+    DateTime,
+    /// Multi-checkbox enumeration: a JSON array of options is joined with `;`.
+    MultiCheckbox,
+}
+
+impl ValueKind {
+    /// The kind of a property as `GET /crm/v3/properties` describes it, if it is reshaped.
+    pub fn of(kind: &str, field_type: &str) -> Option<Self> {
+        match (kind, field_type) {
+            ("date", _) => Some(Self::Date),
+            ("datetime", _) => Some(Self::DateTime),
+            ("enumeration", "checkbox") => Some(Self::MultiCheckbox),
+            _ => None,
+        }
+    }
+}
+
+/// A timestamp as taps write them: RFC 3339, with a space for `T`, or without an offset
+/// (taken as UTC).
+fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    let spaced = s
+        .get(..10)
+        .zip(s.get(11..))
+        .filter(|_| s.as_bytes().get(10) == Some(&b' '));
+    if let Some((date, rest)) = spaced
+        && let Ok(t) = OffsetDateTime::parse(&format!("{date}T{rest}"), &Rfc3339)
+    {
+        return Some(t);
+    }
+    let naive = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    PrimitiveDateTime::parse(&s.replacen(' ', "T", 1), &naive)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
+}
+
+/// A `date` value: `YYYY-MM-DD` as is; a timestamp at midnight UTC as its date; anything else
+/// untouched, for HubSpot to judge (and name) it.
+fn date_text(s: String) -> String {
+    let iso_date = format_description!("[year]-[month]-[day]");
+    if Date::parse(&s, &iso_date).is_ok() {
+        return s;
+    }
+    match parse_timestamp(&s).map(|t| t.to_offset(time::UtcOffset::UTC)) {
+        Some(t) if t.time() == time::Time::MIDNIGHT => t.date().format(&iso_date).unwrap_or(s),
+        _ => s,
+    }
+}
+
+/// A `datetime` value: any timestamp or date as epoch milliseconds; anything else untouched.
+fn datetime_text(s: String) -> String {
+    let iso_date = format_description!("[year]-[month]-[day]");
+    let instant = parse_timestamp(&s).or_else(|| {
+        Date::parse(&s, &iso_date)
+            .ok()
+            .map(|d| d.midnight().assume_utc())
+    });
+    match instant {
+        Some(t) => (t.unix_timestamp_nanos() / 1_000_000).to_string(),
+        None => s,
+    }
 }
 
 /// A record ready to batch.
@@ -80,16 +157,23 @@ impl StreamMapping {
     }
 
     /// A value as HubSpot wants it: always a string. Booleans `true`/`false`, numbers as
-    /// written, arrays of strings on multi-checkboxes joined by `;`, other arrays and objects as
-    /// JSON text. `null` is left out (HubSpot ignores it; `""` is what clears a value).
+    /// written, timestamps for `date`/`datetime` properties reshaped (see [`ValueKind`]), arrays
+    /// of strings on multi-checkboxes joined by `;`, other arrays and objects as JSON text.
+    /// `null` is left out (HubSpot ignores it; `""` is what clears a value).
     fn to_text(&self, name: &str, value: Value) -> Option<String> {
+        let kind = self.value_kinds.get(name).copied();
         Some(match value {
             Value::Null => return None,
             Value::Bool(b) => b.to_string(),
             Value::Number(n) => n.to_string(),
-            Value::String(s) => s,
+            Value::String(s) if s.is_empty() => s,
+            Value::String(s) => match kind {
+                Some(ValueKind::Date) => date_text(s),
+                Some(ValueKind::DateTime) => datetime_text(s),
+                _ => s,
+            },
             Value::Array(items)
-                if self.multi_checkbox.contains(name) && items.iter().all(Value::is_string) =>
+                if kind == Some(ValueKind::MultiCheckbox) && items.iter().all(Value::is_string) =>
             {
                 items
                     .iter()
@@ -130,7 +214,12 @@ mod tests {
         StreamMapping {
             object_type: "contacts".into(),
             id_property: "email".into(),
-            multi_checkbox: ["hs_buying_role".to_string()].into(),
+            value_kinds: [
+                ("hs_buying_role".to_string(), ValueKind::MultiCheckbox),
+                ("date_of_birth".to_string(), ValueKind::Date),
+                ("closedate".to_string(), ValueKind::DateTime),
+            ]
+            .into(),
         }
     }
 
@@ -181,6 +270,35 @@ mod tests {
     }
 
     #[test]
+    fn dates_and_datetimes_are_reshaped_for_hubspot() {
+        let m = contacts();
+        let text = |name: &str, v: &str| m.to_text(name, Value::from(v)).unwrap();
+        assert_eq!(text("date_of_birth", "1990-05-17"), "1990-05-17");
+        assert_eq!(
+            text("date_of_birth", "1990-05-17T00:00:00.000000+00:00"),
+            "1990-05-17"
+        );
+        assert_eq!(text("date_of_birth", "1990-05-17 00:00:00Z"), "1990-05-17");
+        assert_eq!(
+            text("date_of_birth", "1990-05-17T09:00:00Z"),
+            "1990-05-17T09:00:00Z",
+            "HubSpot judges non-midnight"
+        );
+        assert_eq!(
+            text("closedate", "2026-01-05T10:30:00.123456+02:00"),
+            "1767601800123"
+        );
+        assert_eq!(text("closedate", "2026-01-05 08:30:00"), "1767601800000");
+        assert_eq!(text("closedate", "2026-01-05"), "1767571200000");
+        assert_eq!(text("closedate", "next tuesday"), "next tuesday");
+        assert_eq!(
+            text("firstname", "2026-01-05"),
+            "2026-01-05",
+            "other properties untouched"
+        );
+    }
+
+    #[test]
     fn misspelt_properties_get_a_suggestion_and_strangers_none() {
         let known = ["firstname", "lastname", "email", "lifecyclestage"];
         assert_eq!(closest_property("first_name", known), Some("firstname"));
@@ -196,7 +314,7 @@ mod tests {
         let m = StreamMapping {
             object_type: "companies".into(),
             id_property: "external_id".into(),
-            multi_checkbox: HashSet::new(),
+            value_kinds: HashMap::new(),
         };
         assert_eq!(m.map(&raw(r#"{"external_id": 42}"#)).unwrap().key, "42");
     }

@@ -16,7 +16,7 @@ use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::wire::PropertyInfo;
 use crate::input::Lines;
-use crate::mapping::{StreamMapping, closest_property};
+use crate::mapping::{StreamMapping, ValueKind, closest_property};
 use crate::output::rejected::RejectedSink;
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
@@ -362,10 +362,9 @@ impl<W: Write> Runner<W> {
                 Some(_) => {}
             }
         }
-        let multi_checkbox = props
+        let value_kinds = props
             .iter()
-            .filter(|p| p.kind == "enumeration" && p.field_type == "checkbox")
-            .map(|p| p.name.clone())
+            .filter_map(|p| ValueKind::of(&p.kind, &p.field_type).map(|k| (p.name.clone(), k)))
             .collect();
         tracing::info!(stream, object_type, id_property, "stream mapped");
         self.by_name.insert(stream.clone(), self.streams.len());
@@ -375,7 +374,7 @@ impl<W: Write> Runner<W> {
             mapping: StreamMapping {
                 object_type,
                 id_property,
-                multi_checkbox,
+                value_kinds,
             },
             open: None,
             stats: StreamStats::default(),

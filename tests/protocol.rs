@@ -19,6 +19,8 @@ async fn server_with_properties() -> MockServer {
             then.status(200).json_body(json!({"results": [
                 {"name": "email", "type": "string", "fieldType": "text", "hasUniqueValue": false},
                 {"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox", "hasUniqueValue": false},
+                {"name": "date_of_birth", "type": "date", "fieldType": "date", "hasUniqueValue": false},
+                {"name": "last_seen", "type": "datetime", "fieldType": "date", "hasUniqueValue": false},
             ]}));
         })
         .await;
@@ -69,7 +71,7 @@ async fn the_upsert_request_body_is_pinned() {
     let input = contacts(&[
         json!({"email": " Ann@Example.com ", "firstname": "Ann", "vip": true, "score": 4.5, "hs_buying_role": ["CHAMPION", "END_USER"],
                "address": {"city": "Oslo"}, "note": null, "_sdc_extracted_at": "2026-01-01T00:00:00Z"}),
-        json!({"email": "bob@example.com", "firstname": "Bob"}),
+        json!({"email": "bob@example.com", "firstname": "Bob", "date_of_birth": "1990-05-17T00:00:00.000000+00:00", "last_seen": "2026-01-05 10:30:00.123456+02:00"}),
         json!({"email": "ann@example.com", "lastname": "Lee", "firstname": "Annie"}),
     ]);
     let out = run_against(&server, &work, json!({}), &input).await;
