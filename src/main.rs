@@ -18,8 +18,10 @@ mod exit {
     pub const FATAL: u8 = 1;
     /// Every record has an outcome, some were rejected, and `fail_on_reject` is set.
     pub const REJECTED: u8 = 3;
-    /// SIGINT.
+    /// Stopped by SIGINT after settling what was read.
     pub const SIGINT: u8 = 130;
+    /// Stopped by SIGTERM after settling what was read.
+    pub const SIGTERM: u8 = 143;
 }
 
 fn init_logging(format: LogFormat) {
@@ -73,7 +75,7 @@ async fn shutdown_signal() -> u8 {
         if let Ok(mut term) = signal(SignalKind::terminate()) {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => return exit::SIGINT,
-                _ = term.recv() => return 143,
+                _ = term.recv() => return exit::SIGTERM,
             }
         }
     }

@@ -109,7 +109,7 @@ pub async fn run<W: Write>(
         if let Err(e) = r.release_states() {
             fatal.get_or_insert(e);
             r.emit_states = false;
-            r.halted = true;
+            r.halt(&mut input_done);
         }
         if input_done
             && r.ready.is_empty()
