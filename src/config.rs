@@ -125,7 +125,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\"}.",
+        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\", \"properties\": {\"first_name\": \"firstname\", \"internal_note\": null}}.",
     },
 ];
 
@@ -185,6 +185,9 @@ pub struct StreamConfig {
     pub object_type: String,
     /// The property that identifies records: `email` on contacts, else a unique-value property.
     pub id_property: Option<String>,
+    /// Record field → HubSpot property (`null` drops the field). Unlisted fields keep their name.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,6 +348,7 @@ impl Config {
             .then(|| StreamConfig {
                 object_type: stream.to_string(),
                 id_property: is_contacts(stream).then(|| "email".to_string()),
+                properties: BTreeMap::new(),
             })
     }
 }

@@ -20,6 +20,8 @@ pub struct StreamMapping {
     pub id_property: String,
     /// Properties whose values are reshaped for HubSpot, by name.
     pub value_kinds: HashMap<String, ValueKind>,
+    /// Record field → HubSpot property; `None` drops the field.
+    pub renames: HashMap<String, Option<String>>,
 }
 
 /// Property types whose values the target reshapes before sending.
@@ -115,12 +117,20 @@ impl StreamMapping {
         let record: Map<String, Value> = serde_json::from_str(raw.get()).map_err(|_| {
             Rejection::local("INVALID_RECORD", "the record is not a JSON object", None)
         })?;
-        let key = self.key(record.get(&self.id_property))?;
+        let key_field = self
+            .renames
+            .iter()
+            .find(|(_, to)| to.as_deref() == Some(self.id_property.as_str()))
+            .map_or(self.id_property.as_str(), |(from, _)| from.as_str());
+        let key = self.key(record.get(key_field))?;
         let mut properties = BTreeMap::new();
-        for (name, value) in record {
-            if name.starts_with("_sdc_") {
-                continue;
-            }
+        for (field, value) in record {
+            let name = match self.renames.get(&field) {
+                Some(None) => continue,
+                Some(Some(to)) => to.clone(),
+                None if field.starts_with("_sdc_") => continue,
+                None => field,
+            };
             if let Some(text) = self.to_text(&name, value) {
                 properties.insert(name, text);
             }
@@ -220,6 +230,7 @@ mod tests {
                 ("closedate".to_string(), ValueKind::DateTime),
             ]
             .into(),
+            renames: HashMap::new(),
         }
     }
 
@@ -270,6 +281,23 @@ mod tests {
     }
 
     #[test]
+    fn configured_renames_and_drops_apply_and_the_key_may_come_from_a_renamed_field() {
+        let mut m = contacts();
+        m.renames = [
+            ("Email Address".to_string(), Some("email".to_string())),
+            ("first_name".to_string(), Some("firstname".to_string())),
+            ("internal_note".to_string(), None),
+        ]
+        .into();
+        let mapped = m
+            .map(&raw(r#"{"Email Address":"A@B.co","first_name":"Ann","internal_note":"x","city":"Oslo"}"#))
+            .unwrap();
+        assert_eq!(mapped.key, "a@b.co");
+        let names: Vec<&str> = mapped.properties.keys().map(String::as_str).collect();
+        assert_eq!(names, ["city", "email", "firstname"]);
+    }
+
+    #[test]
     fn dates_and_datetimes_are_reshaped_for_hubspot() {
         let m = contacts();
         let text = |name: &str, v: &str| m.to_text(name, Value::from(v)).unwrap();
@@ -315,6 +343,7 @@ mod tests {
             object_type: "companies".into(),
             id_property: "external_id".into(),
             value_kinds: HashMap::new(),
+            renames: HashMap::new(),
         };
         assert_eq!(m.map(&raw(r#"{"external_id": 42}"#)).unwrap().key, "42");
     }

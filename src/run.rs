@@ -375,6 +375,7 @@ impl<W: Write> Runner<W> {
                 object_type,
                 id_property,
                 value_kinds,
+                renames: mapping.properties.into_iter().collect(),
             },
             open: None,
             stats: StreamStats::default(),

@@ -588,7 +588,11 @@ async fn oauth_tokens_are_refreshed_before_they_expire() {
 async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
     let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
     let work = Workdir::new();
-    let config = work.config(&hub.base_url(), json!({"streams": {"accounts": {"object_type": "companies", "id_property": "external_id"}}}));
+    let config = work.config(
+        &hub.base_url(),
+        json!({"streams": {"accounts": {"object_type": "companies", "id_property": "external_id",
+            "properties": {"company_name": "name", "secret_notes": null}}}}),
+    );
     let input = singer(&[
         schema("accounts"),
         record(
@@ -597,7 +601,7 @@ async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
         ),
         record(
             "accounts",
-            json!({"external_id": "A-2", "name": "Globex", "industry": "RETAIL"}),
+            json!({"external_id": "A-2", "company_name": "Globex", "industry": "RETAIL", "secret_notes": "never sent"}),
         ),
         record(
             "accounts",
@@ -628,6 +632,14 @@ async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
     assert_eq!(names["A-1"]["name"], "Acme Inc");
     assert_eq!(names["A-1"]["numberofemployees"], "12");
     assert_eq!(names["A-1"]["is_public"], "false");
+    assert_eq!(
+        names["A-2"]["name"], "Globex",
+        "company_name was renamed to name"
+    );
+    assert!(
+        names["A-2"].get("secret_notes").is_none(),
+        "dropped fields are never sent"
+    );
     let rejected = work.rejected();
     assert_eq!(rejected.len(), 3);
     assert_eq!(rejected[1]["error"]["code"], "INVALID_OPTION");
