@@ -229,6 +229,10 @@ async fn send_group(
         Ok(reply) if matches!(reply.status, 200 | 201 | 207) => Ok(GroupReply::PerInput(
             per_input(target, group, &traces, &reply),
         )),
+        Ok(reply) if refuses_any_input(&reply) => {
+            let rejection = whole_batch_rejection(&reply);
+            Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]))
+        }
         Ok(reply) => Ok(GroupReply::Split(whole_batch_rejection(&reply))),
     }
 }
@@ -303,6 +307,17 @@ fn per_input(
                 .unwrap_or_else(|| Err(not_acknowledged(input)))
         })
         .collect()
+}
+
+/// Whether a whole-batch refusal is about the request's shape rather than some input, so
+/// splitting would only repeat it (e.g. 100 records → 199 requests for the same answer).
+fn refuses_any_input(reply: &Reply) -> bool {
+    const SHAPE_ERRORS: &[&str] = &[
+        "Unable to perform update/upsert by non-unique",
+        "Unable to infer object type",
+    ];
+    let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
+    matches!(reply.status, 404 | 405 | 415) || SHAPE_ERRORS.iter().any(|p| message.starts_with(p))
 }
 
 fn whole_batch_rejection(reply: &Reply) -> Rejection {

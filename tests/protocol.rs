@@ -148,6 +148,31 @@ async fn a_whole_batch_400_is_split_until_the_offending_record_stands_alone() {
 }
 
 #[tokio::test]
+async fn a_refusal_about_the_request_itself_is_not_split() {
+    let server = server_with_properties().await;
+    let refused = server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(400).json_body(json!({"status": "error",
+                "message": "Unable to perform update/upsert by non-unique 0-1 property email in portal ID 1",
+                "correlationId": "c", "category": "VALIDATION_ERROR"}));
+        })
+        .await;
+    let work = Workdir::new();
+    let records: Vec<Value> = (0..8)
+        .map(|i| json!({"email": format!("r{i}@example.com")}))
+        .collect();
+    let out = run_against(&server, &work, json!({}), &contacts(&records)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    refused.assert_calls_async(1).await;
+    assert_eq!(
+        work.rejected().len(),
+        9,
+        "a SCHEMA and all eight records, from one request"
+    );
+}
+
+#[tokio::test]
 async fn a_429_is_waited_out_with_or_without_retry_after() {
     for retry_after in [Some("1"), None] {
         let server = server_with_properties().await;
