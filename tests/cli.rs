@@ -10,9 +10,7 @@ use support::*;
 
 /// Runs the target on `input` against a fresh emulator with `extra` config.
 async fn run_case(extra: Value, input: &str) -> (Output, Workdir) {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let work = Workdir::new();
-    let config = work.config(&hub.base_url(), extra);
+    let (_hub, work, config) = start(Settings::default(), extra).await;
     let out = run(&["--config", config.to_str().unwrap()], input).await;
     (out, work)
 }

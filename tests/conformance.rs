@@ -9,9 +9,7 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_message_shapes_taps_send_are_accepted_and_values_arrive_intact() {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let work = Workdir::new();
-    let config = work.config(&hub.base_url(), json!({}));
+    let (hub, work, config) = start(Settings::default(), json!({})).await;
     let strange = "Ζωή 中文 \"quoted\" back\\slash tab\t newline\n nul\u{0000} emoji 🚀";
     let lines = [
         // STATE before any SCHEMA, and an empty state.
@@ -54,9 +52,7 @@ async fn the_message_shapes_taps_send_are_accepted_and_values_arrive_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_key_three_times_lands_once_with_the_last_values() {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let work = Workdir::new();
-    let config = work.config(&hub.base_url(), json!({}));
+    let (hub, _work, config) = start(Settings::default(), json!({})).await;
     let input = singer(&[
         schema("contacts"),
         record(

@@ -129,9 +129,7 @@ fn by_email(stored: &[Value]) -> HashMap<String, Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_contacts_with_duplicates_and_bad_records_end_in_exactly_one_place_each() {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let work = Workdir::new();
-    let config = work.config(&hub.base_url(), json!({"max_concurrency": 4}));
+    let (hub, work, config) = start(Settings::default(), json!({"max_concurrency": 4})).await;
     let data = dataset();
     assert!(data.input.lines().count() > 1200);
     let out = run(&["--config", config.to_str().unwrap()], &data.input).await;
@@ -213,9 +211,7 @@ async fn a_thousand_contacts_with_duplicates_and_bad_records_end_in_exactly_one_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaying_the_fixed_rejected_file_loads_the_records_and_replaying_it_as_is_never_appends_to_it()
  {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let work = Workdir::new();
-    let config = work.config(&hub.base_url(), json!({}));
+    let (hub, work, config) = start(Settings::default(), json!({})).await;
     let input = singer(&[
         schema("contacts"),
         record(
@@ -360,17 +356,14 @@ fn chunk(from: usize, to: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_is_written_only_after_every_record_before_it_is_in_hubspot() {
-    let hub = hubspot_emulator::start(Settings {
-        latency: Duration::from_millis(150),
-        ..Settings::default()
-    })
-    .await
-    .unwrap();
-    let work = Workdir::new();
-    let config = work.config(
-        &hub.base_url(),
+    let (hub, _work, config) = start(
+        Settings {
+            latency: Duration::from_millis(150),
+            ..Settings::default()
+        },
         json!({"batch_size": 20, "max_concurrency": 4}),
-    );
+    )
+    .await;
     let mut child = spawn_target(&config);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -407,17 +400,14 @@ async fn a_state_is_written_only_after_every_record_before_it_is_in_hubspot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_settles_what_was_read_writes_the_last_safe_state_and_loses_nothing() {
-    let hub = hubspot_emulator::start(Settings {
-        latency: Duration::from_millis(100),
-        ..Settings::default()
-    })
-    .await
-    .unwrap();
-    let work = Workdir::new();
-    let config = work.config(
-        &hub.base_url(),
+    let (hub, work, config) = start(
+        Settings {
+            latency: Duration::from_millis(100),
+            ..Settings::default()
+        },
         json!({"batch_size": 25, "max_concurrency": 2}),
-    );
+    )
+    .await;
     let mut child = spawn_target(&config);
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -487,18 +477,15 @@ async fn sigterm_settles_what_was_read_writes_the_last_safe_state_and_loses_noth
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_a_tight_rate_limit_every_record_lands_with_few_429s() {
-    let hub = hubspot_emulator::start(Settings {
-        rate_limit: 8,
-        window: Duration::from_millis(1000),
-        ..Settings::default()
-    })
-    .await
-    .unwrap();
-    let work = Workdir::new();
-    let config = work.config(
-        &hub.base_url(),
+    let (hub, _work, config) = start(
+        Settings {
+            rate_limit: 8,
+            window: Duration::from_millis(1000),
+            ..Settings::default()
+        },
         json!({"batch_size": 50, "max_concurrency": 4}),
-    );
+    )
+    .await;
     let lines: Vec<Value> = std::iter::once(schema("contacts"))
         .chain((0..1500).map(|i| record("contacts", json!({"email": format!("r{i}@example.com")}))))
         .collect();
@@ -516,18 +503,15 @@ async fn under_a_tight_rate_limit_every_record_lands_with_few_429s() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_are_retried_and_nothing_is_lost() {
-    let hub = hubspot_emulator::start(Settings {
-        fault_rate: 0.3,
-        seed: Some(11),
-        ..Settings::unlimited()
-    })
-    .await
-    .unwrap();
-    let work = Workdir::new();
-    let config = work.config(
-        &hub.base_url(),
+    let (hub, _work, config) = start(
+        Settings {
+            fault_rate: 0.3,
+            seed: Some(11),
+            ..Settings::unlimited()
+        },
         json!({"batch_size": 20, "max_retries": 12}),
-    );
+    )
+    .await;
     let lines: Vec<Value> = std::iter::once(schema("contacts"))
         .chain((0..400).map(|i| {
             record(
@@ -586,13 +570,12 @@ async fn oauth_tokens_are_refreshed_before_they_expire() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let work = Workdir::new();
-    let config = work.config(
-        &hub.base_url(),
+    let (hub, work, config) = start(
+        Settings::default(),
         json!({"streams": {"accounts": {"object_type": "companies", "id_property": "external_id",
             "properties": {"company_name": "name", "secret_notes": null}}}}),
-    );
+    )
+    .await;
     let input = singer(&[
         schema("accounts"),
         record(
@@ -652,12 +635,11 @@ async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_csv_or_jsonl_warehouse_export_loads_without_a_tap() {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let work = Workdir::new();
-    let config = work.config(
-        &hub.base_url(),
+    let (hub, work, config) = start(
+        Settings::default(),
         json!({"streams": {"warehouse_contacts": {"object_type": "contacts"}}}),
-    );
+    )
+    .await;
     let csv = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/export-contacts.csv");
     let out = run(
         &[

@@ -131,6 +131,19 @@ pub async fn run_with_env(args: &[&str], input: &str, env: &[(&str, &str)]) -> O
     output
 }
 
+/// Starts an emulator with `settings` and writes a config for it with `extra` settings.
+pub async fn start(
+    settings: hubspot_emulator::Settings,
+    extra: Value,
+) -> (hubspot_emulator::RunningEmulator, Workdir, PathBuf) {
+    let hub = hubspot_emulator::start(settings)
+        .await
+        .expect("emulator starts");
+    let work = Workdir::new();
+    let config = work.config(&hub.base_url(), extra);
+    (hub, work, config)
+}
+
 /// `--config PATH` as arguments.
 pub fn config_args(path: &Path) -> Vec<String> {
     vec!["--config".into(), path.display().to_string()]
