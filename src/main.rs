@@ -132,6 +132,18 @@ async fn run_target() -> ExitCode {
         )));
     }
     let lines = input::spawn(args.input_format, args.input.clone(), args.stream.clone());
+    if let Some(dir) = config
+        .rejected_records_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return critical(&FatalError::Io(format!(
+            "rejected_records_path {}: the folder {} does not exist",
+            config.rejected_records_path.display(),
+            dir.display()
+        )));
+    }
     let sink = RejectedSink::new(rejected_path(
         &config.rejected_records_path,
         args.input.as_deref(),

@@ -78,6 +78,11 @@ async fn every_fatal_input_exits_1_with_a_critical_line_naming_the_problem() {
         ),
         ("unknown_setting", json!({"batchsize": 10}), String::new()),
         (
+            "rejected_folder_missing",
+            json!({"rejected_records_path": "/nonexistent-folder/rejected.jsonl"}),
+            String::new(),
+        ),
+        (
             "batch_size_out_of_range",
             json!({"batch_size": 500}),
             String::new(),
