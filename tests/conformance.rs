@@ -78,3 +78,39 @@ async fn the_same_key_three_times_lands_once_with_the_last_values() {
     assert_eq!(again.code, Some(0));
     assert_eq!(support::stored(&hub.base_url(), "contacts").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_version_of_a_record_costs_only_itself_when_versions_share_a_batch() {
+    let (hub, work, config) = start(Settings::default(), json!({})).await;
+    let input = singer(&[
+        schema("contacts"),
+        record(
+            "contacts",
+            json!({"email": "same@example.com", "firstname": "First"}),
+        ),
+        record(
+            "contacts",
+            json!({"email": "same@example.com", "lifecyclestage": "superfan"}),
+        ),
+        record(
+            "contacts",
+            json!({"email": "Same@Example.com", "lastname": "Last"}),
+        ),
+        record("contacts", json!({"email": "other@example.com"})),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let stored = stored(&hub.base_url(), "contacts").await;
+    assert_eq!(stored.len(), 2);
+    let same = stored
+        .iter()
+        .find(|o| o["properties"]["email"] == "same@example.com")
+        .unwrap();
+    assert_eq!(same["properties"]["firstname"], "First");
+    assert_eq!(same["properties"]["lastname"], "Last");
+    assert!(same["properties"].get("lifecyclestage").is_none());
+    let rejected = work.rejected();
+    assert_eq!(rejected.len(), 2, "a SCHEMA and the one bad version");
+    assert_eq!(rejected[1]["record"]["lifecyclestage"], "superfan");
+    assert_eq!(rejected[1]["error"]["line"], 3);
+}

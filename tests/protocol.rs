@@ -109,6 +109,35 @@ async fn a_207_is_mapped_per_input_and_an_input_in_neither_list_is_a_failure() {
 }
 
 #[tokio::test]
+async fn results_without_an_echoed_trace_id_are_matched_by_their_key() {
+    let server = server_with_properties().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(200).json_body(json!({"status": "COMPLETE", "startedAt": "x", "completedAt": "x", "results": [
+                {"id": "1", "properties": {"email": "A@example.com"}, "createdAt": "x", "updatedAt": "x", "archived": false, "new": false}
+            ]}));
+        })
+        .await;
+    let work = Workdir::new();
+    let input = contacts(&[
+        json!({"email": "a@example.com"}),
+        json!({"email": "b@example.com"}),
+    ]);
+    let out = run_against(&server, &work, json!({}), &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("created 0, updated 1"),
+        "{}",
+        out.stderr
+    );
+    let rejected = work.rejected();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[1]["record"]["email"], "b@example.com");
+    assert_eq!(rejected[1]["error"]["category"], "NOT_ACKNOWLEDGED");
+}
+
+#[tokio::test]
 async fn a_whole_batch_400_is_split_until_the_offending_record_stands_alone() {
     let server = server_with_properties().await;
     let refused = server
