@@ -9,6 +9,9 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::config::{StreamConfig, is_contacts};
+use crate::error::FatalError;
+use crate::hubspot::wire::PropertyInfo;
 use crate::rejection::Rejection;
 
 /// How one stream's records become upsert inputs.
@@ -107,6 +110,64 @@ pub struct Mapped {
 }
 
 impl StreamMapping {
+    /// Checks a stream's configuration against its object type's properties (as
+    /// `GET /crm/v3/properties/{type}` lists them): upsert needs `email` on contacts or a
+    /// unique-value `id_property`. The error names the properties that would work.
+    pub fn resolve(
+        stream: &str,
+        config: StreamConfig,
+        properties: &[PropertyInfo],
+    ) -> Result<Self, FatalError> {
+        let object_type = config.object_type;
+        let fail = |reason: String| FatalError::IdProperty {
+            stream: stream.to_string(),
+            reason,
+        };
+        let unique: Vec<&str> = properties
+            .iter()
+            .filter(|p| p.has_unique_value)
+            .map(|p| p.name.as_str())
+            .collect();
+        let candidates = match (is_contacts(&object_type), unique.is_empty()) {
+            (true, _) => std::iter::once("email")
+                .chain(unique.iter().copied())
+                .collect::<Vec<_>>()
+                .join(", "),
+            (false, true) => "none; create a property with hasUniqueValue: true".to_string(),
+            (false, false) => unique.join(", "),
+        };
+        let Some(id_property) = config.id_property else {
+            return Err(fail(format!(
+                "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates})"
+            )));
+        };
+        if !(id_property == "email" && is_contacts(&object_type)) {
+            match properties.iter().find(|p| p.name == id_property) {
+                None => {
+                    return Err(fail(format!(
+                        "object type '{object_type}' has no property '{id_property}' (usable id_property values: {candidates})"
+                    )));
+                }
+                Some(p) if !p.has_unique_value => {
+                    return Err(fail(format!(
+                        "id_property '{id_property}' of object type '{object_type}' does not have unique values, so HubSpot cannot upsert by it (usable: {candidates})"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let value_kinds = properties
+            .iter()
+            .filter_map(|p| ValueKind::of(&p.kind, &p.field_type).map(|k| (p.name.clone(), k)))
+            .collect();
+        Ok(Self {
+            object_type,
+            id_property,
+            value_kinds,
+            renames: config.properties.into_iter().collect(),
+        })
+    }
+
     /// Whether keys are emails (trimmed and lowercased before matching).
     fn keys_are_emails(&self) -> bool {
         self.id_property == "email"

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, is_contacts};
+use crate::config::Config;
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::wire::PropertyInfo;
 use crate::input::Lines;
-use crate::mapping::{StreamMapping, ValueKind, closest_property};
+use crate::mapping::{StreamMapping, closest_property};
 use crate::output::rejected::RejectedSink;
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
@@ -313,70 +313,13 @@ impl<W: Write> Runner<W> {
                 })?;
             self.properties.insert(object_type.clone(), props);
         }
-        let props = &self.properties[&object_type];
-        let unique: Vec<&str> = props
-            .iter()
-            .filter(|p| p.has_unique_value)
-            .map(|p| p.name.as_str())
-            .collect();
-        let candidates = if is_contacts(&object_type) {
-            format!(
-                "email{}",
-                unique.iter().map(|u| format!(", {u}")).collect::<String>()
-            )
-        } else if unique.is_empty() {
-            "none; create a property with hasUniqueValue: true".to_string()
-        } else {
-            unique.join(", ")
-        };
-        let id_property = match mapping.id_property {
-            None => {
-                return Err(FatalError::IdProperty {
-                    stream,
-                    reason: format!(
-                        "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates})"
-                    ),
-                });
-            }
-            Some(p) => p,
-        };
-        let email_on_contacts = id_property == "email" && is_contacts(&object_type);
-        if !email_on_contacts {
-            match props.iter().find(|p| p.name == id_property) {
-                None => {
-                    return Err(FatalError::IdProperty {
-                        stream,
-                        reason: format!(
-                            "object type '{object_type}' has no property '{id_property}' (usable id_property values: {candidates})"
-                        ),
-                    });
-                }
-                Some(p) if !p.has_unique_value => {
-                    return Err(FatalError::IdProperty {
-                        stream,
-                        reason: format!(
-                            "id_property '{id_property}' of object type '{object_type}' does not have unique values, so HubSpot cannot upsert by it (usable: {candidates})"
-                        ),
-                    });
-                }
-                Some(_) => {}
-            }
-        }
-        let value_kinds = props
-            .iter()
-            .filter_map(|p| ValueKind::of(&p.kind, &p.field_type).map(|k| (p.name.clone(), k)))
-            .collect();
-        tracing::info!(stream, object_type, id_property, "stream mapped");
+        let mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
+        tracing::info!(stream, object_type, id_property = %mapping.id_property, "stream mapped");
         self.by_name.insert(stream.clone(), self.streams.len());
         self.streams.push(StreamState {
             name: stream,
             schema,
-            mapping: StreamMapping {
-                object_type,
-                id_property,
-                value_kinds,
-                renames: mapping.properties.into_iter().collect(),
-            },
+            mapping,
             open: None,
             stats: StreamStats::default(),
         });
