@@ -28,6 +28,10 @@ pub struct Args {
     /// The stream the rows of a JSONL or CSV export belong to (maps like any stream).
     #[arg(long, value_name = "NAME", required_if_eq_any = [("input_format", "jsonl"), ("input_format", "csv")])]
     pub stream: Option<String>,
+    /// Check credentials and every configured stream's mapping against HubSpot, write nothing,
+    /// and exit 0 when all is well.
+    #[arg(long, conflicts_with_all = ["about", "input"])]
+    pub check: bool,
     /// Print the target's name, capabilities and settings, then exit.
     #[arg(long)]
     pub about: bool,

@@ -9,6 +9,7 @@ use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::Client;
+use target_hubspot::mapping::StreamMapping;
 use target_hubspot::output::rejected::RejectedSink;
 use target_hubspot::{about, input, run};
 
@@ -68,6 +69,49 @@ fn rejected_path(configured: &Path, input: Option<&Path>) -> PathBuf {
     path
 }
 
+/// `--check`: the credentials work, and every configured stream (or `contacts` when none is
+/// configured) maps to an object type with a usable `id_property`. Nothing is written.
+async fn check(config: &Config, client: &Client) -> ExitCode {
+    let mut names: Vec<String> = config.streams.keys().cloned().collect();
+    if names.is_empty() {
+        names.push("contacts".into());
+    }
+    let mut problems = 0;
+    for name in names {
+        let Some(stream) = config.stream(&name) else {
+            continue;
+        };
+        let object_type = stream.object_type.clone();
+        match client.properties(&object_type).await {
+            Err(fatal) => return critical(&fatal),
+            Ok(Err(reason)) => {
+                problems += 1;
+                tracing::error!(
+                    "stream {name}: HubSpot does not know object type '{object_type}' ({reason})"
+                );
+            }
+            Ok(Ok(properties)) => match StreamMapping::resolve(&name, stream, &properties) {
+                Ok(m) => tracing::info!(
+                    "stream {name}: ok, upserts {} by {} ({} properties known)",
+                    m.object_type,
+                    m.id_property,
+                    properties.len()
+                ),
+                Err(e) => {
+                    problems += 1;
+                    tracing::error!("{e}");
+                }
+            },
+        }
+    }
+    if problems > 0 {
+        eprintln!("CRITICAL check failed: {problems} stream(s) cannot be loaded as configured");
+        return ExitCode::from(exit::FATAL);
+    }
+    tracing::info!("check passed: credentials accepted and every stream can be upserted");
+    ExitCode::SUCCESS
+}
+
 async fn shutdown_signal() -> u8 {
     #[cfg(unix)]
     {
@@ -123,6 +167,9 @@ async fn run_target() -> ExitCode {
         Ok(c) => Arc::new(c),
         Err(e) => return critical(&e),
     };
+    if args.check {
+        return check(&config, &client).await;
+    }
     if let Some(path) = &args.input
         && let Err(e) = std::fs::metadata(path)
     {

@@ -230,3 +230,69 @@ async fn a_config_file_that_is_not_an_object_is_named() {
         out.critical()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_validates_credentials_and_stream_mappings_without_writing() {
+    let streams = json!({"streams": {
+        "people": {"object_type": "contacts"},
+        "accounts": {"object_type": "companies", "id_property": "external_id"}
+    }});
+    let (hub, _work, config) = start(
+        Settings {
+            tokens: vec![TOKEN.into()],
+            ..Settings::default()
+        },
+        streams,
+    )
+    .await;
+    let ok = run(&["--check", "--config", config.to_str().unwrap()], "").await;
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    assert!(
+        ok.stderr
+            .contains("stream accounts: ok, upserts companies by external_id"),
+        "{}",
+        ok.stderr
+    );
+    assert!(
+        ok.stderr
+            .contains("stream people: ok, upserts contacts by email"),
+        "{}",
+        ok.stderr
+    );
+    assert_eq!(ok.stdout, "");
+    assert_eq!(
+        support::stats(&hub.base_url()).await["by_route"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1,
+        "only property reads"
+    );
+
+    let bad = Workdir::new();
+    let bad_config = bad.config(
+        &hub.base_url(),
+        json!({"streams": {"accounts": {"object_type": "companies", "id_property": "name"}}}),
+    );
+    let out = run(&["--check", "--config", bad_config.to_str().unwrap()], "").await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .contains("id_property 'name' of object type 'companies' does not have unique values"),
+        "{}",
+        out.stderr
+    );
+
+    let wrong_token = bad.path("wrong.json");
+    std::fs::write(
+        &wrong_token,
+        json!({"access_token": "pat-na1-wrong", "base_url": hub.base_url()}).to_string(),
+    )
+    .unwrap();
+    let out = run(&["--check", "--config", wrong_token.to_str().unwrap()], "").await;
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.critical(),
+        "CRITICAL HubSpot refused the credentials for object type 'contacts': Authentication credentials not found."
+    );
+}
