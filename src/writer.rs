@@ -98,7 +98,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
         }
     }
     for input in resend {
-        for origin in input.origins {
+        for (i, origin) in input.origins.into_iter().enumerate() {
             let mut single = Input {
                 key: input.key.clone(),
                 properties: origin.properties.clone(),
@@ -124,7 +124,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
             settled.push(Settled {
                 origin,
                 outcome: to_outcome(outcome),
-                merged: true,
+                merged: i > 0,
             });
         }
     }

