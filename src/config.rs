@@ -239,6 +239,12 @@ pub const STANDARD_OBJECT_TYPES: &[&str] = &[
     "tickets",
     "products",
     "line_items",
+    "quotes",
+    "calls",
+    "emails",
+    "meetings",
+    "notes",
+    "tasks",
 ];
 
 impl Config {
