@@ -53,9 +53,13 @@ pub fn spawn(format: InputFormat, path: Option<PathBuf>, stream: Option<String>)
                     None => Box::new(tokio::io::stdin()),
                 };
                 let mut lines = tokio::io::BufReader::with_capacity(1 << 16, source).lines();
+                let mut first = true;
                 loop {
                     let next = lines.next_line().await.transpose();
-                    let Some(line) = next else { break };
+                    let Some(mut line) = next else { break };
+                    if std::mem::take(&mut first) {
+                        line = line.map(without_bom);
+                    }
                     let failed = line.is_err();
                     if tx.send(line).await.is_err() || failed {
                         break;
@@ -92,6 +96,14 @@ pub fn spawn(format: InputFormat, path: Option<PathBuf>, stream: Option<String>)
     rx
 }
 
+/// Drops the UTF-8 byte-order mark that Windows tools put at the start of files.
+fn without_bom(line: String) -> String {
+    match line.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => line,
+    }
+}
+
 fn record_line(stream: &str, record: &str) -> String {
     format!(
         "{{\"type\":\"RECORD\",\"stream\":{},\"record\":{record}}}",
@@ -105,8 +117,8 @@ fn jsonl_records(
     source: Box<dyn Read + Send>,
     send: &dyn Fn(std::io::Result<String>) -> bool,
 ) -> std::io::Result<()> {
-    for line in std::io::BufReader::new(source).lines() {
-        let line = line?;
+    for (i, line) in std::io::BufReader::new(source).lines().enumerate() {
+        let line = if i == 0 { without_bom(line?) } else { line? };
         let text = if line.trim().is_empty() {
             String::new()
         } else {

@@ -114,3 +114,18 @@ async fn one_bad_version_of_a_record_costs_only_itself_when_versions_share_a_bat
     assert_eq!(rejected[1]["record"]["lifecyclestage"], "superfan");
     assert_eq!(rejected[1]["error"]["line"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_byte_order_mark_and_windows_line_endings_are_accepted() {
+    let (hub, _work, config) = start(Settings::default(), json!({})).await;
+    let input = format!(
+        "\u{feff}{}\r\n{}\r\n{}\r\n",
+        schema("contacts"),
+        record("contacts", json!({"email": "crlf@example.com"})),
+        json!({"type": "STATE", "value": {"done": true}})
+    );
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.states(), vec![json!({"done": true})]);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 1);
+}
