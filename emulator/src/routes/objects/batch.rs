@@ -1,0 +1,251 @@
+//! Batch upsert, create, update, read and archive.
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::*;
+use crate::app::{Ctx, Shared};
+use crate::clock;
+use crate::error::ApiError;
+use crate::routes::parse_json;
+use crate::validate;
+
+/// `POST …/batch/upsert`: by `email` (contacts) or a unique-value property.
+pub async fn batch_upsert(
+    State(state): State<Shared>,
+    Path(object_type): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = clock::now_iso();
+    let Batch { inputs } = parse_json::<Batch<WriteInput>>(&body, &ctx)?;
+    check_batch_size(inputs.len(), &ctx)?;
+    let mut store = state.store();
+    let idx = resolve(&store, &object_type, &ctx)?;
+    let portal_id = store.portal_id;
+    let t = &store.types[idx];
+    let keys = input_keys(t, &inputs, portal_id, &ctx, |t, p| t.is_identifying(p))?;
+    let traced = all_traced(&inputs);
+    let mut checked = Vec::with_capacity(inputs.len());
+    for (input, (property, id)) in inputs.iter().zip(&keys) {
+        let mut c = check_values(t, portal_id, string_values(&input.properties, &ctx)?);
+        // The id is a value of the idProperty and is validated as one.
+        match validate::check(t, portal_id, property, id) {
+            Ok(stored) if !c.values.iter().any(|(n, _)| n == property) => {
+                c.values.push((property.clone(), stored))
+            }
+            Ok(_) => {}
+            Err(e) if !c.errors.iter().any(|x| x.name == e.name) => c.errors.push(e),
+            Err(_) => {}
+        }
+        checked.push(c);
+    }
+    fail_whole_unless_traced(traced, &checked.iter().collect::<Vec<_>>(), portal_id, &ctx)?;
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for ((input, (property, id)), c) in inputs.iter().zip(&keys).zip(checked) {
+        let trace = &input.object_write_trace_id;
+        if !c.errors.is_empty() {
+            errors.push(validation_item(&c, portal_id, trace));
+            continue;
+        }
+        let existing = store.types[idx].find_by(property, id);
+        match store.write(idx, existing, &c.values) {
+            Ok((record, created)) => {
+                results.push(write_result(&store, idx, record, trace, Some(created)))
+            }
+            Err(conflict) if !traced => {
+                return Err(conflict_error(&store.types[idx], &conflict, &ctx));
+            }
+            Err(conflict) => errors.push(conflict_item(&store.types[idx], &conflict, trace)),
+        }
+    }
+    Ok(batch_response(StatusCode::OK, started, results, errors))
+}
+
+/// `POST …/batch/create`: 201, or 207 per input when every input has a trace id.
+pub async fn batch_create(
+    State(state): State<Shared>,
+    Path(object_type): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = clock::now_iso();
+    let Batch { inputs } = parse_json::<Batch<WriteInput>>(&body, &ctx)?;
+    check_batch_size(inputs.len(), &ctx)?;
+    let mut store = state.store();
+    let idx = resolve(&store, &object_type, &ctx)?;
+    let portal_id = store.portal_id;
+    let traced = all_traced(&inputs);
+    let mut checked = Vec::with_capacity(inputs.len());
+    for input in &inputs {
+        let c = check_values(
+            &store.types[idx],
+            portal_id,
+            string_values(&input.properties, &ctx)?,
+        );
+        let links = inline_associations(&store, idx, input, &ctx)?;
+        if !traced
+            && c.errors.is_empty()
+            && let Err(conflict) = store.check_unique(idx, None, &c.values)
+        {
+            return Err(conflict_error(&store.types[idx], &conflict, &ctx));
+        }
+        checked.push((c, links));
+    }
+    fail_whole_unless_traced(
+        traced,
+        &checked.iter().map(|(c, _)| c).collect::<Vec<_>>(),
+        portal_id,
+        &ctx,
+    )?;
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for (input, (c, links)) in inputs.iter().zip(checked) {
+        let trace = &input.object_write_trace_id;
+        if !c.errors.is_empty() {
+            errors.push(validation_item(&c, portal_id, trace));
+            continue;
+        }
+        match store.write(idx, None, &c.values) {
+            Ok((id, _)) => {
+                let from = store.types[idx].type_id.clone();
+                for (to_type, to_id, types) in links {
+                    store.associate(&from, id, &to_type, to_id, types);
+                }
+                results.push(write_result(&store, idx, id, trace, None));
+            }
+            Err(conflict) => errors.push(conflict_item(&store.types[idx], &conflict, trace)),
+        }
+    }
+    Ok(batch_response(
+        StatusCode::CREATED,
+        started,
+        results,
+        errors,
+    ))
+}
+
+/// `POST …/batch/update`: by record id, or by a unique-value property (not `email`).
+pub async fn batch_update(
+    State(state): State<Shared>,
+    Path(object_type): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = clock::now_iso();
+    let Batch { inputs } = parse_json::<Batch<WriteInput>>(&body, &ctx)?;
+    check_batch_size(inputs.len(), &ctx)?;
+    let mut store = state.store();
+    let idx = resolve(&store, &object_type, &ctx)?;
+    let portal_id = store.portal_id;
+    let t = &store.types[idx];
+    let by_id_or_unique = |t: &ObjectType, p: &str| {
+        p == "hs_object_id" || t.property(p).is_some_and(|d| d.has_unique_value)
+    };
+    let keys = input_keys(t, &inputs, portal_id, &ctx, by_id_or_unique)?;
+    let traced = all_traced(&inputs);
+    let mut checked = Vec::with_capacity(inputs.len());
+    for input in &inputs {
+        checked.push(check_values(
+            t,
+            portal_id,
+            string_values(&input.properties, &ctx)?,
+        ));
+    }
+    fail_whole_unless_traced(traced, &checked.iter().collect::<Vec<_>>(), portal_id, &ctx)?;
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    let mut missing = Vec::new();
+    for ((input, (property, id)), c) in inputs.iter().zip(&keys).zip(checked) {
+        let trace = &input.object_write_trace_id;
+        let Some(record) = store.types[idx].find_by(property, id) else {
+            missing.push(id.clone());
+            continue;
+        };
+        if !c.errors.is_empty() {
+            errors.push(validation_item(&c, portal_id, trace));
+            continue;
+        }
+        match store.write(idx, Some(record), &c.values) {
+            Ok((id, _)) => results.push(write_result(&store, idx, id, trace, None)),
+            Err(conflict) => errors.push(conflict_item(&store.types[idx], &conflict, trace)),
+        }
+    }
+    if !missing.is_empty() {
+        errors.insert(0, not_found_error(&store.types[idx], missing));
+    }
+    Ok(batch_response(StatusCode::OK, started, results, errors))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadBody {
+    #[serde(default)]
+    properties: Vec<String>,
+    id_property: Option<String>,
+    inputs: Vec<IdRef>,
+}
+
+/// `POST …/batch/read`: `idProperty` is top-level here.
+pub async fn batch_read(
+    State(state): State<Shared>,
+    Path(object_type): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = clock::now_iso();
+    let read = parse_json::<ReadBody>(&body, &ctx)?;
+    check_batch_size(read.inputs.len(), &ctx)?;
+    let store = state.store();
+    let idx = resolve(&store, &object_type, &ctx)?;
+    let t = &store.types[idx];
+    let property = read
+        .id_property
+        .unwrap_or_else(|| "hs_object_id".to_string());
+    if property != "hs_object_id" && !t.is_identifying(&property) {
+        return Err(non_unique(t, &property, store.portal_id, &ctx));
+    }
+    let mut results = Vec::new();
+    let mut missing = Vec::new();
+    for input in &read.inputs {
+        let id = input.id.text();
+        match t.find_by(&property, &id).and_then(|r| store.live(idx, r)) {
+            Some(object) => {
+                let only = (!read.properties.is_empty()).then_some(read.properties.as_slice());
+                results.push(Value::Object(store.object_json(idx, object, only)));
+            }
+            None => missing.push(id),
+        }
+    }
+    let errors = if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![not_found_error(t, missing)]
+    };
+    Ok(batch_response(StatusCode::OK, started, results, errors))
+}
+
+/// `POST …/batch/archive`: 204 with no body, whether or not the ids existed.
+pub async fn batch_archive(
+    State(state): State<Shared>,
+    Path(object_type): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Batch { inputs } = parse_json::<Batch<IdRef>>(&body, &ctx)?;
+    check_batch_size(inputs.len(), &ctx)?;
+    let mut store = state.store();
+    let idx = resolve(&store, &object_type, &ctx)?;
+    for input in inputs {
+        if let Ok(id) = input.id.text().parse::<u64>() {
+            store.archive(idx, id);
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
