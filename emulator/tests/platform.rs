@@ -54,13 +54,13 @@ async fn rolling_limit_answers_429_with_hubspots_body_and_headers() {
 async fn rolling_window_frees_up_after_the_interval() {
     let hub = Hub::start(Settings {
         rate_limit: 1,
-        window: Duration::from_millis(200),
+        window: Duration::from_millis(1500),
         ..Settings::default()
     })
     .await;
     assert_eq!(hub.get("/crm/v3/properties/contacts").await.status, 200);
     assert_eq!(hub.get("/crm/v3/properties/contacts").await.status, 429);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(hub.get("/crm/v3/properties/contacts").await.status, 200);
 }
 
