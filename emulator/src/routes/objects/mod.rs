@@ -192,6 +192,25 @@ fn check_values(t: &ObjectType, portal_id: u64, raw: Vec<(String, String)>) -> C
     Checked { values, errors }
 }
 
+/// The values of a single-object write, or the 400 HubSpot answers when any is invalid.
+fn valid_values(
+    t: &ObjectType,
+    portal_id: u64,
+    properties: &Map<String, Value>,
+    ctx: &Ctx,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let c = check_values(t, portal_id, string_values(properties, ctx)?);
+    if c.errors.is_empty() {
+        Ok(c.values)
+    } else {
+        Err(ApiError::property_values(
+            &c.errors,
+            portal_id,
+            &ctx.correlation_id,
+        ))
+    }
+}
+
 /// A per-input error inside a 207: `{status, category, message, context}`.
 fn item_error(category: &str, message: String, context: Value) -> Value {
     json!({"status": "error", "category": category, "message": message, "context": context})

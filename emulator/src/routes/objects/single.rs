@@ -95,21 +95,10 @@ pub async fn create_one(
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
-    let c = check_values(
-        &store.types[idx],
-        portal_id,
-        string_values(&input.properties, &ctx)?,
-    );
-    if !c.errors.is_empty() {
-        return Err(ApiError::property_values(
-            &c.errors,
-            portal_id,
-            &ctx.correlation_id,
-        ));
-    }
+    let values = valid_values(&store.types[idx], portal_id, &input.properties, &ctx)?;
     let links = inline_associations(&store, idx, &input, &ctx)?;
     let (id, _) = store
-        .write(idx, None, &c.values)
+        .write(idx, None, &values)
         .map_err(|conflict| conflict_error(&store.types[idx], &conflict, &ctx))?;
     let from = store.types[idx].type_id.clone();
     for (to_type, to_id, types) in links {
@@ -168,20 +157,9 @@ pub async fn update_one(
             &ctx.correlation_id,
         ));
     };
-    let c = check_values(
-        &store.types[idx],
-        portal_id,
-        string_values(&input.properties, &ctx)?,
-    );
-    if !c.errors.is_empty() {
-        return Err(ApiError::property_values(
-            &c.errors,
-            portal_id,
-            &ctx.correlation_id,
-        ));
-    }
+    let values = valid_values(&store.types[idx], portal_id, &input.properties, &ctx)?;
     store
-        .write(idx, Some(record), &c.values)
+        .write(idx, Some(record), &values)
         .map_err(|conflict| conflict_error(&store.types[idx], &conflict, &ctx))?;
     Ok(json_response(
         StatusCode::OK,
