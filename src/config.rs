@@ -125,7 +125,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\", \"properties\": {\"first_name\": \"firstname\", \"internal_note\": null}}.",
+        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\", \"properties\": {\"first_name\": \"firstname\", \"internal_note\": null}, \"associations\": [{\"field\": \"company_ext\", \"to_object_type\": \"companies\", \"to_id_property\": \"external_id\", \"type_id\": 279}]}.",
     },
 ];
 
@@ -188,6 +188,28 @@ pub struct StreamConfig {
     /// Record field → HubSpot property (`null` drops the field). Unlisted fields keep their name.
     #[serde(default)]
     pub properties: BTreeMap<String, Option<String>>,
+    /// Associations to create from fields of each record.
+    #[serde(default)]
+    pub associations: Vec<AssociationConfig>,
+}
+
+/// One association per record: `field` holds the key of the record to associate with.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AssociationConfig {
+    /// The record field holding the other record's key; it is not sent as a property.
+    pub field: String,
+    /// The other record's object type.
+    pub to_object_type: String,
+    /// The property `field` matches on the other type (`hs_object_id` = HubSpot record ids).
+    #[serde(default = "record_id_property")]
+    pub to_id_property: String,
+    /// A HUBSPOT_DEFINED association type id; HubSpot's default association when unset.
+    pub type_id: Option<u32>,
+}
+
+fn record_id_property() -> String {
+    "hs_object_id".to_string()
 }
 
 #[derive(Debug, Deserialize)]
@@ -355,6 +377,7 @@ impl Config {
                 object_type: stream.to_string(),
                 id_property: is_contacts(stream).then(|| "email".to_string()),
                 properties: BTreeMap::new(),
+                associations: Vec::new(),
             })
     }
 }

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod about;
+pub mod associate;
 pub mod cli;
 pub mod config;
 pub mod error;

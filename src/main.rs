@@ -9,7 +9,7 @@ use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::Client;
-use target_hubspot::mapping::StreamMapping;
+use target_hubspot::mapping::{StreamMapping, check_association};
 use target_hubspot::output::rejected::RejectedSink;
 use target_hubspot::{about, input, run};
 
@@ -91,12 +91,30 @@ async fn check(config: &Config, client: &Client) -> ExitCode {
                 );
             }
             Ok(Ok(properties)) => match StreamMapping::resolve(&name, stream, &properties) {
-                Ok(m) => tracing::info!(
-                    "stream {name}: ok, upserts {} by {} ({} properties known)",
-                    m.object_type,
-                    m.id_property,
-                    properties.len()
-                ),
+                Ok(m) => {
+                    for association in &m.associations {
+                        let checked = match client.properties(&association.to_object_type).await {
+                            Err(fatal) => return critical(&fatal),
+                            Ok(Err(reason)) => Err(format!(
+                                "stream {name}: association field '{}': HubSpot does not know object type '{}' ({reason})",
+                                association.field, association.to_object_type
+                            )),
+                            Ok(Ok(to)) => check_association(&name, association, &to)
+                                .map_err(|e| e.to_string()),
+                        };
+                        if let Err(e) = checked {
+                            problems += 1;
+                            tracing::error!("{e}");
+                        }
+                    }
+                    tracing::info!(
+                        "stream {name}: ok, upserts {} by {} ({} properties known, {} association(s))",
+                        m.object_type,
+                        m.id_property,
+                        properties.len(),
+                        m.associations.len()
+                    );
+                }
                 Err(e) => {
                     problems += 1;
                     tracing::error!("{e}");

@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::config::{StreamConfig, is_contacts};
+use crate::config::{AssociationConfig, StreamConfig, is_contacts};
 use crate::error::FatalError;
 use crate::hubspot::wire::PropertyInfo;
 use crate::rejection::Rejection;
@@ -25,6 +25,8 @@ pub struct StreamMapping {
     pub value_kinds: HashMap<String, ValueKind>,
     /// Record field → HubSpot property; `None` drops the field.
     pub renames: HashMap<String, Option<String>>,
+    /// Associations made from record fields, in configuration order.
+    pub associations: Vec<AssociationConfig>,
 }
 
 /// Property types whose values the target reshapes before sending.
@@ -107,6 +109,8 @@ pub struct Mapped {
     pub key: String,
     /// Property values as strings; `null` fields left out.
     pub properties: BTreeMap<String, String>,
+    /// `(association index, key of the other record)` for each association the record asks for.
+    pub links: Vec<(usize, String)>,
 }
 
 impl StreamMapping {
@@ -165,6 +169,7 @@ impl StreamMapping {
             id_property,
             value_kinds,
             renames: config.properties.into_iter().collect(),
+            associations: config.associations,
         })
     }
 
@@ -184,8 +189,20 @@ impl StreamMapping {
             .find(|(_, to)| to.as_deref() == Some(self.id_property.as_str()))
             .map_or(self.id_property.as_str(), |(from, _)| from.as_str());
         let key = self.key(record.get(key_field))?;
+        let mut links = Vec::new();
+        for (i, a) in self.associations.iter().enumerate() {
+            let target = match record.get(&a.field) {
+                Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            links.push((i, target));
+        }
         let mut properties = BTreeMap::new();
         for (field, value) in record {
+            if self.associations.iter().any(|a| a.field == field) {
+                continue;
+            }
             let name = match self.renames.get(&field) {
                 Some(None) => continue,
                 Some(Some(to)) => to.clone(),
@@ -197,7 +214,11 @@ impl StreamMapping {
             }
         }
         properties.insert(self.id_property.clone(), key.clone());
-        Ok(Mapped { key, properties })
+        Ok(Mapped {
+            key,
+            properties,
+            links,
+        })
     }
 
     fn key(&self, value: Option<&Value>) -> Result<String, Rejection> {
@@ -257,6 +278,31 @@ impl StreamMapping {
     }
 }
 
+/// Checks that an association's `to_id_property` can find records of `to_object_type`: record
+/// ids, `email` on contacts, or a unique-value property.
+pub fn check_association(
+    stream: &str,
+    a: &AssociationConfig,
+    to_properties: &[PropertyInfo],
+) -> Result<(), FatalError> {
+    let p = a.to_id_property.as_str();
+    let usable = p == "hs_object_id"
+        || (p == "email" && is_contacts(&a.to_object_type))
+        || to_properties
+            .iter()
+            .any(|d| d.name == p && d.has_unique_value);
+    if usable {
+        return Ok(());
+    }
+    Err(FatalError::IdProperty {
+        stream: stream.to_string(),
+        reason: format!(
+            "association field '{}': to_id_property '{p}' cannot find {} records (use hs_object_id, email on contacts, or a unique-value property)",
+            a.field, a.to_object_type
+        ),
+    })
+}
+
 /// The property a misspelt `name` most likely meant, e.g. `first_name` → `firstname`.
 pub fn closest_property<'a>(
     name: &str,
@@ -292,6 +338,7 @@ mod tests {
             ]
             .into(),
             renames: HashMap::new(),
+            associations: Vec::new(),
         }
     }
 
@@ -405,6 +452,7 @@ mod tests {
             id_property: "external_id".into(),
             value_kinds: HashMap::new(),
             renames: HashMap::new(),
+            associations: Vec::new(),
         };
         assert_eq!(m.map(&raw(r#"{"external_id": 42}"#)).unwrap().key, "42");
     }

@@ -1,7 +1,7 @@
 //! The main loop: read lines, batch records, keep requests in flight, settle outcomes and
 //! release STATE.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::wire::PropertyInfo;
 use crate::input::Lines;
-use crate::mapping::{StreamMapping, closest_property};
+use crate::mapping::{StreamMapping, check_association, closest_property};
 use crate::output::rejected::RejectedSink;
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
@@ -29,6 +29,16 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
 /// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
+
+/// Whether a ready batch may be sent.
+enum Readiness {
+    /// Send it.
+    Go,
+    /// Something it depends on is still in flight or queued ahead.
+    Wait,
+    /// Records of this object type that it associates with sit in open batches: send those first.
+    NeedsFlush(String),
+}
 
 /// How a run ended.
 #[derive(Debug)]
@@ -62,6 +72,8 @@ struct Runner<W: Write> {
     /// `(object type, key)` of every record in flight: two streams writing the same object
     /// type share the ordering guarantee.
     inflight_keys: HashMap<(String, String), u32>,
+    /// Sequence numbers of records read but not settled, by object type (for associations).
+    unsettled_by_type: HashMap<String, BTreeSet<u64>>,
     last_line_at: Instant,
     warned: HashSet<String>,
     stdout: W,
@@ -91,6 +103,7 @@ pub async fn run<W: Write>(
         ready: VecDeque::new(),
         inflight: JoinSet::new(),
         inflight_keys: HashMap::new(),
+        unsettled_by_type: HashMap::new(),
         last_line_at: Instant::now(),
         warned: HashSet::new(),
         stdout,
@@ -242,6 +255,10 @@ impl<W: Write> Runner<W> {
                         self.tracker.settle(seq);
                     }
                     Ok(mapped) => {
+                        self.unsettled_by_type
+                            .entry(s.mapping.object_type.clone())
+                            .or_default()
+                            .insert(seq);
                         let batch = s.open.get_or_insert_with(|| Batch::new(idx));
                         batch.push(mapped, seq, line, record);
                         if batch.len() >= self.config.batch_size
@@ -302,16 +319,15 @@ impl<W: Write> Runner<W> {
             return Err(FatalError::UnmappedStream { line, stream });
         };
         let object_type = mapping.object_type.clone();
-        if !self.properties.contains_key(&object_type) {
-            let props = self
-                .client
-                .properties(&object_type)
-                .await?
-                .map_err(|reason| FatalError::IdProperty {
-                    stream: stream.clone(),
-                    reason: format!("HubSpot does not know object type '{object_type}' ({reason})"),
-                })?;
-            self.properties.insert(object_type.clone(), props);
+        self.load_properties(&stream, &object_type).await?;
+        for association in &mapping.associations {
+            self.load_properties(&stream, &association.to_object_type)
+                .await?;
+            check_association(
+                &stream,
+                association,
+                &self.properties[&association.to_object_type],
+            )?;
         }
         let mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
         tracing::info!(stream, object_type, id_property = %mapping.id_property, "stream mapped");
@@ -323,6 +339,23 @@ impl<W: Write> Runner<W> {
             open: None,
             stats: StreamStats::default(),
         });
+        Ok(())
+    }
+
+    /// Reads (once) the property definitions of `object_type`.
+    async fn load_properties(&mut self, stream: &str, object_type: &str) -> Result<(), FatalError> {
+        if self.properties.contains_key(object_type) {
+            return Ok(());
+        }
+        let props = self
+            .client
+            .properties(object_type)
+            .await?
+            .map_err(|reason| FatalError::IdProperty {
+                stream: stream.to_string(),
+                reason: format!("HubSpot does not know object type '{object_type}' ({reason})"),
+            })?;
+        self.properties.insert(object_type.to_string(), props);
         Ok(())
     }
 
@@ -366,22 +399,29 @@ impl<W: Write> Runner<W> {
 
     /// Sends ready batches, in order, while there is room and no key of the next batch is
     /// still in flight (so a later value never overtakes an earlier one).
+    /// Sends ready batches while there is room. A batch waits while any of its keys is in
+    /// flight or in an earlier ready batch of the same object type (so a later value never
+    /// overtakes an earlier one), and while records it associates with, read before it, are
+    /// not yet written (their open batches are sent first).
     fn dispatch(&mut self) {
         if self.halted {
             return;
         }
-        while self.inflight.len() < self.config.max_concurrency {
-            let Some(batch) = self.ready.front() else {
-                break;
-            };
-            let object_type = &self.streams[batch.stream].mapping.object_type;
-            if batch.keys().any(|k| {
-                self.inflight_keys
-                    .contains_key(&(object_type.clone(), k.to_string()))
-            }) {
-                break;
+        let mut i = 0;
+        while self.inflight.len() < self.config.max_concurrency && i < self.ready.len() {
+            match self.readiness(i) {
+                Readiness::Go => {}
+                Readiness::Wait => {
+                    i += 1;
+                    continue;
+                }
+                Readiness::NeedsFlush(object_type) => {
+                    self.flush_object_type(&object_type);
+                    i += 1;
+                    continue;
+                }
             }
-            let Some(batch) = self.ready.pop_front() else {
+            let Some(batch) = self.ready.remove(i) else {
                 break;
             };
             let mapping = &self.streams[batch.stream].mapping;
@@ -394,9 +434,61 @@ impl<W: Write> Runner<W> {
             let target = Target {
                 object_type: mapping.object_type.clone(),
                 id_property: mapping.id_property.clone(),
+                associations: mapping.associations.clone(),
             };
             self.inflight
                 .spawn(write_batch(self.client.clone(), target, batch));
+        }
+    }
+
+    /// Whether `ready[i]` may be sent now.
+    fn readiness(&self, i: usize) -> Readiness {
+        let batch = &self.ready[i];
+        let mapping = &self.streams[batch.stream].mapping;
+        let object_type = &mapping.object_type;
+        let busy = |k: &str| {
+            self.inflight_keys
+                .contains_key(&(object_type.clone(), k.to_string()))
+        };
+        let queued_before = |k: &str| {
+            self.ready.iter().take(i).any(|earlier| {
+                &self.streams[earlier.stream].mapping.object_type == object_type
+                    && earlier.keys().any(|e| e == k)
+            })
+        };
+        if batch.keys().any(|k| busy(k) || queued_before(k)) {
+            return Readiness::Wait;
+        }
+        let first = batch.first_seq();
+        for association in &mapping.associations {
+            let to = &association.to_object_type;
+            let older_unwritten = self
+                .unsettled_by_type
+                .get(to)
+                .and_then(|seqs| seqs.first())
+                .is_some_and(|oldest| *oldest < first);
+            if older_unwritten {
+                let open = self.streams.iter().any(|s| {
+                    &s.mapping.object_type == to && s.open.as_ref().is_some_and(|b| !b.is_empty())
+                });
+                return if open {
+                    Readiness::NeedsFlush(to.clone())
+                } else {
+                    Readiness::Wait
+                };
+            }
+        }
+        Readiness::Go
+    }
+
+    /// Sends the open batches of every stream writing `object_type`.
+    fn flush_object_type(&mut self, object_type: &str) {
+        for s in &mut self.streams {
+            if s.mapping.object_type == object_type
+                && let Some(b) = s.open.take().filter(|b| !b.is_empty())
+            {
+                self.ready.push_back(b);
+            }
         }
     }
 
@@ -440,6 +532,9 @@ impl<W: Write> Runner<W> {
                 tracing::debug!(stream = %s.name, line = settled.origin.line, category = %rejection.category, "record rejected");
             }
             self.tracker.settle(settled.origin.seq);
+            if let Some(seqs) = self.unsettled_by_type.get_mut(&object_type) {
+                seqs.remove(&settled.origin.seq);
+            }
         }
         match result.fatal {
             Some(f) => Err(f),

@@ -35,6 +35,8 @@ pub struct Settled {
     pub outcome: Outcome,
     /// Whether it was merged into another record's input (same key in one batch).
     pub merged: bool,
+    /// HubSpot's id of the record it was written to.
+    pub record_id: Option<String>,
 }
 
 /// The outcome of a whole batch.
@@ -57,9 +59,20 @@ pub struct Target {
     pub object_type: String,
     /// The identifying property.
     pub id_property: String,
+    /// Associations the records ask for.
+    pub associations: Vec<crate::config::AssociationConfig>,
 }
 
-type InputOutcome = Result<bool, Rejection>;
+/// What HubSpot did with one input.
+#[derive(Debug, Clone)]
+struct Written {
+    /// Created rather than updated.
+    new: bool,
+    /// HubSpot's record id.
+    id: String,
+}
+
+type InputOutcome = Result<Written, Rejection>;
 
 /// Writes `batch` and returns every record's outcome (or a fatal error).
 pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> BatchResult {
@@ -121,25 +134,39 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
             let Some(origin) = single.origins.pop() else {
                 continue;
             };
+            let record_id = outcome.as_ref().ok().map(|w| w.id.clone());
             settled.push(Settled {
                 origin,
                 outcome: to_outcome(outcome),
                 merged: i > 0,
+                record_id,
             });
         }
     }
+    let fatal = if target.associations.is_empty() {
+        None
+    } else {
+        crate::associate::associate(
+            &client,
+            &target.object_type,
+            &target.associations,
+            &mut settled,
+        )
+        .await
+        .err()
+    };
     BatchResult {
         stream,
         keys,
         settled,
-        fatal: None,
+        fatal,
     }
 }
 
 fn to_outcome(r: InputOutcome) -> Outcome {
     match r {
-        Ok(true) => Outcome::Created,
-        Ok(false) => Outcome::Updated,
+        Ok(Written { new: true, .. }) => Outcome::Created,
+        Ok(Written { new: false, .. }) => Outcome::Updated,
         Err(rejection) => Outcome::Rejected(rejection),
     }
 }
@@ -153,6 +180,7 @@ fn settle_input(
     resend: &mut Vec<Input>,
 ) {
     let merged = input.origins.len() > 1;
+    let record_id = outcome.as_ref().ok().map(|w| w.id.clone());
     if merged
         && let Err(r) = &outcome
         && matches!(r.category.as_str(), "VALIDATION_ERROR" | "CONFLICT")
@@ -170,6 +198,7 @@ fn settle_input(
             origin,
             outcome,
             merged: i > 0,
+            record_id: record_id.clone(),
         });
     }
 }
@@ -282,7 +311,17 @@ fn per_input(
                 .map(|(_, t)| t.clone())
         });
         if let Some(trace) = trace {
-            by_trace.insert(trace, Ok(result.new.unwrap_or(false)));
+            let id = match &result.id {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            by_trace.insert(
+                trace,
+                Ok(Written {
+                    new: result.new.unwrap_or(false),
+                    id,
+                }),
+            );
         }
     }
     for error in &parsed.errors {

@@ -76,6 +76,12 @@ async fn every_fatal_input_exits_1_with_a_critical_line_naming_the_problem() {
             json!({"streams": {"ships": {"object_type": "spaceships", "id_property": "serial"}}}),
             "{\"type\":\"SCHEMA\",\"stream\":\"ships\",\"schema\":{\"properties\":{}}}\n".into(),
         ),
+        (
+            "association_by_non_unique_property",
+            json!({"streams": {"contacts": {"object_type": "contacts", "associations": [
+                {"field": "company", "to_object_type": "companies", "to_id_property": "name"}]}}}),
+            format!("{schema_line}\n"),
+        ),
         ("unknown_setting", json!({"batchsize": 10}), String::new()),
         (
             "rejected_folder_missing",

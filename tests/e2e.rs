@@ -695,3 +695,112 @@ async fn a_csv_or_jsonl_warehouse_export_loads_without_a_tap() {
     assert_eq!(held["grace@example.com"]["lastname"], "Murray Hopper");
     assert_eq!(held["grace@example.com"]["firstname"], "Grace");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn associations_are_made_once_the_records_they_point_to_are_written() {
+    let streams = json!({"batch_size": 2, "max_concurrency": 4, "streams": {
+        "accounts": {"object_type": "companies", "id_property": "external_id"},
+        "contacts": {"object_type": "contacts", "associations": [
+            {"field": "company_ext", "to_object_type": "companies", "to_id_property": "external_id", "type_id": 279}
+        ]},
+        "leads": {"object_type": "contacts", "associations": [
+            {"field": "company_ext", "to_object_type": "companies", "to_id_property": "external_id"}
+        ]}
+    }});
+    let (hub, work, config) = start(
+        Settings {
+            latency: Duration::from_millis(60),
+            ..Settings::default()
+        },
+        streams,
+    )
+    .await;
+    let mut lines = vec![schema("accounts"), schema("contacts"), schema("leads")];
+    for i in 0..12 {
+        // Each contact comes right after the company it points to: only ordering saves it.
+        lines.push(record(
+            "accounts",
+            json!({"external_id": format!("A-{i}"), "name": format!("Co {i}")}),
+        ));
+        lines.push(record(
+            "contacts",
+            json!({"email": format!("c{i}@example.com"), "company_ext": format!("A-{i}")}),
+        ));
+    }
+    lines.push(record(
+        "leads",
+        json!({"email": "lead@example.com", "company_ext": "A-3"}),
+    ));
+    lines.push(record(
+        "contacts",
+        json!({"email": "lost@example.com", "company_ext": "A-404"}),
+    ));
+    lines.push(record("contacts", json!({"email": "alone@example.com"})));
+    lines.push(state(json!({"done": true})));
+    let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.states(), vec![json!({"done": true})]);
+
+    let companies: HashMap<String, String> = stored(&hub.base_url(), "companies")
+        .await
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap().to_string(),
+                o["properties"]["external_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let contacts = stored(&hub.base_url(), "contacts").await;
+    let contact_email: HashMap<String, String> = contacts
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap().to_string(),
+                o["properties"]["email"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        contacts.len(),
+        15,
+        "every contact is upserted, even the one whose company is unknown"
+    );
+    assert!(
+        contacts
+            .iter()
+            .all(|c| c["properties"].get("company_ext").is_none()),
+        "association fields are not properties"
+    );
+    let associations: Vec<Value> =
+        support::http_get_json(&format!("{}/_emulator/associations", hub.base_url())).await;
+    let mut linked: Vec<(String, String)> = associations
+        .iter()
+        .filter(|a| a["fromObjectTypeId"] == "0-1" && a["toObjectTypeId"] == "0-2")
+        .map(|a| {
+            assert_eq!(a["types"][0]["associationTypeId"], 279);
+            (
+                contact_email[a["fromObjectId"].as_str().unwrap()].clone(),
+                companies[a["toObjectId"].as_str().unwrap()].clone(),
+            )
+        })
+        .collect();
+    linked.sort();
+    let mut expected: Vec<(String, String)> = (0..12)
+        .map(|i| (format!("c{i}@example.com"), format!("A-{i}")))
+        .collect();
+    expected.push(("lead@example.com".into(), "A-3".into()));
+    expected.sort();
+    assert_eq!(linked, expected);
+
+    let rejected = work.rejected();
+    let records: Vec<&Value> = rejected.iter().filter(|l| l["type"] == "RECORD").collect();
+    assert_eq!(records.len(), 1, "{rejected:?}");
+    assert_eq!(records[0]["record"]["email"], "lost@example.com");
+    assert_eq!(records[0]["error"]["category"], "ASSOCIATION_FAILED");
+    let message = records[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("with external_id = 'A-404' failed: no companies record has that value"),
+        "{message}"
+    );
+}

@@ -162,14 +162,28 @@ impl Client {
         object_type: &str,
         request: &UpsertRequest<'_>,
     ) -> Result<Reply, SendFailure> {
-        let body = serde_json::to_vec(request).map_err(|e| SendFailure::Exhausted {
+        self.post(
+            &format!("/crm/v3/objects/{object_type}/batch/upsert"),
+            request,
+            object_type,
+        )
+        .await
+    }
+
+    /// `POST path` with a JSON body; `object_type` names what is being written in fatal errors.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        object_type: &str,
+    ) -> Result<Reply, SendFailure> {
+        let body = serde_json::to_vec(body).map_err(|e| SendFailure::Exhausted {
             attempts: 0,
             reason: format!("cannot encode the request: {e}"),
             http_status: None,
             correlation_id: None,
         })?;
-        let path = format!("/crm/v3/objects/{object_type}/batch/upsert");
-        self.send(Method::POST, &path, Some(Bytes::from(body)), object_type)
+        self.send(Method::POST, path, Some(Bytes::from(body)), object_type)
             .await
     }
 

@@ -18,6 +18,8 @@ pub struct Origin {
     pub raw: Box<RawValue>,
     /// Its own mapped properties, to resend it alone if its merged input fails.
     pub properties: BTreeMap<String, String>,
+    /// The associations it asks for: `(association index, key of the other record)`.
+    pub links: Vec<(usize, String)>,
 }
 
 /// One upsert input: a key and the merged properties of every record with that key.
@@ -71,6 +73,7 @@ impl Batch {
             line,
             raw,
             properties: mapped.properties.clone(),
+            links: mapped.links,
         };
         if let Some(&i) = self.by_key.get(&mapped.key) {
             let input = &mut self.inputs[i];
@@ -97,6 +100,16 @@ impl Batch {
         self.inputs.is_empty()
     }
 
+    /// The sequence number of its oldest record.
+    pub fn first_seq(&self) -> u64 {
+        self.inputs
+            .iter()
+            .flat_map(|i| &i.origins)
+            .map(|o| o.seq)
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
     /// The batch's keys.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.inputs.iter().map(|i| i.key.as_str())
@@ -109,6 +122,7 @@ mod tests {
 
     fn mapped(key: &str, props: &[(&str, &str)]) -> Mapped {
         Mapped {
+            links: Vec::new(),
             key: key.into(),
             properties: props
                 .iter()

@@ -168,6 +168,18 @@ pub async fn stored(base_url: &str, object_type: &str) -> Vec<Value> {
         .expect("json")
 }
 
+/// Any JSON document from the emulator's inspection routes.
+pub async fn http_get_json<T: serde::de::DeserializeOwned>(url: &str) -> T {
+    http()
+        .get(url)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// The emulator's request stats.
 pub async fn stats(base_url: &str) -> Value {
     http()
