@@ -80,13 +80,11 @@ pub async fn associate(
         let failures = match outcome {
             Ok(f) => f,
             Err(fatal) => {
-                // Records still waiting for associations keep no outcome: no STATE covers them.
-                let pending: HashSet<usize> = items.iter().map(|(i, ..)| *i).collect();
-                let mut index = 0;
-                settled.retain(|_| {
-                    let keep = !pending.contains(&index);
-                    index += 1;
-                    keep
+                // Records still waiting for this or a later association keep no outcome: no
+                // STATE covers them, and a rerun makes them again.
+                settled.retain(|s| {
+                    let written = matches!(s.outcome, Outcome::Created | Outcome::Updated);
+                    !(written && s.origin.links.iter().any(|(n, _)| *n >= k))
                 });
                 return Err(fatal);
             }
@@ -182,7 +180,15 @@ async fn link(
             )),
         }
     }
-    for chunk in pairs.chunks(CHUNK) {
+    // The same pair asked for twice (merged records) is sent once.
+    let mut seen = HashSet::new();
+    let unique: Vec<(usize, String, String)> = pairs
+        .iter()
+        .filter(|(_, f, t)| seen.insert((f.clone(), t.clone())))
+        .cloned()
+        .collect();
+    let mut answered: HashMap<(String, String), Option<String>> = HashMap::new();
+    for chunk in unique.chunks(CHUNK) {
         let (path, inputs): (String, Vec<Value>) = match spec.type_id {
             Some(type_id) => (
                 format!("/crm/v4/associations/{from_type}/{to_type}/batch/create"),
@@ -223,12 +229,16 @@ async fn link(
             }
             Err(reason) => (HashSet::new(), reason),
         };
-        failures.extend(
-            chunk
-                .iter()
-                .filter(|(_, f, t)| !made.contains(&(f.clone(), t.clone())))
-                .map(|(i, ..)| (*i, reason.clone())),
-        );
+        for (_, f, t) in chunk {
+            let pair = (f.clone(), t.clone());
+            let failed = (!made.contains(&pair)).then(|| reason.clone());
+            answered.insert(pair, failed);
+        }
+    }
+    for (i, f, t) in pairs {
+        if let Some(Some(reason)) = answered.get(&(f, t)) {
+            failures.push((i, reason.clone()));
+        }
     }
     Ok(failures)
 }

@@ -736,6 +736,15 @@ async fn associations_are_made_once_the_records_they_point_to_are_written() {
         json!({"email": "lost@example.com", "company_ext": "A-404"}),
     ));
     lines.push(record("contacts", json!({"email": "alone@example.com"})));
+    // Two versions of one contact in one batch, both naming the same company.
+    lines.push(record(
+        "contacts",
+        json!({"email": "twice@example.com", "company_ext": "A-5"}),
+    ));
+    lines.push(record(
+        "contacts",
+        json!({"email": "Twice@example.com", "company_ext": "A-5", "firstname": "T"}),
+    ));
     lines.push(state(json!({"done": true})));
     let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -763,7 +772,7 @@ async fn associations_are_made_once_the_records_they_point_to_are_written() {
         .collect();
     assert_eq!(
         contacts.len(),
-        15,
+        16,
         "every contact is upserted, even the one whose company is unknown"
     );
     assert!(
@@ -790,6 +799,7 @@ async fn associations_are_made_once_the_records_they_point_to_are_written() {
         .map(|i| (format!("c{i}@example.com"), format!("A-{i}")))
         .collect();
     expected.push(("lead@example.com".into(), "A-3".into()));
+    expected.push(("twice@example.com".into(), "A-5".into()));
     expected.sort();
     assert_eq!(linked, expected);
 
