@@ -462,3 +462,66 @@ async fn a_refused_refresh_token_is_fatal_and_secrets_stay_hidden() {
     );
     assert!(!out.stderr.contains("secret-shh") && !out.stderr.contains("refresh-shh"));
 }
+
+#[tokio::test]
+async fn association_requests_are_pinned() {
+    let server = server_with_properties().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/crm/v3/properties/companies");
+            then.status(200).json_body(json!({"results": [
+                {"name": "external_id", "type": "string", "fieldType": "text", "hasUniqueValue": true},
+            ]}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(200).json_body(results(&["0", "1"]));
+        })
+        .await;
+    let bodies = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let (read_log, link_log) = (bodies.clone(), bodies.clone());
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/crm/v3/objects/companies/batch/read").is_true(move |req| {
+                read_log.lock().unwrap().push(serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null));
+                true
+            });
+            then.status(207).json_body(json!({"status": "COMPLETE", "results": [
+                {"id": "77", "properties": {"external_id": "A-1", "hs_object_id": "77"}, "createdAt": "x", "updatedAt": "x", "archived": false}
+            ], "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some COMPANY objects", "context": {"ids": ["A-404"]}}],
+               "numErrors": 1, "startedAt": "x", "completedAt": "x"}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/crm/v4/associations/contacts/companies/batch/create").is_true(move |req| {
+                link_log.lock().unwrap().push(serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null));
+                true
+            });
+            then.status(201).json_body(json!({"status": "COMPLETE", "results": [
+                {"fromObjectTypeId": "0-1", "fromObjectId": 90, "toObjectTypeId": "0-2", "toObjectId": 77, "labels": []}
+            ], "startedAt": "x", "completedAt": "x"}));
+        })
+        .await;
+    let work = Workdir::new();
+    let streams = json!({"streams": {"contacts": {"object_type": "contacts", "associations": [
+        {"field": "company", "to_object_type": "companies", "to_id_property": "external_id", "type_id": 279}]}}});
+    let input = contacts(&[
+        json!({"email": "a@example.com", "company": "A-1"}),
+        json!({"email": "b@example.com", "company": "A-404"}),
+    ]);
+    let out = run_against(&server, &work, streams, &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let mut logged = bodies.lock().unwrap().clone();
+    // The lookup lists distinct keys in no particular order.
+    if let Some(inputs) = logged[0]["inputs"].as_array_mut() {
+        inputs.sort_by_key(|v| v["id"].to_string());
+    }
+    insta::assert_json_snapshot!(logged);
+    let rejected = work.rejected();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[1]["record"]["email"], "b@example.com");
+    assert_eq!(rejected[1]["error"]["category"], "ASSOCIATION_FAILED");
+}
