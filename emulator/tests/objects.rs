@@ -397,3 +397,22 @@ async fn concurrent_upserts_of_the_same_email_leave_one_record() {
     }
     assert_eq!(hub.stored("contacts").await.len(), 1);
 }
+
+#[tokio::test]
+async fn date_versioned_paths_are_served_like_v3() {
+    let hub = Hub::default().await;
+    let reply = hub
+        .post(
+            "/crm/objects/2026-03/contacts/batch/upsert",
+            json!({"inputs": [contact(Some("1"), "v@example.com", json!({}))]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        hub.get("/crm/properties/2026-09/contacts/email")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(hub.stored("contacts").await.len(), 1);
+}

@@ -15,51 +15,46 @@ use serde::de::DeserializeOwned;
 use crate::app::{Ctx, Shared};
 use crate::error::ApiError;
 
-/// Object, property, schema and association routes: auth and rate limits apply.
-pub fn crm_routes() -> Router<Shared> {
+/// `/{objectType}/…` below an objects prefix.
+fn object_routes() -> Router<Shared> {
     Router::new()
+        .route("/{object_type}/batch/upsert", post(objects::batch_upsert))
+        .route("/{object_type}/batch/create", post(objects::batch_create))
+        .route("/{object_type}/batch/update", post(objects::batch_update))
+        .route("/{object_type}/batch/read", post(objects::batch_read))
+        .route("/{object_type}/batch/archive", post(objects::batch_archive))
+        .route("/{object_type}/search", post(objects::search))
         .route(
-            "/crm/v3/objects/{object_type}/batch/upsert",
-            post(objects::batch_upsert),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}/batch/create",
-            post(objects::batch_create),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}/batch/update",
-            post(objects::batch_update),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}/batch/read",
-            post(objects::batch_read),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}/batch/archive",
-            post(objects::batch_archive),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}/search",
-            post(objects::search),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}",
+            "/{object_type}",
             get(objects::list).post(objects::create_one),
         )
         .route(
-            "/crm/v3/objects/{object_type}/{id}",
+            "/{object_type}/{id}",
             get(objects::get_one)
                 .patch(objects::update_one)
                 .delete(objects::delete_one),
         )
+}
+
+/// `/{objectType}/…` below a properties prefix.
+fn property_routes() -> Router<Shared> {
+    Router::new()
         .route(
-            "/crm/v3/properties/{object_type}",
+            "/{object_type}",
             get(properties::list).post(properties::create),
         )
-        .route(
-            "/crm/v3/properties/{object_type}/{name}",
-            get(properties::get_one),
-        )
+        .route("/{object_type}/{name}", get(properties::get_one))
+}
+
+/// Object, property, schema and association routes: auth and rate limits apply. HubSpot's
+/// date-versioned paths (`/crm/objects/2026-03/…`, `/crm/properties/2026-09/…`) take the same
+/// bodies as `/crm/v3/…` and are served alike.
+pub fn crm_routes() -> Router<Shared> {
+    Router::new()
+        .nest("/crm/v3/objects", object_routes())
+        .nest("/crm/objects/2026-03", object_routes())
+        .nest("/crm/v3/properties", property_routes())
+        .nest("/crm/properties/2026-09", property_routes())
         .route(
             "/crm-object-schemas/v3/schemas",
             get(schemas::list).post(schemas::create),
