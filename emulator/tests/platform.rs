@@ -94,6 +94,22 @@ async fn search_has_its_own_per_second_limit() {
     insta::assert_json_snapshot!(limited.snapshot());
 }
 
+/// `POST /oauth/v1/token` with the test app's client credentials and `refresh_token`.
+async fn refresh(hub: &Hub, refresh_token: &str) -> reqwest::Response {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "cid"),
+        ("client_secret", "secret"),
+        ("refresh_token", refresh_token),
+    ];
+    hub.client
+        .post(hub.url("/oauth/v1/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn oauth_refresh_issues_a_token_that_expires() {
     let hub = Hub::start(Settings {
@@ -104,19 +120,7 @@ async fn oauth_refresh_issues_a_token_that_expires() {
         ..Settings::default()
     })
     .await;
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("client_id", "cid"),
-        ("client_secret", "secret"),
-        ("refresh_token", "rt"),
-    ];
-    let resp = hub
-        .client
-        .post(hub.url("/oauth/v1/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let resp = refresh(&hub, "rt").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get("x-hubspot-ratelimit-max").is_none());
     let grant: serde_json::Value = resp.json().await.unwrap();
@@ -149,19 +153,7 @@ async fn oauth_refresh_issues_a_token_that_expires() {
         body["message"],
         "The OAuth token used to make this call expired 0 second(s) ago."
     );
-    let bad = [
-        ("grant_type", "refresh_token"),
-        ("client_id", "cid"),
-        ("client_secret", "secret"),
-        ("refresh_token", "wrong"),
-    ];
-    let refused = hub
-        .client
-        .post(hub.url("/oauth/v1/token"))
-        .form(&bad)
-        .send()
-        .await
-        .unwrap();
+    let refused = refresh(&hub, "wrong").await;
     assert_eq!(refused.status(), 400);
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["status"], "BAD_REFRESH_TOKEN");

@@ -156,18 +156,6 @@ fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-/// Every stored record of a type in the emulator.
-pub async fn stored(base_url: &str, object_type: &str) -> Vec<Value> {
-    http()
-        .get(format!("{base_url}/_emulator/objects/{object_type}"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json")
-}
-
 /// Any JSON document from the emulator's inspection routes.
 pub async fn http_get_json<T: serde::de::DeserializeOwned>(url: &str) -> T {
     http()
@@ -180,14 +168,12 @@ pub async fn http_get_json<T: serde::de::DeserializeOwned>(url: &str) -> T {
         .expect("json")
 }
 
+/// Every stored record of a type in the emulator.
+pub async fn stored(base_url: &str, object_type: &str) -> Vec<Value> {
+    http_get_json(&format!("{base_url}/_emulator/objects/{object_type}")).await
+}
+
 /// The emulator's request stats.
 pub async fn stats(base_url: &str) -> Value {
-    http()
-        .get(format!("{base_url}/_emulator/stats"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json")
+    http_get_json(&format!("{base_url}/_emulator/stats")).await
 }
