@@ -220,6 +220,13 @@ async fn run_target() -> ExitCode {
     tokio::spawn(async move {
         code.store(shutdown_signal().await, std::sync::atomic::Ordering::SeqCst);
         let _ = signal_tx.send(());
+        // A second signal while draining means "stop now": nothing more is acknowledged, so
+        // nothing is lost, and the records in flight are sent again by the next run.
+        let again = shutdown_signal().await;
+        eprintln!(
+            "CRITICAL stopped by a second signal before in-flight records were settled; no further STATE was written"
+        );
+        std::process::exit(i32::from(again));
     });
     let shutdown = async {
         let _ = signal_rx.await;

@@ -814,3 +814,43 @@ async fn associations_are_made_once_the_records_they_point_to_are_written() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records() {
+    let (_hub, _work, config) = start(
+        Settings {
+            latency: Duration::from_secs(3),
+            ..Settings::default()
+        },
+        json!({}),
+    )
+    .await;
+    let mut child = spawn_target(&config);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(singer(&[schema("contacts")]).as_bytes())
+        .await
+        .unwrap();
+    stdin.write_all(chunk(0, 60).as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = child.id().unwrap().to_string();
+    for _ in 0..2 {
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(143));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CRITICAL stopped by a second signal"));
+    assert!(out.stdout.is_empty(), "nothing was settled, so no STATE");
+}
