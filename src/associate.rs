@@ -145,26 +145,12 @@ async fn link(
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        for chunk in keys.chunks(CHUNK) {
-            let body = json!({
-                "idProperty": spec.to_id_property,
-                "properties": [spec.to_id_property],
-                "inputs": chunk.iter().map(|k| json!({"id": k})).collect::<Vec<_>>(),
-            });
-            let path = format!("/crm/v3/objects/{to_type}/batch/read");
-            match failure(client.post(&path, &body, to_type).await)? {
-                Ok(answer) => {
-                    for result in answer["results"].as_array().into_iter().flatten() {
-                        if let (Some(id), Some(key)) = (
-                            id_text(&result["id"]),
-                            result["properties"][&spec.to_id_property].as_str(),
-                        ) {
-                            to_ids.insert(normalise(key), id);
-                        }
-                    }
-                }
-                Err(reason) => lookup_error = Some(reason),
-            }
+        match client
+            .find_ids(to_type, &spec.to_id_property, &keys)
+            .await?
+        {
+            Ok(found) => to_ids = found,
+            Err(reason) => lookup_error = Some(reason),
         }
     }
     let mut failures = Vec::new();

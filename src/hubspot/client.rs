@@ -170,6 +170,62 @@ impl Client {
         .await
     }
 
+    /// HubSpot's record ids of `keys`, found by `id_property` (`POST …/batch/read`, 100 keys a
+    /// request). Keys come back normalised as HubSpot matches them (emails lowercased); keys
+    /// with no record are absent. The inner `Err` is why a lookup request failed.
+    pub async fn find_ids(
+        &self,
+        object_type: &str,
+        id_property: &str,
+        keys: &[String],
+    ) -> Result<Result<std::collections::HashMap<String, String>, String>, FatalError> {
+        let normalise = |k: &str| {
+            if id_property == "email" {
+                k.trim().to_lowercase()
+            } else {
+                k.to_string()
+            }
+        };
+        let mut found = std::collections::HashMap::new();
+        for chunk in keys.chunks(100) {
+            let body = serde_json::json!({
+                "idProperty": id_property,
+                "properties": [id_property],
+                "inputs": chunk.iter().map(|k| serde_json::json!({"id": k})).collect::<Vec<_>>(),
+            });
+            let path = format!("/crm/v3/objects/{object_type}/batch/read");
+            let reply = match self.post(&path, &body, object_type).await {
+                Err(SendFailure::Fatal(f)) => return Err(f),
+                Err(SendFailure::Exhausted {
+                    attempts, reason, ..
+                }) => {
+                    return Ok(Err(format!(
+                        "lookup gave up after {attempts} attempts; last failure: {reason}"
+                    )));
+                }
+                Ok(reply) => reply,
+            };
+            if !(200..300).contains(&reply.status) {
+                let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
+                return Ok(Err(format!(
+                    "lookup refused: HTTP {}: {message}",
+                    reply.status
+                )));
+            }
+            let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+            for result in answer["results"].as_array().into_iter().flatten() {
+                let id = match &result["id"] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if let Some(key) = result["properties"][id_property].as_str() {
+                    found.insert(normalise(key), id);
+                }
+            }
+        }
+        Ok(Ok(found))
+    }
+
     /// `POST path` with a JSON body; `object_type` names what is being written in fatal errors.
     pub async fn post(
         &self,
