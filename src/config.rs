@@ -191,6 +191,20 @@ pub struct StreamConfig {
     /// Associations to create from fields of each record.
     #[serde(default)]
     pub associations: Vec<AssociationConfig>,
+    /// `upsert` (default) creates or updates; `update_only` never creates.
+    #[serde(default)]
+    pub write_mode: WriteMode,
+}
+
+/// What a stream may do to HubSpot.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Create records that do not exist, update those that do.
+    #[default]
+    Upsert,
+    /// Update existing records only; a record with no match is rejected as `NOT_FOUND`.
+    UpdateOnly,
 }
 
 /// One association per record: `field` holds the key of the record to associate with.
@@ -378,6 +392,7 @@ impl Config {
                 id_property: is_contacts(stream).then(|| "email".to_string()),
                 properties: BTreeMap::new(),
                 associations: Vec::new(),
+                write_mode: WriteMode::Upsert,
             })
     }
 }

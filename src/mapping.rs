@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::config::{AssociationConfig, StreamConfig, is_contacts};
+use crate::config::{AssociationConfig, StreamConfig, WriteMode, is_contacts};
 use crate::error::FatalError;
 use crate::hubspot::wire::PropertyInfo;
 use crate::rejection::Rejection;
@@ -27,6 +27,8 @@ pub struct StreamMapping {
     pub renames: HashMap<String, Option<String>>,
     /// Associations made from record fields, in configuration order.
     pub associations: Vec<AssociationConfig>,
+    /// Whether records may be created.
+    pub write_mode: WriteMode,
 }
 
 /// Property types whose values the target reshapes before sending.
@@ -170,6 +172,7 @@ impl StreamMapping {
             value_kinds,
             renames: config.properties.into_iter().collect(),
             associations: config.associations,
+            write_mode: config.write_mode,
         })
     }
 
@@ -339,6 +342,7 @@ mod tests {
             .into(),
             renames: HashMap::new(),
             associations: Vec::new(),
+            write_mode: WriteMode::Upsert,
         }
     }
 
@@ -453,6 +457,7 @@ mod tests {
             value_kinds: HashMap::new(),
             renames: HashMap::new(),
             associations: Vec::new(),
+            write_mode: WriteMode::Upsert,
         };
         assert_eq!(m.map(&raw(r#"{"external_id": 42}"#)).unwrap().key, "42");
     }

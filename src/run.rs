@@ -435,6 +435,7 @@ impl<W: Write> Runner<W> {
                 object_type: mapping.object_type.clone(),
                 id_property: mapping.id_property.clone(),
                 associations: mapping.associations.clone(),
+                write_mode: mapping.write_mode,
             };
             self.inflight
                 .spawn(write_batch(self.client.clone(), target, batch));

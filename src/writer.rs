@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::config::WriteMode;
 use crate::error::FatalError;
 use crate::hubspot::wire::{BatchResponse, ErrorBody, UpsertInput, UpsertRequest};
 use crate::hubspot::{Client, Reply, SendFailure};
@@ -61,6 +62,8 @@ pub struct Target {
     pub id_property: String,
     /// Associations the records ask for.
     pub associations: Vec<crate::config::AssociationConfig>,
+    /// Whether records may be created.
+    pub write_mode: WriteMode,
 }
 
 /// What HubSpot did with one input.
@@ -226,6 +229,17 @@ async fn send_group(
     target: &Target,
     group: &[Input],
 ) -> Result<GroupReply, FatalError> {
+    match target.write_mode {
+        WriteMode::Upsert => upsert_group(client, target, group).await,
+        WriteMode::UpdateOnly => update_group(client, target, group).await,
+    }
+}
+
+async fn upsert_group(
+    client: &Client,
+    target: &Target,
+    group: &[Input],
+) -> Result<GroupReply, FatalError> {
     let traces: Vec<String> = group.iter().map(Input::trace_id).collect();
     let request = UpsertRequest {
         inputs: group
@@ -239,7 +253,92 @@ async fn send_group(
             })
             .collect(),
     };
-    match client.upsert(&target.object_type, &request).await {
+    let answer = client.upsert(&target.object_type, &request).await;
+    interpret(target, group, &traces, answer)
+}
+
+/// `update_only`: finds the existing records by key, then `POST …/batch/update` by record id.
+/// Keys with no record are rejected as `NOT_FOUND`; nothing is created.
+async fn update_group(
+    client: &Client,
+    target: &Target,
+    group: &[Input],
+) -> Result<GroupReply, FatalError> {
+    let keys: Vec<String> = group.iter().map(|i| i.key.clone()).collect();
+    let ids = match client
+        .find_ids(&target.object_type, &target.id_property, &keys)
+        .await?
+    {
+        Ok(ids) => ids,
+        Err(reason) => {
+            return Ok(GroupReply::Split(Rejection::local(
+                "LOOKUP_FAILED",
+                reason,
+                None,
+            )));
+        }
+    };
+    let found: Vec<&Input> = group.iter().filter(|i| ids.contains_key(&i.key)).collect();
+    let traces: Vec<String> = found.iter().map(|i| i.trace_id()).collect();
+    let inputs: Vec<serde_json::Value> = found
+        .iter()
+        .zip(&traces)
+        .map(|(i, trace)| serde_json::json!({"id": ids[&i.key], "properties": i.properties, "objectWriteTraceId": trace}))
+        .collect();
+    let mut written: HashMap<String, InputOutcome> = HashMap::new();
+    if !found.is_empty() {
+        let path = format!("/crm/v3/objects/{}/batch/update", target.object_type);
+        let answer = client
+            .post(
+                &path,
+                &serde_json::json!({ "inputs": inputs }),
+                &target.object_type,
+            )
+            .await;
+        match interpret_refs(target, &found, &traces, answer)? {
+            GroupReply::Split(rejection) => return Ok(GroupReply::Split(rejection)),
+            GroupReply::PerInput(outcomes) => {
+                for (input, outcome) in found.iter().zip(outcomes) {
+                    written.insert(input.key.clone(), outcome);
+                }
+            }
+        }
+    }
+    let outcomes = group
+        .iter()
+        .map(|input| {
+            written.remove(&input.key).unwrap_or_else(|| {
+                Err(Rejection::local(
+                    "NOT_FOUND",
+                    format!(
+                        "update_only: no {} record has {} = '{}', and this stream never creates records",
+                        target.object_type, target.id_property, input.key
+                    ),
+                    Some(&target.id_property),
+                ))
+            })
+        })
+        .collect();
+    Ok(GroupReply::PerInput(outcomes))
+}
+
+/// Reads HubSpot's answer to a batch write of `group` (with `traces`, in order).
+fn interpret(
+    target: &Target,
+    group: &[Input],
+    traces: &[String],
+    answer: Result<Reply, SendFailure>,
+) -> Result<GroupReply, FatalError> {
+    interpret_refs(target, &group.iter().collect::<Vec<_>>(), traces, answer)
+}
+
+fn interpret_refs(
+    target: &Target,
+    group: &[&Input],
+    traces: &[String],
+    answer: Result<Reply, SendFailure>,
+) -> Result<GroupReply, FatalError> {
+    match answer {
         Err(SendFailure::Fatal(f)) => Err(f),
         Err(SendFailure::Exhausted {
             attempts,
@@ -256,7 +355,7 @@ async fn send_group(
             Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]))
         }
         Ok(reply) if matches!(reply.status, 200 | 201 | 207) => Ok(GroupReply::PerInput(
-            per_input(target, group, &traces, &reply),
+            per_input(target, group, traces, &reply),
         )),
         Ok(reply) if refuses_any_input(&reply) => {
             let rejection = whole_batch_rejection(&reply);
@@ -268,7 +367,7 @@ async fn send_group(
 
 fn per_input(
     target: &Target,
-    group: &[Input],
+    group: &[&Input],
     traces: &[String],
     reply: &Reply,
 ) -> Vec<InputOutcome> {

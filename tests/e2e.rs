@@ -854,3 +854,73 @@ async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records()
     assert!(String::from_utf8_lossy(&out.stderr).contains("CRITICAL stopped by a second signal"));
     assert!(out.stdout.is_empty(), "nothing was settled, so no STATE");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_only_streams_change_existing_records_and_never_create() {
+    let (hub, work, config) = start(
+        Settings::default(),
+        json!({"streams": {"enrich": {"object_type": "contacts", "write_mode": "update_only"}}}),
+    )
+    .await;
+    let seed = singer(&[
+        schema("contacts"),
+        record(
+            "contacts",
+            json!({"email": "a@example.com", "firstname": "A"}),
+        ),
+        record(
+            "contacts",
+            json!({"email": "b@example.com", "firstname": "B"}),
+        ),
+    ]);
+    assert_eq!(
+        run(&["--config", config.to_str().unwrap()], &seed)
+            .await
+            .code,
+        Some(0)
+    );
+    let enrich = singer(&[
+        schema("enrich"),
+        record(
+            "enrich",
+            json!({"email": "A@Example.com", "jobtitle": "Engineer"}),
+        ),
+        record(
+            "enrich",
+            json!({"email": "new@example.com", "jobtitle": "Nobody"}),
+        ),
+        record(
+            "enrich",
+            json!({"email": "b@example.com", "lifecyclestage": "superfan"}),
+        ),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &enrich).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let stored = stored(&hub.base_url(), "contacts").await;
+    assert_eq!(stored.len(), 2, "nothing was created");
+    let a = stored
+        .iter()
+        .find(|o| o["properties"]["email"] == "a@example.com")
+        .unwrap();
+    assert_eq!(a["properties"]["jobtitle"], "Engineer");
+    assert_eq!(a["properties"]["firstname"], "A");
+    let rejected = work.rejected();
+    let reasons: BTreeMap<String, String> = rejected
+        .iter()
+        .filter(|l| l["type"] == "RECORD")
+        .map(|l| {
+            (
+                l["record"]["email"].as_str().unwrap().to_string(),
+                l["error"]["category"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons["new@example.com"], "NOT_FOUND");
+    assert_eq!(reasons["b@example.com"], "VALIDATION_ERROR");
+    assert_eq!(reasons.len(), 2);
+    assert!(
+        out.stderr.contains("created 0, updated 1"),
+        "{}",
+        out.stderr
+    );
+}
