@@ -254,7 +254,7 @@ async fn upsert_group(
             .collect(),
     };
     let answer = client.upsert(&target.object_type, &request).await;
-    interpret(target, group, &traces, answer)
+    interpret(target, &group.iter().collect::<Vec<_>>(), &traces, answer)
 }
 
 /// `update_only`: finds the existing records by key, then `POST …/batch/update` by record id.
@@ -295,7 +295,7 @@ async fn update_group(
                 &target.object_type,
             )
             .await;
-        match interpret_refs(target, &found, &traces, answer)? {
+        match interpret(target, &found, &traces, answer)? {
             GroupReply::Split(rejection) => return Ok(GroupReply::Split(rejection)),
             GroupReply::PerInput(outcomes) => {
                 for (input, outcome) in found.iter().zip(outcomes) {
@@ -324,15 +324,6 @@ async fn update_group(
 
 /// Reads HubSpot's answer to a batch write of `group` (with `traces`, in order).
 fn interpret(
-    target: &Target,
-    group: &[Input],
-    traces: &[String],
-    answer: Result<Reply, SendFailure>,
-) -> Result<GroupReply, FatalError> {
-    interpret_refs(target, &group.iter().collect::<Vec<_>>(), traces, answer)
-}
-
-fn interpret_refs(
     target: &Target,
     group: &[&Input],
     traces: &[String],
