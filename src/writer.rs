@@ -2,7 +2,9 @@
 //!
 //! A whole-batch 4xx is split in halves until the offending inputs stand alone, so the good
 //! records beside them are written. A merged input that fails is resent record by record, in
-//! input order, so one bad record never costs the others with the same key.
+//! input order, so one bad record never costs the others with the same key. Streams in
+//! `update_only` mode look their records up and update them by id instead of upserting, and
+//! the associations records ask for are made last ([`crate::associate`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
