@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 
 use crate::config::AssociationConfig;
 use crate::error::FatalError;
-use crate::hubspot::wire::ErrorBody;
-use crate::hubspot::{Client, Reply, SendFailure};
+use crate::hubspot::Client;
 use crate::rejection::Rejection;
 use crate::writer::{Outcome, Settled};
 
@@ -27,29 +26,6 @@ fn id_text(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
-    }
-}
-
-/// Why a request gave no usable answer, as text; fatal errors pass through.
-fn failure(result: Result<Reply, SendFailure>) -> Result<Result<Value, String>, FatalError> {
-    match result {
-        Err(SendFailure::Fatal(f)) => Err(f),
-        Err(SendFailure::Exhausted {
-            attempts, reason, ..
-        }) => Ok(Err(format!(
-            "gave up after {attempts} attempts; last failure: {reason}"
-        ))),
-        Ok(reply) if (200..300).contains(&reply.status) => {
-            Ok(serde_json::from_slice(&reply.body).map_err(|e| format!("unreadable answer: {e}")))
-        }
-        Ok(reply) => {
-            let body = ErrorBody::parse(&reply.body);
-            Ok(Err(format!(
-                "HTTP {}: {}",
-                reply.status,
-                body.message.unwrap_or_default()
-            )))
-        }
     }
 }
 
@@ -189,11 +165,9 @@ async fn link(
                 chunk.iter().map(|(_, f, t)| json!({"from": {"id": f}, "to": {"id": t}})).collect(),
             ),
         };
-        let answer = failure(
-            client
-                .post(&path, &json!({ "inputs": inputs }), from_type)
-                .await,
-        )?;
+        let answer = client
+            .post_json(&path, &json!({ "inputs": inputs }), from_type)
+            .await?;
         let (made, reason) = match answer {
             Ok(answer) => {
                 let made: HashSet<(String, String)> = answer["results"]

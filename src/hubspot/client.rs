@@ -194,25 +194,10 @@ impl Client {
                 "inputs": chunk.iter().map(|k| serde_json::json!({"id": k})).collect::<Vec<_>>(),
             });
             let path = format!("/crm/v3/objects/{object_type}/batch/read");
-            let reply = match self.post(&path, &body, object_type).await {
-                Err(SendFailure::Fatal(f)) => return Err(f),
-                Err(SendFailure::Exhausted {
-                    attempts, reason, ..
-                }) => {
-                    return Ok(Err(format!(
-                        "lookup gave up after {attempts} attempts; last failure: {reason}"
-                    )));
-                }
-                Ok(reply) => reply,
+            let answer = match self.post_json(&path, &body, object_type).await? {
+                Ok(answer) => answer,
+                Err(reason) => return Ok(Err(format!("lookup failed: {reason}"))),
             };
-            if !(200..300).contains(&reply.status) {
-                let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
-                return Ok(Err(format!(
-                    "lookup refused: HTTP {}: {message}",
-                    reply.status
-                )));
-            }
-            let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
             for result in answer["results"].as_array().into_iter().flatten() {
                 let id = match &result["id"] {
                     serde_json::Value::String(s) => s.clone(),
@@ -224,6 +209,32 @@ impl Client {
             }
         }
         Ok(Ok(found))
+    }
+
+    /// `POST path` and the JSON answer of a 2xx. The inner `Err` says, as text, why there is
+    /// no usable answer (retries ran out, HubSpot refused, the body was unreadable); fatal
+    /// errors pass through.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        object_type: &str,
+    ) -> Result<Result<serde_json::Value, String>, FatalError> {
+        Ok(match self.post(path, body, object_type).await {
+            Err(SendFailure::Fatal(f)) => return Err(f),
+            Err(SendFailure::Exhausted {
+                attempts, reason, ..
+            }) => Err(format!(
+                "gave up after {attempts} attempts; last failure: {reason}"
+            )),
+            Ok(reply) if (200..300).contains(&reply.status) => {
+                serde_json::from_slice(&reply.body).map_err(|e| format!("unreadable answer: {e}"))
+            }
+            Ok(reply) => {
+                let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
+                Err(format!("HTTP {}: {message}", reply.status))
+            }
+        })
     }
 
     /// `POST path` with a JSON body; `object_type` names what is being written in fatal errors.
