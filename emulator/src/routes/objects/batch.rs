@@ -23,8 +23,7 @@ pub async fn batch_upsert(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let started = clock::now_iso();
-    let Batch { inputs } = parse_json::<Batch<WriteInput>>(&body, &ctx)?;
-    check_batch_size(inputs.len(), &ctx)?;
+    let inputs = parse_batch::<WriteInput>(&body, &ctx)?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
@@ -76,8 +75,7 @@ pub async fn batch_create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let started = clock::now_iso();
-    let Batch { inputs } = parse_json::<Batch<WriteInput>>(&body, &ctx)?;
-    check_batch_size(inputs.len(), &ctx)?;
+    let inputs = parse_batch::<WriteInput>(&body, &ctx)?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
@@ -139,8 +137,7 @@ pub async fn batch_update(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let started = clock::now_iso();
-    let Batch { inputs } = parse_json::<Batch<WriteInput>>(&body, &ctx)?;
-    check_batch_size(inputs.len(), &ctx)?;
+    let inputs = parse_batch::<WriteInput>(&body, &ctx)?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
@@ -238,8 +235,7 @@ pub async fn batch_archive(
     Extension(ctx): Extension<Ctx>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Batch { inputs } = parse_json::<Batch<IdRef>>(&body, &ctx)?;
-    check_batch_size(inputs.len(), &ctx)?;
+    let inputs = parse_batch::<IdRef>(&body, &ctx)?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     for input in inputs {

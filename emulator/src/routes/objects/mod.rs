@@ -98,6 +98,17 @@ fn resolve(store: &Store, object_type: &str, ctx: &Ctx) -> Result<usize, ApiErro
         .ok_or_else(|| ApiError::unknown_type(object_type, &ctx.correlation_id))
 }
 
+/// The `inputs` of a batch body, refused as HubSpot does when the JSON is malformed or holds
+/// more than [`MAX_BATCH_INPUTS`].
+fn parse_batch<T: serde::de::DeserializeOwned>(
+    body: &axum::body::Bytes,
+    ctx: &Ctx,
+) -> Result<Vec<T>, ApiError> {
+    let Batch { inputs } = crate::routes::parse_json::<Batch<T>>(body, ctx)?;
+    check_batch_size(inputs.len(), ctx)?;
+    Ok(inputs)
+}
+
 fn check_batch_size(n: usize, ctx: &Ctx) -> Result<(), ApiError> {
     if n > MAX_BATCH_INPUTS {
         // [INFERENCE] HubSpot documents the limit of 100 but its error text was not captured.
