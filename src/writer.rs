@@ -273,11 +273,9 @@ async fn update_group(
     {
         Ok(ids) => ids,
         Err(reason) => {
-            return Ok(GroupReply::Split(Rejection::local(
-                "LOOKUP_FAILED",
-                reason,
-                None,
-            )));
+            // Not about any one input: splitting the batch would only repeat the lookup.
+            let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
+            return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
         }
     };
     let found: Vec<&Input> = group.iter().filter(|i| ids.contains_key(&i.key)).collect();

@@ -118,11 +118,6 @@ impl Client {
         })
     }
 
-    /// The shared pacer.
-    pub fn pacer(&self) -> &Pacer {
-        &self.pacer
-    }
-
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         url.set_path(&format!("{}{path}", self.base.path().trim_end_matches('/')));

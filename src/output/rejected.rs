@@ -46,7 +46,6 @@ pub struct RejectedSink {
     path: PathBuf,
     file: Option<BufWriter<File>>,
     schemas_written: HashSet<String>,
-    written: u64,
 }
 
 impl RejectedSink {
@@ -56,18 +55,12 @@ impl RejectedSink {
             path,
             file: None,
             schemas_written: HashSet::new(),
-            written: 0,
         }
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Records written in this run.
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     fn file(&mut self) -> std::io::Result<&mut BufWriter<File>> {
@@ -120,7 +113,6 @@ impl RejectedSink {
         )?;
         file.write_all(b"\n")?;
         self.schemas_written.insert(stream.to_string());
-        self.written += 1;
         Ok(())
     }
 
