@@ -12,6 +12,7 @@ fn json_type(kind: SettingKind) -> &'static str {
     match kind {
         SettingKind::String => "string",
         SettingKind::Integer => "integer",
+        SettingKind::Number => "number",
         SettingKind::Boolean => "boolean",
         SettingKind::Object => "object",
     }

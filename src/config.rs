@@ -10,6 +10,9 @@ use url::Url;
 
 use crate::secret::Secret;
 
+/// Default `max_reject_rate`.
+pub const DEFAULT_MAX_REJECT_RATE: f64 = 0.5;
+
 /// HubSpot's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 
@@ -20,6 +23,8 @@ pub enum SettingKind {
     String,
     /// A whole number.
     Integer,
+    /// A number, fractions allowed.
+    Number,
     /// `true` / `false`.
     Boolean,
     /// A JSON object.
@@ -121,11 +126,39 @@ pub const SETTINGS: &[SettingDoc] = &[
         description: "Exit 3 at the end when any record was rejected.",
     },
     SettingDoc {
+        name: "unknown_fields",
+        kind: SettingKind::String,
+        default: Some("\"ignore\""),
+        secret: false,
+        description: "Fields that match no HubSpot property: ignore (not sent, one warning per stream), reject (UNKNOWN_FIELD) or create (a property is created). Default of every stream.",
+    },
+    SettingDoc {
+        name: "blank_values",
+        kind: SettingKind::String,
+        default: Some("\"skip\""),
+        secret: false,
+        description: "null and blank strings: skip (not sent, HubSpot keeps its value) or clear (sent as \"\", which clears it). Default of every stream.",
+    },
+    SettingDoc {
+        name: "truncate_dates",
+        kind: SettingKind::Boolean,
+        default: Some("false"),
+        secret: false,
+        description: "Keep only the date of a timestamp with a time of day sent to a date property, instead of rejecting it. Default of every stream.",
+    },
+    SettingDoc {
+        name: "max_reject_rate",
+        kind: SettingKind::Number,
+        default: Some("0.5"),
+        secret: false,
+        description: "Once 100 records have an outcome, stop the run (exit 1) when more than this share is rejected; 1 turns it off.",
+    },
+    SettingDoc {
         name: "streams",
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\", \"properties\": {\"first_name\": \"firstname\", \"internal_note\": null}, \"associations\": [{\"field\": \"company_ext\", \"to_object_type\": \"companies\", \"to_id_property\": \"external_id\", \"type_id\": 279}]}.",
+        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\", \"properties\": {\"first_name\": \"firstname\"}, \"drop\": [\"internal_note\"], \"unknown_fields\": \"reject\", \"blank_values\": \"clear\", \"truncate_dates\": true, \"associations\": [{\"field\": \"company_ext\", \"to_object_type\": \"companies\", \"to_id_property\": \"external_id\", \"type_id\": 279}]}.",
     },
 ];
 
@@ -194,6 +227,39 @@ pub struct StreamConfig {
     /// `upsert` (default) creates or updates; `update_only` never creates.
     #[serde(default)]
     pub write_mode: WriteMode,
+    /// Record fields never sent (works where config cannot hold `null`, e.g. under Meltano).
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// What to do with fields that match no property; the top-level setting when unset.
+    pub unknown_fields: Option<UnknownFields>,
+    /// What `null` and blank strings mean; the top-level setting when unset.
+    pub blank_values: Option<BlankValues>,
+    /// Keep the date of a `date` value that has a time of day; the top-level setting when unset.
+    pub truncate_dates: Option<bool>,
+}
+
+/// What happens to a record field that matches no HubSpot property.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownFields {
+    /// Not sent; one warning per stream, listed in the summary.
+    #[default]
+    Ignore,
+    /// The record is rejected locally as `UNKNOWN_FIELD`.
+    Reject,
+    /// A property is created for it (group `target_hubspot`), then used.
+    Create,
+}
+
+/// What `null` and strings that are empty after trimming mean.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BlankValues {
+    /// Not sent: the value in HubSpot stays as it is.
+    #[default]
+    Skip,
+    /// Sent as `""`, which clears the value in HubSpot.
+    Clear,
 }
 
 /// What a stream may do to HubSpot.
@@ -240,6 +306,10 @@ struct RawConfig {
     max_retries: Option<u32>,
     flush_interval_ms: Option<u64>,
     fail_on_reject: Option<bool>,
+    unknown_fields: Option<UnknownFields>,
+    blank_values: Option<BlankValues>,
+    truncate_dates: Option<bool>,
+    max_reject_rate: Option<f64>,
     #[serde(default)]
     streams: BTreeMap<String, StreamConfig>,
 }
@@ -265,6 +335,14 @@ pub struct Config {
     pub fail_on_reject: bool,
     /// Explicit stream mappings.
     pub streams: BTreeMap<String, StreamConfig>,
+    /// Default `unknown_fields` of every stream.
+    pub unknown_fields: UnknownFields,
+    /// Default `blank_values` of every stream.
+    pub blank_values: BlankValues,
+    /// Default `truncate_dates` of every stream.
+    pub truncate_dates: bool,
+    /// Share of rejected records (once 100 have an outcome) past which the run stops; `1` never.
+    pub max_reject_rate: f64,
 }
 
 /// The object types a stream may be named after to map without configuration.
@@ -351,6 +429,12 @@ impl Config {
                 "max_concurrency must be 1-64, got {max_concurrency}"
             )));
         }
+        let max_reject_rate = raw.max_reject_rate.unwrap_or(DEFAULT_MAX_REJECT_RATE);
+        if !(0.0..=1.0).contains(&max_reject_rate) {
+            return Err(ConfigError::Invalid(format!(
+                "max_reject_rate must be between 0 and 1 (1 turns the check off), got {max_reject_rate}"
+            )));
+        }
         for (name, stream) in &raw.streams {
             if stream.object_type.trim().is_empty() {
                 return Err(ConfigError::Invalid(format!(
@@ -372,28 +456,40 @@ impl Config {
             ),
             fail_on_reject: raw.fail_on_reject.unwrap_or(false),
             streams: raw.streams,
+            unknown_fields: raw.unknown_fields.unwrap_or_default(),
+            blank_values: raw.blank_values.unwrap_or_default(),
+            truncate_dates: raw.truncate_dates.unwrap_or(false),
+            max_reject_rate,
         })
     }
 
     /// The mapping of `stream`: its configuration, or the object type it is named after
     /// (`contacts` defaults to `id_property: email`). `None` when it maps to nothing.
+    /// The top-level defaults (`unknown_fields`, `blank_values`, `truncate_dates`) fill what
+    /// the stream leaves unset.
     pub fn stream(&self, stream: &str) -> Option<StreamConfig> {
-        if let Some(s) = self.streams.get(stream) {
-            let mut s = s.clone();
-            if s.id_property.is_none() && is_contacts(&s.object_type) {
-                s.id_property = Some("email".into());
-            }
-            return Some(s);
-        }
-        STANDARD_OBJECT_TYPES
-            .contains(&stream)
-            .then(|| StreamConfig {
+        let mut s = match self.streams.get(stream) {
+            Some(s) => s.clone(),
+            None if STANDARD_OBJECT_TYPES.contains(&stream) => StreamConfig {
                 object_type: stream.to_string(),
-                id_property: is_contacts(stream).then(|| "email".to_string()),
+                id_property: None,
                 properties: BTreeMap::new(),
                 associations: Vec::new(),
                 write_mode: WriteMode::Upsert,
-            })
+                drop: Vec::new(),
+                unknown_fields: None,
+                blank_values: None,
+                truncate_dates: None,
+            },
+            None => return None,
+        };
+        if s.id_property.is_none() && is_contacts(&s.object_type) {
+            s.id_property = Some("email".into());
+        }
+        s.unknown_fields.get_or_insert(self.unknown_fields);
+        s.blank_values.get_or_insert(self.blank_values);
+        s.truncate_dates.get_or_insert(self.truncate_dates);
+        Some(s)
     }
 }
 
@@ -431,6 +527,13 @@ fn env_value(doc: &SettingDoc, var: &str, text: &str) -> Result<Value, ConfigErr
             text.trim()
                 .parse::<u64>()
                 .map_err(|_| err("expected a whole number"))?,
+        ),
+        SettingKind::Number => Value::from(
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| err("expected a number"))?,
         ),
         SettingKind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Value::Bool(true),

@@ -70,6 +70,23 @@ pub enum FatalError {
     /// A request needed before loading (properties) failed for good.
     #[error("{0}")]
     Request(String),
+    /// More records were rejected than `max_reject_rate` allows.
+    #[error(
+        "{rejected} of {outcomes} records with an outcome were rejected ({:.0}%, more than max_reject_rate {max}); most common: {top}. Stopped; the rejected records are in {path}",
+        *rejected as f64 * 100.0 / *outcomes as f64
+    )]
+    RejectRate {
+        /// Rejected records so far.
+        rejected: u64,
+        /// Records with an outcome so far.
+        outcomes: u64,
+        /// The configured share.
+        max: f64,
+        /// The three most common reasons with counts.
+        top: String,
+        /// The rejected-records file.
+        path: String,
+    },
     /// Reading input or writing the rejected file failed.
     #[error("{0}")]
     Io(String),

@@ -19,7 +19,8 @@ pub enum InputFormat {
     Singer,
     /// One JSON object per line, each a record of `--stream`.
     Jsonl,
-    /// CSV with a header row; each row a record of `--stream`, empty cells left out.
+    /// CSV with a header row; each row a record of `--stream` (cells are strings; an empty
+    /// cell is a blank value, as `blank_values` says).
     Csv,
 }
 
@@ -131,7 +132,8 @@ fn jsonl_records(
     Ok(())
 }
 
-/// Each CSV row becomes a record keyed by the header; empty cells are left out.
+/// Each CSV row becomes a record keyed by the header, every cell a string (empty cells
+/// included, so `blank_values` treats them as it treats `null` and `""` elsewhere).
 fn csv_records(
     stream: &str,
     source: Box<dyn Read + Send>,
@@ -146,7 +148,6 @@ fn csv_records(
         let record: Map<String, Value> = headers
             .iter()
             .zip(row.iter())
-            .filter(|(_, v)| !v.is_empty())
             .map(|(h, v)| (h.to_string(), Value::from(v)))
             .collect();
         if !send(Ok(record_line(stream, &Value::Object(record).to_string()))) {

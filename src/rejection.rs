@@ -15,6 +15,9 @@ pub struct Rejection {
     /// The property at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<String>,
+    /// The record field that held the value, when it is not named like the property.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// HubSpot's full message, when `message` is a shortened reading of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hubspot_message: Option<Box<str>>,
@@ -59,9 +62,22 @@ impl Rejection {
             message: message.into(),
             code: None,
             property: property.map(String::from),
+            field: None,
             hubspot_message: None,
             http: None,
         }
+    }
+
+    /// The same rejection with HubSpot-style `code`.
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_string());
+        self
+    }
+
+    /// The same rejection naming the record `field` that held the value.
+    pub fn with_field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_string());
+        self
     }
 
     /// A rejection in HubSpot's words. A "Property values were not valid: [...]" message is
@@ -74,6 +90,7 @@ impl Rejection {
                 message,
                 code: None,
                 property: None,
+                field: None,
                 hubspot_message: None,
                 http,
             };
@@ -87,6 +104,7 @@ impl Rejection {
             category,
             code: Some(first.code.clone()),
             property: Some(first.name.clone()),
+            field: None,
             message: readable,
             hubspot_message: Some(message.into_boxed_str()),
             http,

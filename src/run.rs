@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use crate::config::Config;
+use crate::config::{Config, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
-use crate::hubspot::wire::PropertyInfo;
+use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
 use crate::input::Lines;
-use crate::mapping::{StreamMapping, check_association, closest_property};
+use crate::mapping::fields::{CREATED_GROUP, NewProperty};
+use crate::mapping::{Mapped, StreamMapping, check_association, closest_property};
+use crate::rejection::Rejection;
 use crate::output::rejected::RejectedSink;
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
@@ -57,7 +59,21 @@ struct StreamState {
     mapping: StreamMapping,
     open: Option<Batch>,
     stats: StreamStats,
+    /// Whether unknown and read-only fields were already reported.
+    fields_reported: bool,
 }
+
+/// Outcomes counted for `max_reject_rate`.
+#[derive(Default)]
+struct RejectRate {
+    outcomes: u64,
+    rejected: u64,
+    /// `(category, code, property)` → count.
+    reasons: HashMap<(String, Option<String>, Option<String>), u64>,
+}
+
+/// Outcomes needed before `max_reject_rate` is judged.
+const REJECT_RATE_MIN_OUTCOMES: u64 = 100;
 
 struct Runner<W: Write> {
     config: Config,
@@ -79,6 +95,7 @@ struct Runner<W: Write> {
     stdout: W,
     halted: bool,
     emit_states: bool,
+    reject_rate: RejectRate,
 }
 
 /// Runs the target over `input`, writing STATE to `stdout`, until the input ends, a fatal
@@ -109,6 +126,7 @@ pub async fn run<W: Write>(
         stdout,
         halted: false,
         emit_states: true,
+        reject_rate: RejectRate::default(),
     };
     let mut line_no = 0u64;
     let mut input_done = false;
@@ -239,9 +257,21 @@ impl<W: Write> Runner<W> {
                     return Err(FatalError::RecordBeforeSchema { line, stream });
                 };
                 let seq = self.tracker.record_read();
+                self.streams[idx].stats.read += 1;
+                let mut mapped = self.streams[idx].mapping.map(&record);
+                if let Ok(m) = &mapped
+                    && !m.unknown.is_empty()
+                    && self.streams[idx].mapping.unknown_fields == UnknownFields::Create
+                {
+                    let fields = m.unknown.clone();
+                    self.create_properties(idx, &fields).await?;
+                    mapped = self.streams[idx].mapping.map(&record);
+                }
+                if let Ok(m) = &mapped {
+                    self.note_fields(idx, m);
+                }
                 let s = &mut self.streams[idx];
-                s.stats.read += 1;
-                match s.mapping.map(&record) {
+                match mapped {
                     Err(rejection) => {
                         s.stats.count(&Outcome::Rejected(rejection.clone()), false);
                         self.sink
@@ -253,6 +283,7 @@ impl<W: Write> Runner<W> {
                                 ))
                             })?;
                         self.tracker.settle(seq);
+                        self.count_outcome(Some(&rejection))?;
                     }
                     Ok(mapped) => {
                         self.unsettled_by_type
@@ -331,15 +362,191 @@ impl<W: Write> Runner<W> {
         }
         let mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
         tracing::info!(stream, object_type, id_property = %mapping.id_property, "stream mapped");
-        self.by_name.insert(stream.clone(), self.streams.len());
+        let idx = self.streams.len();
+        self.by_name.insert(stream.clone(), idx);
+        let columns: Vec<String> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
         self.streams.push(StreamState {
             name: stream,
             schema,
             mapping,
             open: None,
             stats: StreamStats::default(),
+            fields_reported: false,
         });
+        if !columns.is_empty() {
+            if self.streams[idx].mapping.unknown_fields == UnknownFields::Create {
+                let unknown: Vec<String> = self.streams[idx]
+                    .mapping
+                    .plan(columns.iter().map(String::as_str))
+                    .unknown
+                    .into_iter()
+                    .map(|(f, _)| f)
+                    .collect();
+                self.create_properties(idx, &unknown).await?;
+            }
+            self.report_fields(idx, columns.iter().map(String::as_str));
+        }
         Ok(())
+    }
+
+    /// Logs, once per stream, the fields that are not sent: unknown (with hints) and
+    /// read-only ones, from the SCHEMA's columns or the first record's fields.
+    fn report_fields<'a>(&mut self, idx: usize, fields: impl IntoIterator<Item = &'a str>) {
+        let s = &mut self.streams[idx];
+        if std::mem::replace(&mut s.fields_reported, true) {
+            return;
+        }
+        let plan = s.mapping.plan(fields);
+        if !plan.unknown.is_empty() && s.mapping.unknown_fields == UnknownFields::Ignore {
+            tracing::warn!(
+                stream = %s.name,
+                "fields that match no property of '{}' are not sent (unknown_fields: ignore): {}",
+                s.mapping.object_type,
+                plan.unknown_list()
+            );
+        }
+        if !plan.read_only.is_empty() {
+            tracing::warn!(
+                stream = %s.name,
+                "fields that match read-only or calculated properties of '{}' are never sent: {}",
+                s.mapping.object_type,
+                plan.read_only.join(", ")
+            );
+        }
+        s.stats
+            .ignored_fields
+            .extend(plan.unknown.into_iter().map(|(f, _)| f));
+        s.stats.read_only_fields.extend(plan.read_only);
+    }
+
+    /// Adds a mapped record's unsent fields to its stream's summary.
+    fn note_fields(&mut self, idx: usize, mapped: &Mapped) {
+        if mapped.unknown.is_empty() && mapped.read_only.is_empty() {
+            return;
+        }
+        if !self.streams[idx].fields_reported {
+            let fields: Vec<String> = mapped
+                .unknown
+                .iter()
+                .chain(&mapped.read_only)
+                .cloned()
+                .collect();
+            self.report_fields(idx, fields.iter().map(String::as_str));
+        }
+        let stats = &mut self.streams[idx].stats;
+        for f in &mapped.unknown {
+            if !stats.ignored_fields.contains(f) {
+                stats.ignored_fields.insert(f.clone());
+            }
+        }
+        for f in &mapped.read_only {
+            if !stats.read_only_fields.contains(f) {
+                stats.read_only_fields.insert(f.clone());
+            }
+        }
+    }
+
+    /// Creates a property for each of `fields` of stream `idx` (`unknown_fields: create`),
+    /// typed from the stream's SCHEMA, and maps the field to it.
+    async fn create_properties(&mut self, idx: usize, fields: &[String]) -> Result<(), FatalError> {
+        for field in fields {
+            let (stream, object_type) = {
+                let s = &self.streams[idx];
+                (s.name.clone(), s.mapping.object_type.clone())
+            };
+            let fail = |reason: String| FatalError::IdProperty {
+                stream: stream.clone(),
+                reason,
+            };
+            let new = NewProperty::for_field(field, self.streams[idx].schema["properties"].get(field))
+                .map_err(fail)?;
+            let existing = self
+                .properties
+                .get(&object_type)
+                .and_then(|ps| ps.iter().find(|p| p.name == new.name))
+                .cloned();
+            let info = match existing {
+                Some(info) => info,
+                None => {
+                    let bool_options = vec![
+                        serde_json::json!({"label": "Yes", "value": "true", "displayOrder": 0}),
+                        serde_json::json!({"label": "No", "value": "false", "displayOrder": 1}),
+                    ];
+                    let create = PropertyCreate {
+                        name: &new.name,
+                        label: &new.label,
+                        kind: new.kind,
+                        field_type: new.field_type,
+                        group_name: CREATED_GROUP,
+                        options: if new.kind == "bool" { bool_options } else { Vec::new() },
+                    };
+                    let info = self
+                        .client
+                        .create_property(&object_type, &create)
+                        .await?
+                        .map_err(|reason| {
+                            fail(format!(
+                                "cannot create property '{}' for field '{field}' (unknown_fields: create): {reason}",
+                                new.name
+                            ))
+                        })?;
+                    tracing::info!(stream, object_type, property = %info.name, kind = new.kind, "created a property for field '{field}'");
+                    self.streams[idx].stats.created_properties.insert(info.name.clone());
+                    self.properties
+                        .entry(object_type.clone())
+                        .or_default()
+                        .push(info.clone());
+                    info
+                }
+            };
+            self.streams[idx].mapping.fields.add_created(field, &info);
+        }
+        Ok(())
+    }
+
+    /// Counts one outcome for `max_reject_rate`; past the threshold the run stops and no
+    /// further STATE is written.
+    fn count_outcome(&mut self, rejection: Option<&Rejection>) -> Result<(), FatalError> {
+        let rate = &mut self.reject_rate;
+        rate.outcomes += 1;
+        if let Some(r) = rejection {
+            rate.rejected += 1;
+            *rate
+                .reasons
+                .entry((r.category.clone(), r.code.clone(), r.property.clone()))
+                .or_default() += 1;
+        }
+        let max = self.config.max_reject_rate;
+        let share = rate.rejected as f64 / rate.outcomes as f64;
+        if max >= 1.0 || rate.outcomes < REJECT_RATE_MIN_OUTCOMES || share <= max || self.halted {
+            return Ok(());
+        }
+        self.emit_states = false;
+        let mut reasons: Vec<_> = rate.reasons.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        let top = reasons
+            .iter()
+            .take(3)
+            .map(|((category, code, property), n)| {
+                let mut reason = category.clone();
+                for part in [code, property].into_iter().flatten() {
+                    reason.push('/');
+                    reason.push_str(part);
+                }
+                format!("{reason} ×{n}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(FatalError::RejectRate {
+            rejected: rate.rejected,
+            outcomes: rate.outcomes,
+            max,
+            top,
+            path: self.sink.path().display().to_string(),
+        })
     }
 
     /// Reads (once) the property definitions of `object_type`.
@@ -504,9 +711,10 @@ impl<W: Write> Runner<W> {
                 }
             }
         }
-        let s = &mut self.streams[result.stream];
-        let known = self.properties.get(&object_type);
+        let mut too_many_rejected = None;
         for mut settled in result.settled {
+            let s = &mut self.streams[result.stream];
+            let known = self.properties.get(&object_type);
             if let Outcome::Rejected(rejection) = &mut settled.outcome
                 && rejection.code.as_deref() == Some("PROPERTY_DOESNT_EXIST")
                 && let (Some(property), Some(known)) = (&rejection.property, known)
@@ -536,8 +744,15 @@ impl<W: Write> Runner<W> {
             if let Some(seqs) = self.unsettled_by_type.get_mut(&object_type) {
                 seqs.remove(&settled.origin.seq);
             }
+            let rejection = match &settled.outcome {
+                Outcome::Rejected(r) => Some(r),
+                _ => None,
+            };
+            if let Err(e) = self.count_outcome(rejection) {
+                too_many_rejected.get_or_insert(e);
+            }
         }
-        match result.fatal {
+        match result.fatal.or(too_many_rejected) {
             Some(f) => Err(f),
             None => Ok(()),
         }

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::auth::TokenSource;
 use super::pacer::Pacer;
-use super::wire::{ErrorBody, PropertyInfo, PropertyList, UpsertRequest};
+use super::wire::{ErrorBody, PropertyCreate, PropertyInfo, PropertyList, UpsertRequest};
 use crate::config::Credentials;
 use crate::error::FatalError;
 use crate::secret::Secret;
@@ -149,6 +149,40 @@ impl Client {
                 "GET {path} failed after {attempts} attempts: {reason}"
             ))),
         }
+    }
+
+    /// Creates a property with `POST /crm/v3/properties/{object_type}`, first creating its
+    /// group (`POST …/groups`; a 409 means it exists). Returns the created definition; the inner
+    /// `Err` is HubSpot's refusal as text.
+    pub async fn create_property(
+        &self,
+        object_type: &str,
+        create: &PropertyCreate<'_>,
+    ) -> Result<Result<PropertyInfo, String>, FatalError> {
+        let group = serde_json::json!({
+            "name": create.group_name,
+            "label": create.group_name.replace('_', "-"),
+            "displayOrder": -1,
+        });
+        let groups = format!("/crm/v3/properties/{object_type}/groups");
+        match self.post(&groups, &group, object_type).await {
+            Err(SendFailure::Fatal(f)) => return Err(f),
+            Err(SendFailure::Exhausted { reason, .. }) => {
+                return Ok(Err(format!("POST {groups}: {reason}")));
+            }
+            Ok(reply) if (200..300).contains(&reply.status) || reply.status == 409 => {}
+            Ok(reply) => {
+                let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
+                return Ok(Err(format!("POST {groups}: HTTP {}: {message}", reply.status)));
+            }
+        }
+        let path = format!("/crm/v3/properties/{object_type}");
+        Ok(self
+            .post_json(&path, create, object_type)
+            .await?
+            .and_then(|v| {
+                serde_json::from_value(v).map_err(|e| format!("unexpected answer from POST {path}: {e}"))
+            }))
     }
 
     /// `POST /crm/v3/objects/{object_type}/batch/upsert`.

@@ -171,6 +171,66 @@ pub struct PropertyInfo {
     /// Usable as an upsert `idProperty`.
     #[serde(default)]
     pub has_unique_value: bool,
+    /// Display label.
+    #[serde(default)]
+    pub label: String,
+    /// Allowed values of an enumeration.
+    #[serde(default)]
+    pub options: Vec<PropertyOptionInfo>,
+    /// Options come from elsewhere (pipelines, owners): not checked locally.
+    #[serde(default)]
+    pub external_options: bool,
+    /// Computed by HubSpot; never written.
+    #[serde(default)]
+    pub calculated: bool,
+    /// What the API may change.
+    #[serde(default)]
+    pub modification_metadata: ModificationMetadata,
+}
+
+impl PropertyInfo {
+    /// Whether the API refuses values for this property (read-only or calculated).
+    pub fn is_read_only(&self) -> bool {
+        self.calculated || self.modification_metadata.read_only_value
+    }
+}
+
+/// One option of an enumeration property.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PropertyOptionInfo {
+    /// The internal value HubSpot stores.
+    pub value: String,
+    /// What HubSpot's UI shows.
+    #[serde(default)]
+    pub label: String,
+}
+
+/// `modificationMetadata` of a property.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModificationMetadata {
+    /// Values cannot be written through the API.
+    #[serde(default)]
+    pub read_only_value: bool,
+}
+
+/// The body of `POST /crm/v3/properties/{type}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyCreate<'a> {
+    /// Internal name.
+    pub name: &'a str,
+    /// Display label.
+    pub label: &'a str,
+    /// `string`, `number`, `bool`, `date`, `datetime`.
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// `text`, `number`, `booleancheckbox`, `date`.
+    pub field_type: &'a str,
+    /// The property group.
+    pub group_name: &'a str,
+    /// Options (the two of a `bool` property; empty otherwise).
+    pub options: Vec<Value>,
 }
 
 /// The body of `GET /crm/v3/properties/{type}`.

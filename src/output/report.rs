@@ -1,6 +1,6 @@
 //! Counters per stream and the summary printed on stderr at exit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::writer::Outcome;
@@ -18,6 +18,12 @@ pub struct StreamStats {
     pub merged: u64,
     /// Rejected records by category.
     pub rejected: BTreeMap<String, u64>,
+    /// Fields that matched no property and were not sent.
+    pub ignored_fields: BTreeSet<String>,
+    /// Fields that matched read-only or calculated properties and were not sent.
+    pub read_only_fields: BTreeSet<String>,
+    /// Properties created for unknown fields (`unknown_fields: create`).
+    pub created_properties: BTreeSet<String>,
 }
 
 impl StreamStats {
@@ -81,6 +87,16 @@ impl Summary {
                 s.merged,
                 s.rejected_total()
             );
+            let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+            if !s.ignored_fields.is_empty() {
+                tracing::warn!("stream {name}: fields not sent (no such property): {}", list(&s.ignored_fields));
+            }
+            if !s.read_only_fields.is_empty() {
+                tracing::warn!("stream {name}: fields not sent (read-only property): {}", list(&s.read_only_fields));
+            }
+            if !s.created_properties.is_empty() {
+                tracing::info!("stream {name}: properties created: {}", list(&s.created_properties));
+            }
         }
         let loaded: u64 = self.streams.values().map(|s| s.created + s.updated).sum();
         let read: u64 = self.streams.values().map(|s| s.read).sum();

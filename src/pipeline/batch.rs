@@ -123,6 +123,8 @@ mod tests {
     fn mapped(key: &str, props: &[(&str, &str)]) -> Mapped {
         Mapped {
             links: Vec::new(),
+            unknown: Vec::new(),
+            read_only: Vec::new(),
             key: key.into(),
             properties: props
                 .iter()

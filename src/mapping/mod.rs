@@ -1,0 +1,559 @@
+//! Record → HubSpot input: the key that identifies it and its properties as strings.
+//!
+//! No I/O here: [`fields`] decides which property a field fills, [`values`] turns its value
+//! into the text HubSpot takes (or a local rejection), [`keys`] normalises the key.
+
+pub mod fields;
+pub mod keys;
+pub mod values;
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
+use crate::config::{
+    AssociationConfig, BlankValues, StreamConfig, UnknownFields, WriteMode, is_contacts,
+};
+use crate::error::FatalError;
+use crate::hubspot::wire::PropertyInfo;
+use crate::rejection::Rejection;
+use fields::{FieldMap, Target};
+use keys::{KeyKind, KeyProblem};
+use values::{Field, ValueRules};
+
+/// How one stream's records become upsert inputs.
+#[derive(Debug, Clone)]
+pub struct StreamMapping {
+    /// Object type as HubSpot's URLs name it.
+    pub object_type: String,
+    /// The identifying property (`email` on contacts, else a unique-value property).
+    pub id_property: String,
+    /// Field → property.
+    pub fields: FieldMap,
+    /// Associations made from record fields, in configuration order.
+    pub associations: Vec<AssociationConfig>,
+    /// Whether records may be created.
+    pub write_mode: WriteMode,
+    /// What happens to fields that match no property.
+    pub unknown_fields: UnknownFields,
+    /// What blank values mean.
+    pub blank_values: BlankValues,
+    /// How values are read.
+    pub rules: ValueRules,
+}
+
+/// A record ready to batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    /// The normalised identifying value (emails trimmed and lowercased).
+    pub key: String,
+    /// Property values as strings; blank values left out unless `blank_values: clear`.
+    pub properties: BTreeMap<String, String>,
+    /// `(association index, key of the other record)` for each association the record asks for.
+    pub links: Vec<(usize, String)>,
+    /// Fields that match no property (not sent).
+    pub unknown: Vec<String>,
+    /// Fields that match read-only or calculated properties (not sent).
+    pub read_only: Vec<String>,
+}
+
+/// What a stream's fields map to, as `--check` and the first SCHEMA report it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldPlan {
+    /// `(field, property, what its values are converted to)`.
+    pub mapped: Vec<(String, String, &'static str)>,
+    /// Fields matching no property, each with a "did you mean" hint where one is close.
+    pub unknown: Vec<(String, Option<String>)>,
+    /// Fields matching read-only or calculated properties.
+    pub read_only: Vec<String>,
+    /// Fields left out on purpose (`drop`, renames to `null`, `_sdc_*`).
+    pub dropped: Vec<String>,
+}
+
+impl FieldPlan {
+    /// `a (did you mean 'b'?), c`: the unknown fields for a message.
+    pub fn unknown_list(&self) -> String {
+        self.unknown
+            .iter()
+            .map(|(f, hint)| match hint {
+                Some(h) => format!("{f} (did you mean '{h}'?)"),
+                None => f.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl StreamMapping {
+    /// Checks a stream's configuration against its object type's properties (as
+    /// `GET /crm/v3/properties/{type}` lists them): upsert needs `email` on contacts or a
+    /// unique-value `id_property`; every rename must name a property. Errors name what would
+    /// work.
+    pub fn resolve(
+        stream: &str,
+        config: StreamConfig,
+        properties: &[PropertyInfo],
+    ) -> Result<Self, FatalError> {
+        let object_type = config.object_type;
+        let fail = |reason: String| FatalError::IdProperty {
+            stream: stream.to_string(),
+            reason,
+        };
+        let unique: Vec<&str> = properties
+            .iter()
+            .filter(|p| p.has_unique_value)
+            .map(|p| p.name.as_str())
+            .collect();
+        let candidates = match (is_contacts(&object_type), unique.is_empty()) {
+            (true, _) => std::iter::once("email")
+                .chain(unique.iter().copied())
+                .collect::<Vec<_>>()
+                .join(", "),
+            (false, true) => "none; create a property with hasUniqueValue: true".to_string(),
+            (false, false) => unique.join(", "),
+        };
+        let Some(id_property) = config.id_property else {
+            return Err(fail(format!(
+                "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates})"
+            )));
+        };
+        if !(id_property == "email" && is_contacts(&object_type)) {
+            match properties.iter().find(|p| p.name == id_property) {
+                None => {
+                    return Err(fail(format!(
+                        "object type '{object_type}' has no property '{id_property}' (usable id_property values: {candidates})"
+                    )));
+                }
+                Some(p) if !p.has_unique_value => {
+                    return Err(fail(format!(
+                        "id_property '{id_property}' of object type '{object_type}' does not have unique values, so HubSpot cannot upsert by it (usable: {candidates})"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let fields = FieldMap::new(
+            properties,
+            config.properties.into_iter().collect(),
+            config.drop.into_iter().collect(),
+            config.associations.iter().map(|a| a.field.clone()).collect(),
+        );
+        if let Some((field, to)) = fields.unknown_rename_targets().first() {
+            let hint = closest_property(to, fields.names())
+                .map(|h| format!(" (did you mean '{h}'?)"))
+                .unwrap_or_default();
+            return Err(fail(format!(
+                "properties: field '{field}' is renamed to '{to}', but object type '{object_type}' has no such property{hint}"
+            )));
+        }
+        Ok(Self {
+            object_type,
+            id_property,
+            fields,
+            associations: config.associations,
+            write_mode: config.write_mode,
+            unknown_fields: config.unknown_fields.unwrap_or_default(),
+            blank_values: config.blank_values.unwrap_or_default(),
+            rules: ValueRules {
+                truncate_dates: config.truncate_dates.unwrap_or(false),
+            },
+        })
+    }
+
+    fn key_kind(&self) -> KeyKind {
+        if self.id_property == "email" {
+            KeyKind::Email
+        } else {
+            KeyKind::Unique
+        }
+    }
+
+    /// Where each of `fields` goes, e.g. the columns of a SCHEMA.
+    pub fn plan<'a>(&self, fields: impl IntoIterator<Item = &'a str>) -> FieldPlan {
+        let mut plan = FieldPlan::default();
+        for field in fields {
+            match self.fields.target(field) {
+                Target::Property(p) => {
+                    plan.mapped
+                        .push((field.to_string(), p.name.clone(), p.kind.describe()));
+                }
+                Target::Association(_) => {}
+                Target::Dropped => plan.dropped.push(field.to_string()),
+                Target::ReadOnly(_) => plan.read_only.push(field.to_string()),
+                Target::Unknown => plan.unknown.push((
+                    field.to_string(),
+                    closest_property(field, self.fields.names()).map(String::from),
+                )),
+            }
+        }
+        plan
+    }
+
+    /// Maps one record. A record that is not a readable object, has no usable key, holds a
+    /// value its property cannot take, or (with `unknown_fields: reject`) an unknown field is
+    /// rejected before anything is sent.
+    pub fn map(&self, raw: &RawValue) -> Result<Mapped, Rejection> {
+        let text = raw.get();
+        if !text.trim_start().starts_with('{') {
+            return Err(Rejection::local(
+                "INVALID_RECORD",
+                "the record is not a JSON object",
+                None,
+            ));
+        }
+        let record: BTreeMap<String, &RawValue> =
+            serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
+        let mut mapped = Mapped {
+            key: String::new(),
+            properties: BTreeMap::new(),
+            links: Vec::new(),
+            unknown: Vec::new(),
+            read_only: Vec::new(),
+        };
+        let mut key: Option<Result<String, KeyProblem>> = None;
+        let mut errors: Vec<Rejection> = Vec::new();
+        let mut filled: Vec<(&str, &str)> = Vec::new();
+        for (name, raw_value) in &record {
+            let target = self.fields.target(name);
+            let property = match target {
+                Target::Dropped => continue,
+                Target::Unknown => {
+                    mapped.unknown.push(name.clone());
+                    continue;
+                }
+                Target::ReadOnly(_) => {
+                    mapped.read_only.push(name.clone());
+                    continue;
+                }
+                Target::Association(i) => {
+                    match Field::read(raw_value) {
+                        Ok(Field::Text(s)) if !s.trim().is_empty() => {
+                            mapped.links.push((i, s.trim().to_string()));
+                        }
+                        Ok(Field::Number(n)) => mapped.links.push((i, n.to_string())),
+                        Ok(_) => {}
+                        Err(e) => return Err(unreadable_field(text, name, &e.0)),
+                    }
+                    continue;
+                }
+                Target::Property(p) => p,
+            };
+            if let Some((other, _)) = filled.iter().find(|(_, p)| *p == property.name) {
+                return Err(Rejection::local(
+                    "INVALID_RECORD",
+                    format!(
+                        "fields '{other}' and '{name}' both map to property '{}'; drop or rename one of them",
+                        property.name
+                    ),
+                    Some(&property.name),
+                ));
+            }
+            filled.push((name, &property.name));
+            let value = Field::read(raw_value).map_err(|e| unreadable_field(text, name, &e.0))?;
+            if property.name == self.id_property {
+                key = Some(self.key_kind().normalise(Some(&value)));
+                continue;
+            }
+            if value == Field::Blank {
+                if self.blank_values == BlankValues::Clear {
+                    mapped
+                        .properties
+                        .insert(property.name.clone(), String::new());
+                }
+                continue;
+            }
+            match values::convert(&property.kind, &value, self.rules) {
+                Ok(text) => {
+                    mapped.properties.insert(property.name.clone(), text);
+                }
+                Err(e) => {
+                    let mut r = Rejection::local(
+                        "INVALID_VALUE",
+                        format!("{}: {}", field_label(name, &property.name), e.message),
+                        Some(&property.name),
+                    )
+                    .with_code(e.code);
+                    if *name != property.name {
+                        r = r.with_field(name);
+                    }
+                    errors.push(r);
+                }
+            }
+        }
+        mapped.key = match key.unwrap_or(Err(KeyProblem::Missing)) {
+            Ok(k) if !k.is_empty() => k,
+            Ok(_) | Err(KeyProblem::Missing) => return Err(self.missing_key("no value")),
+            Err(KeyProblem::NotText) => {
+                return Err(self.missing_key("a value that is not a string"));
+            }
+        };
+        if self.unknown_fields == UnknownFields::Reject && !mapped.unknown.is_empty() {
+            let plan = self.plan(mapped.unknown.iter().map(String::as_str));
+            let mut r = Rejection::local(
+                "UNKNOWN_FIELD",
+                format!(
+                    "object type '{}' has no property for field(s) {}; add a rename or drop, or set unknown_fields to ignore or create",
+                    self.object_type,
+                    plan.unknown_list()
+                ),
+                None,
+            )
+            .with_code("UNKNOWN_FIELD");
+            if let [only] = mapped.unknown.as_slice() {
+                r = r.with_field(only);
+            }
+            return Err(r);
+        }
+        if let Some(first) = errors.first() {
+            let mut r = first.clone();
+            if errors.len() > 1 {
+                r.message = errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            }
+            return Err(r);
+        }
+        mapped
+            .properties
+            .insert(self.id_property.clone(), mapped.key.clone());
+        Ok(mapped)
+    }
+
+    fn missing_key(&self, why: &str) -> Rejection {
+        Rejection::local(
+            "MISSING_KEY",
+            format!(
+                "the record has {why} for id_property \"{}\", so it cannot be matched",
+                self.id_property
+            ),
+            Some(&self.id_property),
+        )
+    }
+}
+
+/// `field → property`, or the property alone when the field has its name.
+fn field_label(field: &str, property: &str) -> String {
+    if field == property {
+        property.to_string()
+    } else {
+        format!("{field} → {property}")
+    }
+}
+
+/// A record whose JSON the parser refused: the parser's reason and column.
+fn unreadable(reason: &str) -> Rejection {
+    Rejection::local(
+        "INVALID_RECORD",
+        format!(
+            "the record cannot be read: {}",
+            reason.replace(" at line 1 column ", " at column ")
+        ),
+        None,
+    )
+}
+
+/// A field whose value the parser refused, with the column the whole record gives.
+fn unreadable_field(text: &str, field: &str, reason: &str) -> Rejection {
+    let whole = serde_json::from_str::<serde_json::Value>(text)
+        .err()
+        .map_or_else(|| reason.to_string(), |e| e.to_string());
+    unreadable(&whole).with_field(field)
+}
+
+/// Checks that an association's `to_id_property` can find records of `to_object_type`: record
+/// ids, `email` on contacts, or a unique-value property.
+pub fn check_association(
+    stream: &str,
+    a: &AssociationConfig,
+    to_properties: &[PropertyInfo],
+) -> Result<(), FatalError> {
+    let p = a.to_id_property.as_str();
+    let usable = p == "hs_object_id"
+        || (p == "email" && is_contacts(&a.to_object_type))
+        || to_properties
+            .iter()
+            .any(|d| d.name == p && d.has_unique_value);
+    if usable {
+        return Ok(());
+    }
+    Err(FatalError::IdProperty {
+        stream: stream.to_string(),
+        reason: format!(
+            "association field '{}': to_id_property '{p}' cannot find {} records (use hs_object_id, email on contacts, or a unique-value property)",
+            a.field, a.to_object_type
+        ),
+    })
+}
+
+/// The property a misspelt `name` most likely meant, e.g. `first_name` → `firstname`.
+pub fn closest_property<'a>(
+    name: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let plain = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let wanted = plain(name);
+    known
+        .into_iter()
+        .map(|k| (strsim::normalized_levenshtein(&wanted, &plain(k)), k))
+        .filter(|(score, _)| *score >= 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn props() -> Vec<PropertyInfo> {
+        let p = |v: serde_json::Value| serde_json::from_value::<PropertyInfo>(v).unwrap();
+        vec![
+            p(json!({"name": "email", "type": "string", "fieldType": "text"})),
+            p(json!({"name": "firstname", "type": "string", "fieldType": "text"})),
+            p(json!({"name": "city", "type": "string", "fieldType": "text"})),
+            p(json!({"name": "age", "type": "number", "fieldType": "number"})),
+            p(json!({"name": "vip", "type": "bool", "fieldType": "booleancheckbox"})),
+            p(json!({"name": "addr", "type": "string", "fieldType": "textarea"})),
+            p(json!({"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox",
+                "options": [{"value": "CHAMPION", "label": "Champion"}, {"value": "END_USER", "label": "End User"}]})),
+            p(json!({"name": "hs_object_id", "type": "number", "fieldType": "number",
+                "modificationMetadata": {"readOnlyValue": true}})),
+            p(json!({"name": "external_id", "type": "string", "fieldType": "text", "hasUniqueValue": true})),
+        ]
+    }
+
+    fn stream(extra: serde_json::Value) -> StreamMapping {
+        let mut config = json!({"object_type": "contacts", "id_property": "email"});
+        config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        StreamMapping::resolve("s", serde_json::from_value(config).unwrap(), &props()).unwrap()
+    }
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn values_become_strings_and_the_email_key_is_normalised() {
+        let m = stream(json!({}))
+            .map(&raw(r#"{"Email":"  Ann@Example.COM ","age":41.10,"vip":"t","city":null,"hs_buying_role":["champion","End User"],"addr":{"city":"Oslo"},"_sdc_batched_at":"x","hs_object_id":"5","shoe_size":44}"#))
+            .unwrap();
+        assert_eq!(m.key, "ann@example.com");
+        let expected: BTreeMap<String, String> = [
+            ("addr", r#"{"city":"Oslo"}"#),
+            ("age", "41.10"),
+            ("email", "ann@example.com"),
+            ("hs_buying_role", "CHAMPION;END_USER"),
+            ("vip", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(m.properties, expected);
+        assert_eq!(m.unknown, ["shoe_size"]);
+        assert_eq!(m.read_only, ["hs_object_id"]);
+    }
+
+    #[test]
+    fn blanks_are_skipped_or_clear_as_configured() {
+        let record = raw(r#"{"email":"a@b.co","city":"  ","firstname":null}"#);
+        let skipped = stream(json!({})).map(&record).unwrap();
+        assert_eq!(skipped.properties.len(), 1);
+        let cleared = stream(json!({"blank_values": "clear"})).map(&record).unwrap();
+        assert_eq!(cleared.properties["city"], "");
+        assert_eq!(cleared.properties["firstname"], "");
+    }
+
+    #[test]
+    fn records_without_a_usable_key_are_rejected_with_the_property_named() {
+        for record in [
+            r#"{"firstname":"x"}"#,
+            r#"{"email":null}"#,
+            r#"{"email":"  "}"#,
+            r#"{"email":5}"#,
+            "[1]",
+        ] {
+            let err = stream(json!({})).map(&raw(record)).unwrap_err();
+            assert!(
+                ["MISSING_KEY", "INVALID_RECORD"].contains(&err.category.as_str()),
+                "{record}: {err:?}"
+            );
+        }
+        let err = stream(json!({})).map(&raw(r#"{"firstname":"x"}"#)).unwrap_err();
+        assert_eq!(
+            err.message,
+            "the record has no value for id_property \"email\", so it cannot be matched"
+        );
+    }
+
+    #[test]
+    fn configured_renames_and_drops_apply_and_the_key_may_come_from_a_renamed_field() {
+        let m = stream(json!({
+            "properties": {"Email Address": "email", "first_name": "firstname", "secret": null},
+            "drop": ["internal_note"]
+        }));
+        let mapped = m
+            .map(&raw(r#"{"Email Address":"A@B.co","first_name":"Ann","internal_note":"x","secret":"y","city":"Oslo"}"#))
+            .unwrap();
+        assert_eq!(mapped.key, "a@b.co");
+        let names: Vec<&str> = mapped.properties.keys().map(String::as_str).collect();
+        assert_eq!(names, ["city", "email", "firstname"]);
+    }
+
+    #[test]
+    fn renames_to_properties_that_do_not_exist_stop_at_startup() {
+        let config = serde_json::from_value(json!({"object_type": "contacts", "properties": {"x": "frstname"}})).unwrap();
+        let mut config: StreamConfig = config;
+        config.id_property = Some("email".into());
+        let err = StreamMapping::resolve("s", config, &props()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "stream 's': properties: field 'x' is renamed to 'frstname', but object type 'contacts' has no such property (did you mean 'firstname'?)"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_when_asked_and_two_fields_for_one_property_are_refused() {
+        let m = stream(json!({"unknown_fields": "reject"}));
+        let err = m.map(&raw(r#"{"email":"a@b.co","frstname":"x"}"#)).unwrap_err();
+        assert_eq!(err.category, "UNKNOWN_FIELD");
+        assert!(err.message.contains("frstname (did you mean 'firstname'?)"), "{}", err.message);
+        let err = stream(json!({})).map(&raw(r#"{"email":"a@b.co","CITY":"x","city":"y"}"#)).unwrap_err();
+        assert_eq!(err.category, "INVALID_RECORD");
+    }
+
+    #[test]
+    fn unreadable_records_name_the_parser_reason() {
+        let err = stream(json!({})).map(&raw(r#"{"email":"a@b.co","age":1e400}"#)).unwrap_err();
+        assert_eq!(err.category, "INVALID_RECORD");
+        assert!(err.message.contains("number out of range at column"), "{}", err.message);
+    }
+
+    #[test]
+    fn misspelt_properties_get_a_suggestion_and_strangers_none() {
+        let known = ["firstname", "lastname", "email", "lifecyclestage"];
+        assert_eq!(closest_property("first_name", known), Some("firstname"));
+        assert_eq!(
+            closest_property("LifeCycle Stage", known),
+            Some("lifecyclestage")
+        );
+        assert_eq!(closest_property("favourite_colour", known), None);
+    }
+
+    #[test]
+    fn numeric_keys_are_allowed_for_unique_value_properties() {
+        let m = StreamMapping::resolve(
+            "s",
+            serde_json::from_value(json!({"object_type": "companies", "id_property": "external_id"})).unwrap(),
+            &props(),
+        )
+        .unwrap();
+        assert_eq!(m.map(&raw(r#"{"external_id": 42}"#)).unwrap().key, "42");
+    }
+}

@@ -1,0 +1,789 @@
+//! Values by HubSpot property type: the text the target sends, or why it refuses locally.
+//!
+//! Everything here is pure: a record field's JSON text and the property's definition in, a
+//! string (HubSpot takes every value as a string) or a [`ValueError`] out. Numbers are handled
+//! as text from the input, never through a float, so every digit survives.
+
+use serde_json::value::RawValue;
+use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
+
+use crate::hubspot::wire::PropertyInfo;
+
+/// HubSpot's limit on a string value, in characters.
+pub const MAX_TEXT_CHARS: usize = 65_536;
+
+/// Epoch values whose magnitude is below this are seconds; at or above it, milliseconds.
+/// 10^11 seconds is the year 5138; 10^11 milliseconds is 3 March 1973.
+pub const EPOCH_MILLIS_FROM: u128 = 100_000_000_000;
+
+/// How many allowed options a rejection lists.
+const OPTIONS_LISTED: usize = 10;
+
+const MILLIS_PER_DAY: i128 = 86_400_000;
+
+/// What a property's values must look like, from its HubSpot definition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertyKind {
+    /// `bool`: `"true"` or `"false"`.
+    Bool,
+    /// `number`: decimal digits with at most one point.
+    Number,
+    /// `date`: a calendar day (midnight UTC).
+    Date,
+    /// `datetime`: an instant, sent as epoch milliseconds.
+    DateTime,
+    /// `enumeration` with its options; `multi` for multi-checkbox (`;`-separated values).
+    Enumeration {
+        /// Several options at once.
+        multi: bool,
+        /// `(value, label)` of each option; empty with `external`.
+        options: Vec<(String, String)>,
+        /// Options live elsewhere (pipelines, owners): not checked locally.
+        external: bool,
+    },
+    /// `string`, `phone_number` and any other type: text.
+    Text,
+}
+
+impl PropertyKind {
+    /// The kind of a property as `GET /crm/v3/properties/{type}` describes it.
+    pub fn of(p: &PropertyInfo) -> Self {
+        match p.kind.as_str() {
+            "bool" => Self::Bool,
+            "number" => Self::Number,
+            "date" => Self::Date,
+            "datetime" => Self::DateTime,
+            "enumeration" => Self::Enumeration {
+                multi: p.field_type == "checkbox",
+                options: p
+                    .options
+                    .iter()
+                    .map(|o| (o.value.clone(), o.label.clone()))
+                    .collect(),
+                external: p.external_options,
+            },
+            _ => Self::Text,
+        }
+    }
+
+    /// A short name for `--check` and logs: what values of this kind are converted from.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Bool => "bool (true/false, t/f, yes/no, y/n, 1/0)",
+            Self::Number => "number (exact decimal text)",
+            Self::Date => "date (YYYY-MM-DD)",
+            Self::DateTime => "datetime (epoch ms)",
+            Self::Enumeration { multi: true, .. } => "multi-checkbox (options by value or label)",
+            Self::Enumeration { .. } => "enumeration (options by value or label)",
+            Self::Text => "text",
+        }
+    }
+}
+
+/// Options that change how values are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValueRules {
+    /// A `date` with a time of day other than midnight keeps its date instead of being
+    /// rejected.
+    pub truncate_dates: bool,
+}
+
+/// One record field's value, read from its JSON text.
+#[derive(Debug, PartialEq)]
+pub enum Field<'a> {
+    /// `null`, or a string that is empty after trimming.
+    Blank,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A JSON number, as written.
+    Number(&'a str),
+    /// A JSON string, unescaped.
+    Text(String),
+    /// A JSON array (its text) with its items read.
+    Array(&'a str, Vec<Field<'a>>),
+    /// A JSON object, as written.
+    Object(&'a str),
+}
+
+/// Why a field's JSON text cannot be read at all (the record is then `INVALID_RECORD`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+impl<'a> Field<'a> {
+    /// Reads one field's JSON text (as the record holds it).
+    pub fn read(raw: &'a RawValue) -> Result<Self, Unreadable> {
+        let text = raw.get().trim();
+        match text.as_bytes().first() {
+            Some(b'n') => Ok(Self::Blank),
+            Some(b't') => Ok(Self::Bool(true)),
+            Some(b'f') => Ok(Self::Bool(false)),
+            Some(b'"') => {
+                let s: String = serde_json::from_str(text).map_err(|e| Unreadable(e.to_string()))?;
+                Ok(if s.trim().is_empty() {
+                    Self::Blank
+                } else {
+                    Self::Text(s)
+                })
+            }
+            Some(b'[') => {
+                // Read whole first: the parser's depth limit bounds the recursion below.
+                serde_json::from_str::<serde_json::Value>(text)
+                    .map_err(|e| Unreadable(e.to_string()))?;
+                let items: Vec<&RawValue> =
+                    serde_json::from_str(text).map_err(|e| Unreadable(e.to_string()))?;
+                let items = items
+                    .into_iter()
+                    .map(Field::read)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Self::Array(text, items))
+            }
+            Some(b'{') => {
+                // Read once so that unreadable content (a lone surrogate, too deep) is caught.
+                serde_json::from_str::<serde_json::Value>(text)
+                    .map_err(|e| Unreadable(e.to_string()))?;
+                Ok(Self::Object(text))
+            }
+            _ => {
+                if text.parse::<f64>().is_ok_and(f64::is_finite) {
+                    Ok(Self::Number(text))
+                } else {
+                    Err(Unreadable(format!("number out of range: {text}")))
+                }
+            }
+        }
+    }
+
+    /// The field as plain text, when it is a scalar.
+    fn scalar_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Self::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
+            Self::Number(n) => Some((*n).into()),
+            Self::Text(s) => Some(s.as_str().into()),
+            _ => None,
+        }
+    }
+
+    /// The value as a person wrote it, for messages (at most 200 characters).
+    pub fn shown(&self) -> String {
+        let full = match self {
+            Self::Blank => String::new(),
+            Self::Array(t, _) | Self::Object(t) => (*t).to_string(),
+            other => other.scalar_text().unwrap_or_default().into_owned(),
+        };
+        if full.chars().count() > 200 {
+            format!("{}…", full.chars().take(200).collect::<String>())
+        } else {
+            full
+        }
+    }
+}
+
+/// Why a value is refused before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    /// A code in HubSpot's style: `INVALID_BOOLEAN`, `INVALID_NUMBER`, `INVALID_DATE`, …
+    pub code: &'static str,
+    /// A message a person can act on.
+    pub message: String,
+}
+
+impl ValueError {
+    fn new(code: &'static str, message: String) -> Self {
+        Self { code, message }
+    }
+}
+
+/// The text HubSpot is sent for a non-blank `field` of a property of `kind`.
+pub fn convert(kind: &PropertyKind, field: &Field, rules: ValueRules) -> Result<String, ValueError> {
+    match kind {
+        PropertyKind::Bool => boolean(field),
+        PropertyKind::Number => number(field),
+        PropertyKind::Date => date(field, rules),
+        PropertyKind::DateTime => datetime(field),
+        PropertyKind::Enumeration {
+            multi,
+            options,
+            external,
+        } => enumeration(field, *multi, options, *external),
+        PropertyKind::Text => text(field),
+    }
+}
+
+fn boolean(field: &Field) -> Result<String, ValueError> {
+    let refuse = || {
+        ValueError::new(
+            "INVALID_BOOLEAN",
+            format!(
+                "{} is not a boolean: use true/false, t/f, yes/no, y/n or 1/0",
+                quoted(field)
+            ),
+        )
+    };
+    let truth = match field {
+        Field::Bool(b) => *b,
+        Field::Number("1") => true,
+        Field::Number("0") => false,
+        Field::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "1" => true,
+            "false" | "f" | "no" | "n" | "0" => false,
+            _ => return Err(refuse()),
+        },
+        _ => return Err(refuse()),
+    };
+    Ok(truth.to_string())
+}
+
+fn number(field: &Field) -> Result<String, ValueError> {
+    let written = match field {
+        Field::Number(n) => *n,
+        Field::Text(s) => s.trim(),
+        _ => "",
+    };
+    decimal_text(written).ok_or_else(|| {
+        ValueError::new(
+            "INVALID_NUMBER",
+            format!(
+                "{} is not a number: use digits with at most one decimal point (an exponent is allowed)",
+                quoted(field)
+            ),
+        )
+    })
+}
+
+/// A decimal number written out in plain digits, without losing any: exponents expanded
+/// (`1e3` → `1000`, `1.5E-7` → `0.00000015`), leading zeros and a `+` dropped, the sign of a
+/// zero dropped (`-0` → `0`); the digits of the fraction as written (`1.10` stays `1.10`).
+/// `None` when `s` is not a number or is beyond `f64`'s range (as JSON parsers refuse it).
+pub fn decimal_text(s: &str) -> Option<String> {
+    let (negative, unsigned) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() && frac.is_empty() || !all_digits(int) || !all_digits(frac) {
+        return None;
+    }
+    if !s.parse::<f64>().is_ok_and(f64::is_finite) {
+        return None;
+    }
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !all_digits(digits) || digits.len() > 6 {
+                return None;
+            }
+            e.parse().ok()?
+        }
+    };
+    let digits = format!("{int}{frac}");
+    // Where the decimal point falls in `digits` once the exponent is applied.
+    let point = int.len() as i64 + exponent;
+    let (whole, fraction) = if point <= 0 {
+        (
+            String::new(),
+            format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)),
+        )
+    } else if point as usize >= digits.len() {
+        let zeros = "0".repeat(point as usize - digits.len());
+        (format!("{digits}{zeros}"), String::new())
+    } else {
+        let (w, f) = digits.split_at(point as usize);
+        (w.to_string(), f.to_string())
+    };
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    // Without an exponent the fraction is kept as written; with one, the zeros the shift
+    // adds at the end carry no information and are not written.
+    let fraction = if exponent == 0 {
+        fraction.as_str()
+    } else {
+        fraction.trim_end_matches('0')
+    };
+    let zero = whole == "0" && fraction.bytes().all(|b| b == b'0');
+    let sign = if negative && !zero { "-" } else { "" };
+    Some(if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    })
+}
+
+/// A date and time as written: the calendar day and time in their own offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Written {
+    date: Date,
+    time: Option<Time>,
+    offset: UtcOffset,
+}
+
+impl Written {
+    fn instant(self) -> OffsetDateTime {
+        self.date
+            .with_time(self.time.unwrap_or(Time::MIDNIGHT))
+            .assume_offset(self.offset)
+    }
+}
+
+fn digits(s: &str, n: usize) -> Option<(u32, &str)> {
+    let head = s.get(..n)?;
+    if !head.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((head.parse().ok()?, &s[n..]))
+}
+
+/// Reads `YYYY-MM-DD`, optionally followed by `T`, `t` or a space and `HH:MM[:SS[.fraction]]`,
+/// then an optional offset: `Z`, `UTC`, `+HH`, `+HHMM`, `+HH:MM` (a space before it allowed).
+/// Without an offset the time is UTC.
+fn parse_written(s: &str) -> Option<Written> {
+    let (year, rest) = digits(s, 4)?;
+    let rest = rest.strip_prefix('-')?;
+    let (month, rest) = digits(rest, 2)?;
+    let rest = rest.strip_prefix('-')?;
+    let (day, rest) = digits(rest, 2)?;
+    let date = Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        Month::try_from(u8::try_from(month).ok()?).ok()?,
+        u8::try_from(day).ok()?,
+    )
+    .ok()?;
+    if rest.is_empty() {
+        return Some(Written {
+            date,
+            time: None,
+            offset: UtcOffset::UTC,
+        });
+    }
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let (hour, rest) = digits(rest, 2)?;
+    let rest = rest.strip_prefix(':')?;
+    let (minute, mut rest) = digits(rest, 2)?;
+    let mut second = 0;
+    let mut nanos = 0;
+    if let Some(r) = rest.strip_prefix(':') {
+        let (s2, r) = digits(r, 2)?;
+        second = s2;
+        rest = r;
+        if let Some(r) = rest.strip_prefix(['.', ',']) {
+            let len = r.bytes().take_while(u8::is_ascii_digit).count();
+            if len == 0 {
+                return None;
+            }
+            let kept = &r[..len.min(9)];
+            nanos = kept.parse::<u32>().ok()? * 10u32.pow(9 - kept.len() as u32);
+            rest = &r[len..];
+        }
+    }
+    let time = Time::from_hms_nano(
+        u8::try_from(hour).ok()?,
+        u8::try_from(minute).ok()?,
+        u8::try_from(second).ok()?,
+        nanos,
+    )
+    .ok()?;
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let offset = match rest {
+        "" | "Z" | "z" | "UTC" => UtcOffset::UTC,
+        _ => {
+            let sign: i8 = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, r) = digits(&rest[1..], 2)?;
+            let r = r.strip_prefix(':').unwrap_or(r);
+            let m = if r.is_empty() {
+                0
+            } else {
+                let (m, r) = digits(r, 2)?;
+                if !r.is_empty() {
+                    return None;
+                }
+                m
+            };
+            UtcOffset::from_hms(
+                sign * i8::try_from(h).ok()?,
+                sign * i8::try_from(m).ok()?,
+                0,
+            )
+            .ok()?
+        }
+    };
+    Some(Written {
+        date,
+        time: Some(time),
+        offset,
+    })
+}
+
+/// Epoch milliseconds of an epoch number (seconds below [`EPOCH_MILLIS_FROM`], else
+/// milliseconds). Digits below a millisecond are dropped.
+fn epoch_millis(written: &str) -> Option<i64> {
+    let plain = decimal_text(written)?;
+    let (negative, unsigned) = match plain.strip_prefix('-') {
+        Some(u) => (true, u),
+        None => (false, plain.as_str()),
+    };
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if int.len() > 20 {
+        return None;
+    }
+    let whole: u128 = int.parse().ok()?;
+    let millis = if whole < EPOCH_MILLIS_FROM {
+        let ms_digits = format!("{:0<3}", frac.get(..3.min(frac.len()))?);
+        whole * 1000 + ms_digits.parse::<u128>().ok()?
+    } else {
+        whole
+    };
+    let millis = i64::try_from(millis).ok()?;
+    let millis = if negative { -millis } else { millis };
+    // Only instants the calendar can show (years -9999..=9999).
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()?;
+    Some(millis)
+}
+
+fn millis_of(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos() / 1_000_000
+}
+
+fn iso_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn not_midnight(field: &Field, millis: i128) -> ValueError {
+    let within = millis.rem_euclid(MILLIS_PER_DAY);
+    ValueError::new(
+        "INVALID_DATE",
+        format!(
+            "{} is at {:02}:{:02}:{:02}.{:03} UTC, not midnight! (a date property holds a day; set truncate_dates: true to keep only the date)",
+            field.shown(),
+            within / 3_600_000,
+            within / 60_000 % 60,
+            within / 1000 % 60,
+            within % 1000
+        ),
+    )
+}
+
+fn date(field: &Field, rules: ValueRules) -> Result<String, ValueError> {
+    let refuse = || {
+        ValueError::new(
+            "INVALID_DATE",
+            format!(
+                "{} is not a date: use YYYY-MM-DD, a timestamp at midnight UTC, or epoch milliseconds at midnight UTC",
+                quoted(field)
+            ),
+        )
+    };
+    let text = match field {
+        Field::Number(n) => *n,
+        Field::Text(s) => s.trim(),
+        _ => return Err(refuse()),
+    };
+    if let Some(w) = parse_written(text) {
+        let utc = w.instant().to_offset(UtcOffset::UTC);
+        return if utc.time() == Time::MIDNIGHT {
+            Ok(iso_date(utc.date()))
+        } else if rules.truncate_dates {
+            Ok(iso_date(w.date))
+        } else {
+            Err(not_midnight(field, millis_of(utc)))
+        };
+    }
+    let millis = epoch_millis(text).ok_or_else(refuse)?;
+    let day = i128::from(millis).div_euclid(MILLIS_PER_DAY);
+    if i128::from(millis).rem_euclid(MILLIS_PER_DAY) != 0 && !rules.truncate_dates {
+        return Err(not_midnight(field, i128::from(millis)));
+    }
+    let midnight = OffsetDateTime::from_unix_timestamp_nanos(day * MILLIS_PER_DAY * 1_000_000)
+        .map_err(|_| refuse())?;
+    Ok(iso_date(midnight.date()))
+}
+
+fn datetime(field: &Field) -> Result<String, ValueError> {
+    let refuse = || {
+        ValueError::new(
+            "INVALID_DATETIME",
+            format!(
+                "{} is not a date-time: use RFC 3339 (a space for T and offsets like +00 or +05:30 are fine), a date, or epoch seconds or milliseconds",
+                quoted(field)
+            ),
+        )
+    };
+    let text = match field {
+        Field::Number(n) => *n,
+        Field::Text(s) => s.trim(),
+        _ => return Err(refuse()),
+    };
+    if let Some(w) = parse_written(text) {
+        return Ok(millis_of(w.instant()).to_string());
+    }
+    epoch_millis(text).map(|ms| ms.to_string()).ok_or_else(refuse)
+}
+
+fn enumeration(
+    field: &Field,
+    multi: bool,
+    options: &[(String, String)],
+    external: bool,
+) -> Result<String, ValueError> {
+    let one = |item: &str| -> Result<String, ValueError> {
+        if external || options.iter().any(|(v, _)| v == item) {
+            return Ok(item.to_string());
+        }
+        let wanted = item.trim();
+        options
+            .iter()
+            .find(|(v, l)| v.eq_ignore_ascii_case(wanted) || l.eq_ignore_ascii_case(wanted))
+            .or_else(|| {
+                let lower = wanted.to_lowercase();
+                options
+                    .iter()
+                    .find(|(v, l)| v.to_lowercase() == lower || l.to_lowercase() == lower)
+            })
+            .map(|(v, _)| v.clone())
+            .ok_or_else(|| {
+                let listed: Vec<&str> = options
+                    .iter()
+                    .take(OPTIONS_LISTED)
+                    .map(|(v, _)| v.as_str())
+                    .collect();
+                let more = options.len().saturating_sub(OPTIONS_LISTED);
+                let more = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                ValueError::new(
+                    "INVALID_OPTION",
+                    format!(
+                        "\"{item}\" is not one of the allowed options (by value or label): {}{more}",
+                        listed.join(", ")
+                    ),
+                )
+            })
+    };
+    let not_one = || {
+        ValueError::new(
+            "INVALID_OPTION",
+            format!(
+                "{} is not an option: this property takes one value",
+                field.shown()
+            ),
+        )
+    };
+    if !multi {
+        return match field.scalar_text() {
+            Some(t) => one(&t),
+            None => Err(not_one()),
+        };
+    }
+    let (appends, items): (bool, Vec<String>) = match field {
+        Field::Array(_, items) => {
+            let texts = items
+                .iter()
+                .filter(|i| **i != Field::Blank)
+                .map(|i| i.scalar_text().map(|t| t.trim().to_string()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ValueError::new(
+                        "INVALID_OPTION",
+                        format!("{} holds something other than options", field.shown()),
+                    )
+                })?;
+            (false, texts)
+        }
+        other => {
+            let t = other.scalar_text().ok_or_else(not_one)?;
+            (
+                t.trim_start().starts_with(';'),
+                t.split(';')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .collect(),
+            )
+        }
+    };
+    let mapped = items
+        .iter()
+        .map(|i| one(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A leading `;` tells HubSpot to add the options to those already set; it is kept.
+    let lead = if appends { ";" } else { "" };
+    Ok(format!("{lead}{}", mapped.join(";")))
+}
+
+fn text(field: &Field) -> Result<String, ValueError> {
+    let value = match field {
+        Field::Array(t, _) | Field::Object(t) => (*t).to_string(),
+        other => other.scalar_text().unwrap_or_default().into_owned(),
+    };
+    let chars = value.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(ValueError::new(
+            "VALUE_TOO_LONG",
+            format!("the value is {chars} characters long; HubSpot's limit is {MAX_TEXT_CHARS}"),
+        ));
+    }
+    Ok(value)
+}
+
+/// The value quoted for a message (`"t "` shows its white space).
+fn quoted(field: &Field) -> String {
+    match field {
+        Field::Text(_) => format!("{:?}", field.shown()),
+        other => other.shown(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_string()).unwrap()
+    }
+
+    fn convert_json(kind: &PropertyKind, json: &str) -> Result<String, ValueError> {
+        let raw = field(json);
+        convert(kind, &Field::read(&raw).unwrap(), ValueRules::default())
+    }
+
+    #[test]
+    fn number_text_survives_digit_for_digit() {
+        let table = [
+            ("99999999999999.99", "99999999999999.99"),
+            ("12345678901234567.89", "12345678901234567.89"),
+            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            ("1.10", "1.10"),
+            ("-0", "0"),
+            ("-0.0", "0.0"),
+            ("1e3", "1000"),
+            ("1.5E-7", "0.00000015"),
+            ("-2.50e2", "-250"),
+            ("1.25e1", "12.5"),
+            ("+7", "7"),
+            ("007.50", "7.50"),
+            (".5", "0.5"),
+            ("42", "42"),
+        ];
+        for (written, sent) in table {
+            assert_eq!(decimal_text(written).as_deref(), Some(sent), "{written}");
+        }
+        for bad in ["", "-", "1.2.3", "1e", "12a", "1e400", "0x10", "1 000", "e5", "."] {
+            assert_eq!(decimal_text(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn booleans_in_warehouse_spellings() {
+        for (json, sent) in [
+            ("true", "true"),
+            ("\"t\"", "true"),
+            ("\" Yes \"", "true"),
+            ("\"Y\"", "true"),
+            ("1", "true"),
+            ("\"F\"", "false"),
+            ("\"no\"", "false"),
+            ("0", "false"),
+            ("false", "false"),
+        ] {
+            assert_eq!(convert_json(&PropertyKind::Bool, json).unwrap(), sent, "{json}");
+        }
+        for bad in ["\"maybe\"", "2", "[true]", "{}"] {
+            assert_eq!(convert_json(&PropertyKind::Bool, bad).unwrap_err().code, "INVALID_BOOLEAN");
+        }
+    }
+
+    #[test]
+    fn datetimes_in_the_forms_warehouses_export() {
+        let table = [
+            ("\"2024-01-01T01:00:00Z\"", "1704070800000"),
+            ("\"2024-01-01 01:00:00.123+00\"", "1704070800123"),
+            ("\"2024-01-01 06:30:00+0530\"", "1704070800000"),
+            ("\"2024-01-01T06:30:00+05:30\"", "1704070800000"),
+            ("\"2024-01-01 01:00:00\"", "1704070800000"),
+            ("\"2024-01-01T01:00:00.123456789Z\"", "1704070800123"),
+            ("\"2024-01-01\"", "1704067200000"),
+            ("1704070800", "1704070800000"),
+            ("\"1704070800\"", "1704070800000"),
+            ("1704070800.5", "1704070800500"),
+            ("1704070800123", "1704070800123"),
+        ];
+        for (json, sent) in table {
+            assert_eq!(convert_json(&PropertyKind::DateTime, json).unwrap(), sent, "{json}");
+        }
+        for bad in ["\"next tuesday\"", "\"2024-13-01\"", "\"2024-01-01T25:00:00Z\"", "true"] {
+            assert_eq!(
+                convert_json(&PropertyKind::DateTime, bad).unwrap_err().code,
+                "INVALID_DATETIME",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_days_at_midnight_utc_or_truncated_when_asked() {
+        for (json, sent) in [
+            ("\"1990-05-17\"", "1990-05-17"),
+            ("\"1990-05-17 00:00:00+00\"", "1990-05-17"),
+            ("\"1990-05-17T02:00:00+02:00\"", "1990-05-17"),
+            ("642902400000", "1990-05-17"),
+        ] {
+            assert_eq!(convert_json(&PropertyKind::Date, json).unwrap(), sent, "{json}");
+        }
+        let err = convert_json(&PropertyKind::Date, "\"1990-05-17T09:30:00Z\"").unwrap_err();
+        assert_eq!(err.code, "INVALID_DATE");
+        assert!(err.message.starts_with("1990-05-17T09:30:00Z is at 09:30:00.000 UTC, not midnight!"), "{}", err.message);
+        let raw = field("\"1990-05-17 23:30:00-05\"");
+        let truncated = convert(
+            &PropertyKind::Date,
+            &Field::read(&raw).unwrap(),
+            ValueRules { truncate_dates: true },
+        );
+        assert_eq!(truncated.unwrap(), "1990-05-17", "the date as written");
+    }
+
+    #[test]
+    fn options_match_by_value_or_label_in_any_case() {
+        let options = vec![
+            ("BUDGET_HOLDER".to_string(), "Budget Holder".to_string()),
+            ("END_USER".to_string(), "End User".to_string()),
+        ];
+        let single = PropertyKind::Enumeration { multi: false, options: options.clone(), external: false };
+        let multi = PropertyKind::Enumeration { multi: true, options, external: false };
+        assert_eq!(convert_json(&single, "\"end user\"").unwrap(), "END_USER");
+        assert_eq!(convert_json(&single, "\"budget_holder\"").unwrap(), "BUDGET_HOLDER");
+        assert_eq!(convert_json(&multi, "[\"End User\", \"BUDGET_HOLDER\"]").unwrap(), "END_USER;BUDGET_HOLDER");
+        assert_eq!(convert_json(&multi, "\"end_user; Budget Holder\"").unwrap(), "END_USER;BUDGET_HOLDER");
+        assert_eq!(convert_json(&multi, "\";END_USER\"").unwrap(), ";END_USER");
+        assert_eq!(convert_json(&single, "\"boss\"").unwrap_err().code, "INVALID_OPTION");
+        let external = PropertyKind::Enumeration { multi: false, options: Vec::new(), external: true };
+        assert_eq!(convert_json(&external, "\"appointmentscheduled\"").unwrap(), "appointmentscheduled");
+    }
+
+    #[test]
+    fn text_keeps_what_was_written() {
+        assert_eq!(convert_json(&PropertyKind::Text, "1.10").unwrap(), "1.10");
+        assert_eq!(convert_json(&PropertyKind::Text, "{\"a\": 1}").unwrap(), "{\"a\": 1}");
+        assert_eq!(convert_json(&PropertyKind::Text, "\" padded \"").unwrap(), " padded ");
+        let long = format!("\"{}\"", "x".repeat(MAX_TEXT_CHARS + 1));
+        assert_eq!(convert_json(&PropertyKind::Text, &long).unwrap_err().code, "VALUE_TOO_LONG");
+    }
+
+    #[test]
+    fn unreadable_values_are_named() {
+        assert!(Field::read(&field("1e400")).is_err());
+        assert!(Field::read(&field("\"\\ud800\"")).is_err());
+        assert_eq!(Field::read(&field("\"  \"")).unwrap(), Field::Blank);
+    }
+}
