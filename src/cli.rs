@@ -29,8 +29,9 @@ pub struct Args {
     #[arg(long, value_name = "NAME", required_if_eq_any = [("input_format", "jsonl"), ("input_format", "csv")])]
     pub stream: Option<String>,
     /// Check credentials and every configured stream's mapping against HubSpot, write nothing,
-    /// and exit 0 when all is well.
-    #[arg(long, conflicts_with_all = ["about", "input"])]
+    /// and exit 0 when all is well. With --input, also report how the input's columns (its
+    /// SCHEMA messages, CSV header or first JSONL record) map to properties.
+    #[arg(long, conflicts_with = "about")]
     pub check: bool,
     /// Print the target's name, capabilities and settings, then exit.
     #[arg(long)]

@@ -9,6 +9,7 @@
 
 pub mod about;
 pub mod associate;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -9,9 +9,8 @@ use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::Client;
-use target_hubspot::mapping::{StreamMapping, check_association};
 use target_hubspot::output::rejected::RejectedSink;
-use target_hubspot::{about, input, run};
+use target_hubspot::{about, check, input, run};
 
 /// Exit codes; documented in the README.
 mod exit {
@@ -71,63 +70,25 @@ fn rejected_path(configured: &Path, input: Option<&Path>) -> PathBuf {
 
 /// `--check`: the credentials work, and every configured stream (or `contacts` when none is
 /// configured) maps to an object type with a usable `id_property`. Nothing is written.
-async fn check(config: &Config, client: &Client) -> ExitCode {
-    let mut names: Vec<String> = config.streams.keys().cloned().collect();
-    if names.is_empty() {
-        names.push("contacts".into());
-    }
-    let mut problems = 0;
-    for name in names {
-        let Some(stream) = config.stream(&name) else {
-            continue;
-        };
-        let object_type = stream.object_type.clone();
-        match client.properties(&object_type).await {
-            Err(fatal) => return critical(&fatal),
-            Ok(Err(reason)) => {
-                problems += 1;
-                tracing::error!(
-                    "stream {name}: HubSpot does not know object type '{object_type}' ({reason})"
-                );
-            }
-            Ok(Ok(properties)) => match StreamMapping::resolve(&name, stream, &properties) {
-                Ok(m) => {
-                    for association in &m.associations {
-                        let checked = match client.properties(&association.to_object_type).await {
-                            Err(fatal) => return critical(&fatal),
-                            Ok(Err(reason)) => Err(format!(
-                                "stream {name}: association field '{}': HubSpot does not know object type '{}' ({reason})",
-                                association.field, association.to_object_type
-                            )),
-                            Ok(Ok(to)) => check_association(&name, association, &to)
-                                .map_err(|e| e.to_string()),
-                        };
-                        if let Err(e) = checked {
-                            problems += 1;
-                            tracing::error!("{e}");
-                        }
-                    }
-                    tracing::info!(
-                        "stream {name}: ok, upserts {} by {} ({} properties known, {} association(s))",
-                        m.object_type,
-                        m.id_property,
-                        properties.len(),
-                        m.associations.len()
-                    );
-                }
-                Err(e) => {
-                    problems += 1;
-                    tracing::error!("{e}");
-                }
-            },
+async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
+    let columns = match &args.input {
+        Some(path) => match check::columns(path, args.input_format, args.stream.as_deref()) {
+            Ok(c) => c,
+            Err(e) => return critical(&e),
+        },
+        None => Default::default(),
+    };
+    match check::check(config, client, &columns).await {
+        Err(fatal) => critical(&fatal),
+        Ok(0) => {
+            tracing::info!("check passed: credentials accepted and every stream can be upserted");
+            ExitCode::SUCCESS
+        }
+        Ok(problems) => {
+            eprintln!("CRITICAL check failed: {problems} stream(s) cannot be loaded as configured");
+            ExitCode::from(exit::FATAL)
         }
     }
-    if problems > 0 {
-        eprintln!("CRITICAL check failed: {problems} stream(s) cannot be loaded as configured");
-        return ExitCode::from(exit::FATAL);
-    }
-    tracing::info!("check passed: credentials accepted and every stream can be upserted");
-    ExitCode::SUCCESS
 }
 
 async fn shutdown_signal() -> u8 {
@@ -186,7 +147,7 @@ async fn run_target() -> ExitCode {
         Err(e) => return critical(&e),
     };
     if args.check {
-        return check(&config, &client).await;
+        return check(&config, &client, &args).await;
     }
     if let Some(path) = &args.input
         && let Err(e) = std::fs::metadata(path)

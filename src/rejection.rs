@@ -11,13 +11,13 @@ pub struct Rejection {
     pub message: String,
     /// HubSpot's code for the property error (`INVALID_EMAIL`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<Box<str>>,
     /// The property at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub property: Option<String>,
+    pub property: Option<Box<str>>,
     /// The record field that held the value, when it is not named like the property.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<Box<str>>,
     /// HubSpot's full message, when `message` is a shortened reading of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hubspot_message: Option<Box<str>>,
@@ -61,7 +61,7 @@ impl Rejection {
             category: category.to_string(),
             message: message.into(),
             code: None,
-            property: property.map(String::from),
+            property: property.map(Box::from),
             field: None,
             hubspot_message: None,
             http: None,
@@ -70,13 +70,13 @@ impl Rejection {
 
     /// The same rejection with HubSpot-style `code`.
     pub fn with_code(mut self, code: &str) -> Self {
-        self.code = Some(code.to_string());
+        self.code = Some(code.into());
         self
     }
 
     /// The same rejection naming the record `field` that held the value.
     pub fn with_field(mut self, field: &str) -> Self {
-        self.field = Some(field.to_string());
+        self.field = Some(field.into());
         self
     }
 
@@ -102,8 +102,8 @@ impl Rejection {
             .join("; ");
         Self {
             category,
-            code: Some(first.code.clone()),
-            property: Some(first.name.clone()),
+            code: Some(first.code.as_str().into()),
+            property: Some(first.name.as_str().into()),
             field: None,
             message: readable,
             hubspot_message: Some(message.into_boxed_str()),

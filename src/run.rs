@@ -18,11 +18,11 @@ use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
 use crate::input::Lines;
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
 use crate::mapping::{Mapped, StreamMapping, check_association, closest_property};
-use crate::rejection::Rejection;
 use crate::output::rejected::RejectedSink;
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
 use crate::pipeline::state::StateTracker;
+use crate::rejection::Rejection;
 use crate::singer::{Message, parse_line};
 use crate::writer::{BatchResult, Outcome, Target, write_batch};
 
@@ -63,13 +63,16 @@ struct StreamState {
     fields_reported: bool,
 }
 
+/// `(category, code, property)` of a rejection.
+type RejectReason = (String, Option<Box<str>>, Option<Box<str>>);
+
 /// Outcomes counted for `max_reject_rate`.
 #[derive(Default)]
 struct RejectRate {
     outcomes: u64,
     rejected: u64,
     /// `(category, code, property)` → count.
-    reasons: HashMap<(String, Option<String>, Option<String>), u64>,
+    reasons: HashMap<RejectReason, u64>,
 }
 
 /// Outcomes needed before `max_reject_rate` is judged.
@@ -461,8 +464,9 @@ impl<W: Write> Runner<W> {
                 stream: stream.clone(),
                 reason,
             };
-            let new = NewProperty::for_field(field, self.streams[idx].schema["properties"].get(field))
-                .map_err(fail)?;
+            let new =
+                NewProperty::for_field(field, self.streams[idx].schema["properties"].get(field))
+                    .map_err(fail)?;
             let existing = self
                 .properties
                 .get(&object_type)
@@ -481,7 +485,11 @@ impl<W: Write> Runner<W> {
                         kind: new.kind,
                         field_type: new.field_type,
                         group_name: CREATED_GROUP,
-                        options: if new.kind == "bool" { bool_options } else { Vec::new() },
+                        options: if new.kind == "bool" {
+                            bool_options
+                        } else {
+                            Vec::new()
+                        },
                     };
                     let info = self
                         .client
@@ -494,7 +502,10 @@ impl<W: Write> Runner<W> {
                             ))
                         })?;
                     tracing::info!(stream, object_type, property = %info.name, kind = new.kind, "created a property for field '{field}'");
-                    self.streams[idx].stats.created_properties.insert(info.name.clone());
+                    self.streams[idx]
+                        .stats
+                        .created_properties
+                        .insert(info.name.clone());
                     self.properties
                         .entry(object_type.clone())
                         .or_default()

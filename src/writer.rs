@@ -474,13 +474,13 @@ fn whole_batch_rejection(reply: &Reply) -> Rejection {
     if rejection.code.is_none()
         && let Some(detail) = body.errors.first()
     {
-        rejection.code = detail.code.clone();
+        rejection.code = detail.code.as_deref().map(Box::from);
         rejection.property = detail
             .context
             .get("propertyName")
             .and_then(|v| v.get(0))
             .and_then(Value::as_str)
-            .map(String::from);
+            .map(Box::from);
     }
     rejection
 }

@@ -18,7 +18,13 @@ async fn server_with_properties() -> MockServer {
             when.method(GET).path("/crm/v3/properties/contacts");
             then.status(200).json_body(json!({"results": [
                 {"name": "email", "type": "string", "fieldType": "text", "hasUniqueValue": false},
-                {"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox", "hasUniqueValue": false},
+                {"name": "firstname", "type": "string", "fieldType": "text", "hasUniqueValue": false},
+                {"name": "lastname", "type": "string", "fieldType": "text", "hasUniqueValue": false},
+                {"name": "vip", "type": "bool", "fieldType": "booleancheckbox", "hasUniqueValue": false},
+                {"name": "score", "type": "number", "fieldType": "number", "hasUniqueValue": false},
+                {"name": "address", "type": "string", "fieldType": "textarea", "hasUniqueValue": false},
+                {"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox", "hasUniqueValue": false,
+                 "options": [{"value": "CHAMPION", "label": "Champion"}, {"value": "END_USER", "label": "End user"}]},
                 {"name": "date_of_birth", "type": "date", "fieldType": "date", "hasUniqueValue": false},
                 {"name": "last_seen", "type": "datetime", "fieldType": "date", "hasUniqueValue": false},
             ]}));

@@ -428,6 +428,7 @@ pub fn object_type(
         objects: BTreeMap::new(),
         unique_index: HashMap::new(),
         created_at: "2019-08-06T02:41:52.000Z".to_string(),
+        created_groups: Default::default(),
     };
     for p in t.indexed_properties() {
         unique_index.insert(p, HashMap::new());

@@ -1,6 +1,6 @@
 //! The CRM's data model: object types, property definitions and stored records.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -145,9 +145,20 @@ pub struct ObjectType {
     pub unique_index: HashMap<String, HashMap<String, u64>>,
     /// When the type was created, for schemas.
     pub created_at: String,
+    /// Property groups created through `POST /crm/v3/properties/{type}/groups`, beside the
+    /// groups its properties already use.
+    pub created_groups: BTreeSet<String>,
 }
 
 impl ObjectType {
+    /// Whether a property group of this name exists: one its properties use, HubSpot's
+    /// `{singular}information` group, or one created through the API.
+    pub fn has_group(&self, name: &str) -> bool {
+        self.created_groups.contains(name)
+            || self.properties.iter().any(|p| p.group_name == name)
+            || name == format!("{}information", self.upper_singular.to_lowercase())
+    }
+
     /// The definition of `name`, if the type has it.
     pub fn property(&self, name: &str) -> Option<&PropertyDef> {
         self.properties.iter().find(|p| p.name == name)

@@ -173,7 +173,10 @@ impl Client {
             Ok(reply) if (200..300).contains(&reply.status) || reply.status == 409 => {}
             Ok(reply) => {
                 let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
-                return Ok(Err(format!("POST {groups}: HTTP {}: {message}", reply.status)));
+                return Ok(Err(format!(
+                    "POST {groups}: HTTP {}: {message}",
+                    reply.status
+                )));
             }
         }
         let path = format!("/crm/v3/properties/{object_type}");
@@ -181,7 +184,8 @@ impl Client {
             .post_json(&path, create, object_type)
             .await?
             .and_then(|v| {
-                serde_json::from_value(v).map_err(|e| format!("unexpected answer from POST {path}: {e}"))
+                serde_json::from_value(v)
+                    .map_err(|e| format!("unexpected answer from POST {path}: {e}"))
             }))
     }
 

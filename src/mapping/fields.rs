@@ -115,8 +115,7 @@ impl FieldMap {
     /// Records that `field` is sent as the newly created property `created`.
     pub fn add_created(&mut self, field: &str, created: &PropertyInfo) {
         self.insert(Property::of(created));
-        self.created
-            .insert(field.to_string(), created.name.clone());
+        self.created.insert(field.to_string(), created.name.clone());
     }
 
     /// Where `field` goes.
@@ -135,7 +134,11 @@ impl FieldMap {
                 .properties
                 .contains_key(field)
                 .then_some(field)
-                .or_else(|| self.lowercase.get(&field.to_lowercase()).map(String::as_str))
+                .or_else(|| {
+                    self.lowercase
+                        .get(&field.to_lowercase())
+                        .map(String::as_str)
+                })
                 .or_else(|| self.created.get(field).map(String::as_str)),
         };
         match name.and_then(|n| self.properties.get(n)) {
@@ -225,10 +228,18 @@ mod tests {
 
     #[test]
     fn fields_find_properties_by_rename_name_case_and_creation() {
-        let props = [info("email", "string", false), info("firstname", "string", false), info("hs_object_id", "number", true)];
+        let props = [
+            info("email", "string", false),
+            info("firstname", "string", false),
+            info("hs_object_id", "number", true),
+        ];
         let mut map = FieldMap::new(
             &props,
-            [("First Name".to_string(), Some("firstname".to_string())), ("secret".to_string(), None)].into(),
+            [
+                ("First Name".to_string(), Some("firstname".to_string())),
+                ("secret".to_string(), None),
+            ]
+            .into(),
             ["internal".to_string()].into(),
             vec!["company_ext".to_string()],
         );
@@ -244,18 +255,38 @@ mod tests {
         assert_eq!(map.target("company_ext"), Target::Association(0));
         assert_eq!(map.target("hs_object_id"), Target::ReadOnly("hs_object_id"));
         assert_eq!(map.target("Favourite Colour"), Target::Unknown);
-        map.add_created("Favourite Colour", &info("favourite_colour", "string", false));
+        map.add_created(
+            "Favourite Colour",
+            &info("favourite_colour", "string", false),
+        );
         assert_eq!(name(map.target("Favourite Colour")), "favourite_colour");
     }
 
     #[test]
     fn created_properties_take_their_type_from_the_schema() {
         let p = |field: &str, schema: Value| NewProperty::for_field(field, Some(&schema)).unwrap();
-        assert_eq!(p("Signed Up At", json!({"type": ["null", "string"], "format": "date-time"})).name, "signed_up_at");
-        assert_eq!(p("x", json!({"type": ["null", "string"], "format": "date-time"})).kind, "datetime");
+        assert_eq!(
+            p(
+                "Signed Up At",
+                json!({"type": ["null", "string"], "format": "date-time"})
+            )
+            .name,
+            "signed_up_at"
+        );
+        assert_eq!(
+            p(
+                "x",
+                json!({"type": ["null", "string"], "format": "date-time"})
+            )
+            .kind,
+            "datetime"
+        );
         assert_eq!(p("x", json!({"type": "integer"})).kind, "number");
         assert_eq!(p("x", json!({"type": ["boolean", "null"]})).kind, "bool");
-        assert_eq!(p("x", json!({"type": "string", "format": "date"})).kind, "date");
+        assert_eq!(
+            p("x", json!({"type": "string", "format": "date"})).kind,
+            "date"
+        );
         assert_eq!(p("x", json!({"type": "object"})).kind, "string");
         assert!(NewProperty::for_field("2nd_phone", None).is_err());
     }

@@ -44,10 +44,24 @@ mod tests {
     #[test]
     fn emails_are_trimmed_and_lowercased_and_numbers_only_key_unique_properties() {
         let email = Field::Text("  Ann@Example.COM ".into());
-        assert_eq!(KeyKind::Email.normalise(Some(&email)).unwrap(), "ann@example.com");
-        assert_eq!(KeyKind::Unique.normalise(Some(&Field::Number("0042"))).unwrap(), "0042");
-        assert_eq!(KeyKind::Email.normalise(Some(&Field::Number("5"))), Err(KeyProblem::NotText));
-        assert_eq!(KeyKind::Unique.normalise(Some(&Field::Blank)), Err(KeyProblem::Missing));
+        assert_eq!(
+            KeyKind::Email.normalise(Some(&email)).unwrap(),
+            "ann@example.com"
+        );
+        assert_eq!(
+            KeyKind::Unique
+                .normalise(Some(&Field::Number("0042")))
+                .unwrap(),
+            "0042"
+        );
+        assert_eq!(
+            KeyKind::Email.normalise(Some(&Field::Number("5"))),
+            Err(KeyProblem::NotText)
+        );
+        assert_eq!(
+            KeyKind::Unique.normalise(Some(&Field::Blank)),
+            Err(KeyProblem::Missing)
+        );
         assert_eq!(KeyKind::Unique.normalise(None), Err(KeyProblem::Missing));
     }
 }

@@ -136,7 +136,11 @@ impl StreamMapping {
             properties,
             config.properties.into_iter().collect(),
             config.drop.into_iter().collect(),
-            config.associations.iter().map(|a| a.field.clone()).collect(),
+            config
+                .associations
+                .iter()
+                .map(|a| a.field.clone())
+                .collect(),
         );
         if let Some((field, to)) = fields.unknown_rename_targets().first() {
             let hint = closest_property(to, fields.names())
@@ -421,17 +425,26 @@ mod tests {
             p(json!({"name": "age", "type": "number", "fieldType": "number"})),
             p(json!({"name": "vip", "type": "bool", "fieldType": "booleancheckbox"})),
             p(json!({"name": "addr", "type": "string", "fieldType": "textarea"})),
-            p(json!({"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox",
-                "options": [{"value": "CHAMPION", "label": "Champion"}, {"value": "END_USER", "label": "End User"}]})),
-            p(json!({"name": "hs_object_id", "type": "number", "fieldType": "number",
-                "modificationMetadata": {"readOnlyValue": true}})),
-            p(json!({"name": "external_id", "type": "string", "fieldType": "text", "hasUniqueValue": true})),
+            p(
+                json!({"name": "hs_buying_role", "type": "enumeration", "fieldType": "checkbox",
+                "options": [{"value": "CHAMPION", "label": "Champion"}, {"value": "END_USER", "label": "End User"}]}),
+            ),
+            p(
+                json!({"name": "hs_object_id", "type": "number", "fieldType": "number",
+                "modificationMetadata": {"readOnlyValue": true}}),
+            ),
+            p(
+                json!({"name": "external_id", "type": "string", "fieldType": "text", "hasUniqueValue": true}),
+            ),
         ]
     }
 
     fn stream(extra: serde_json::Value) -> StreamMapping {
         let mut config = json!({"object_type": "contacts", "id_property": "email"});
-        config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         StreamMapping::resolve("s", serde_json::from_value(config).unwrap(), &props()).unwrap()
     }
 
@@ -465,7 +478,9 @@ mod tests {
         let record = raw(r#"{"email":"a@b.co","city":"  ","firstname":null}"#);
         let skipped = stream(json!({})).map(&record).unwrap();
         assert_eq!(skipped.properties.len(), 1);
-        let cleared = stream(json!({"blank_values": "clear"})).map(&record).unwrap();
+        let cleared = stream(json!({"blank_values": "clear"}))
+            .map(&record)
+            .unwrap();
         assert_eq!(cleared.properties["city"], "");
         assert_eq!(cleared.properties["firstname"], "");
     }
@@ -485,7 +500,9 @@ mod tests {
                 "{record}: {err:?}"
             );
         }
-        let err = stream(json!({})).map(&raw(r#"{"firstname":"x"}"#)).unwrap_err();
+        let err = stream(json!({}))
+            .map(&raw(r#"{"firstname":"x"}"#))
+            .unwrap_err();
         assert_eq!(
             err.message,
             "the record has no value for id_property \"email\", so it cannot be matched"
@@ -508,7 +525,10 @@ mod tests {
 
     #[test]
     fn renames_to_properties_that_do_not_exist_stop_at_startup() {
-        let config = serde_json::from_value(json!({"object_type": "contacts", "properties": {"x": "frstname"}})).unwrap();
+        let config = serde_json::from_value(
+            json!({"object_type": "contacts", "properties": {"x": "frstname"}}),
+        )
+        .unwrap();
         let mut config: StreamConfig = config;
         config.id_property = Some("email".into());
         let err = StreamMapping::resolve("s", config, &props()).unwrap_err();
@@ -521,18 +541,32 @@ mod tests {
     #[test]
     fn unknown_fields_are_rejected_when_asked_and_two_fields_for_one_property_are_refused() {
         let m = stream(json!({"unknown_fields": "reject"}));
-        let err = m.map(&raw(r#"{"email":"a@b.co","frstname":"x"}"#)).unwrap_err();
+        let err = m
+            .map(&raw(r#"{"email":"a@b.co","frstname":"x"}"#))
+            .unwrap_err();
         assert_eq!(err.category, "UNKNOWN_FIELD");
-        assert!(err.message.contains("frstname (did you mean 'firstname'?)"), "{}", err.message);
-        let err = stream(json!({})).map(&raw(r#"{"email":"a@b.co","CITY":"x","city":"y"}"#)).unwrap_err();
+        assert!(
+            err.message.contains("frstname (did you mean 'firstname'?)"),
+            "{}",
+            err.message
+        );
+        let err = stream(json!({}))
+            .map(&raw(r#"{"email":"a@b.co","CITY":"x","city":"y"}"#))
+            .unwrap_err();
         assert_eq!(err.category, "INVALID_RECORD");
     }
 
     #[test]
     fn unreadable_records_name_the_parser_reason() {
-        let err = stream(json!({})).map(&raw(r#"{"email":"a@b.co","age":1e400}"#)).unwrap_err();
+        let err = stream(json!({}))
+            .map(&raw(r#"{"email":"a@b.co","age":1e400}"#))
+            .unwrap_err();
         assert_eq!(err.category, "INVALID_RECORD");
-        assert!(err.message.contains("number out of range at column"), "{}", err.message);
+        assert!(
+            err.message.contains("number out of range at column"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -550,7 +584,10 @@ mod tests {
     fn numeric_keys_are_allowed_for_unique_value_properties() {
         let m = StreamMapping::resolve(
             "s",
-            serde_json::from_value(json!({"object_type": "companies", "id_property": "external_id"})).unwrap(),
+            serde_json::from_value(
+                json!({"object_type": "companies", "id_property": "external_id"}),
+            )
+            .unwrap(),
             &props(),
         )
         .unwrap();

@@ -119,7 +119,8 @@ impl<'a> Field<'a> {
             Some(b't') => Ok(Self::Bool(true)),
             Some(b'f') => Ok(Self::Bool(false)),
             Some(b'"') => {
-                let s: String = serde_json::from_str(text).map_err(|e| Unreadable(e.to_string()))?;
+                let s: String =
+                    serde_json::from_str(text).map_err(|e| Unreadable(e.to_string()))?;
                 Ok(if s.trim().is_empty() {
                     Self::Blank
                 } else {
@@ -195,7 +196,11 @@ impl ValueError {
 }
 
 /// The text HubSpot is sent for a non-blank `field` of a property of `kind`.
-pub fn convert(kind: &PropertyKind, field: &Field, rules: ValueRules) -> Result<String, ValueError> {
+pub fn convert(
+    kind: &PropertyKind,
+    field: &Field,
+    rules: ValueRules,
+) -> Result<String, ValueError> {
     match kind {
         PropertyKind::Bool => boolean(field),
         PropertyKind::Number => number(field),
@@ -526,7 +531,9 @@ fn datetime(field: &Field) -> Result<String, ValueError> {
     if let Some(w) = parse_written(text) {
         return Ok(millis_of(w.instant()).to_string());
     }
-    epoch_millis(text).map(|ms| ms.to_string()).ok_or_else(refuse)
+    epoch_millis(text)
+        .map(|ms| ms.to_string())
+        .ok_or_else(refuse)
 }
 
 fn enumeration(
@@ -663,7 +670,10 @@ mod tests {
         let table = [
             ("99999999999999.99", "99999999999999.99"),
             ("12345678901234567.89", "12345678901234567.89"),
-            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
             ("1.10", "1.10"),
             ("-0", "0"),
             ("-0.0", "0.0"),
@@ -679,7 +689,9 @@ mod tests {
         for (written, sent) in table {
             assert_eq!(decimal_text(written).as_deref(), Some(sent), "{written}");
         }
-        for bad in ["", "-", "1.2.3", "1e", "12a", "1e400", "0x10", "1 000", "e5", "."] {
+        for bad in [
+            "", "-", "1.2.3", "1e", "12a", "1e400", "0x10", "1 000", "e5", ".",
+        ] {
             assert_eq!(decimal_text(bad), None, "{bad:?}");
         }
     }
@@ -697,10 +709,17 @@ mod tests {
             ("0", "false"),
             ("false", "false"),
         ] {
-            assert_eq!(convert_json(&PropertyKind::Bool, json).unwrap(), sent, "{json}");
+            assert_eq!(
+                convert_json(&PropertyKind::Bool, json).unwrap(),
+                sent,
+                "{json}"
+            );
         }
         for bad in ["\"maybe\"", "2", "[true]", "{}"] {
-            assert_eq!(convert_json(&PropertyKind::Bool, bad).unwrap_err().code, "INVALID_BOOLEAN");
+            assert_eq!(
+                convert_json(&PropertyKind::Bool, bad).unwrap_err().code,
+                "INVALID_BOOLEAN"
+            );
         }
     }
 
@@ -720,9 +739,18 @@ mod tests {
             ("1704070800123", "1704070800123"),
         ];
         for (json, sent) in table {
-            assert_eq!(convert_json(&PropertyKind::DateTime, json).unwrap(), sent, "{json}");
+            assert_eq!(
+                convert_json(&PropertyKind::DateTime, json).unwrap(),
+                sent,
+                "{json}"
+            );
         }
-        for bad in ["\"next tuesday\"", "\"2024-13-01\"", "\"2024-01-01T25:00:00Z\"", "true"] {
+        for bad in [
+            "\"next tuesday\"",
+            "\"2024-13-01\"",
+            "\"2024-01-01T25:00:00Z\"",
+            "true",
+        ] {
             assert_eq!(
                 convert_json(&PropertyKind::DateTime, bad).unwrap_err().code,
                 "INVALID_DATETIME",
@@ -739,16 +767,27 @@ mod tests {
             ("\"1990-05-17T02:00:00+02:00\"", "1990-05-17"),
             ("642902400000", "1990-05-17"),
         ] {
-            assert_eq!(convert_json(&PropertyKind::Date, json).unwrap(), sent, "{json}");
+            assert_eq!(
+                convert_json(&PropertyKind::Date, json).unwrap(),
+                sent,
+                "{json}"
+            );
         }
         let err = convert_json(&PropertyKind::Date, "\"1990-05-17T09:30:00Z\"").unwrap_err();
         assert_eq!(err.code, "INVALID_DATE");
-        assert!(err.message.starts_with("1990-05-17T09:30:00Z is at 09:30:00.000 UTC, not midnight!"), "{}", err.message);
+        assert!(
+            err.message
+                .starts_with("1990-05-17T09:30:00Z is at 09:30:00.000 UTC, not midnight!"),
+            "{}",
+            err.message
+        );
         let raw = field("\"1990-05-17 23:30:00-05\"");
         let truncated = convert(
             &PropertyKind::Date,
             &Field::read(&raw).unwrap(),
-            ValueRules { truncate_dates: true },
+            ValueRules {
+                truncate_dates: true,
+            },
         );
         assert_eq!(truncated.unwrap(), "1990-05-17", "the date as written");
     }
@@ -759,25 +798,61 @@ mod tests {
             ("BUDGET_HOLDER".to_string(), "Budget Holder".to_string()),
             ("END_USER".to_string(), "End User".to_string()),
         ];
-        let single = PropertyKind::Enumeration { multi: false, options: options.clone(), external: false };
-        let multi = PropertyKind::Enumeration { multi: true, options, external: false };
+        let single = PropertyKind::Enumeration {
+            multi: false,
+            options: options.clone(),
+            external: false,
+        };
+        let multi = PropertyKind::Enumeration {
+            multi: true,
+            options,
+            external: false,
+        };
         assert_eq!(convert_json(&single, "\"end user\"").unwrap(), "END_USER");
-        assert_eq!(convert_json(&single, "\"budget_holder\"").unwrap(), "BUDGET_HOLDER");
-        assert_eq!(convert_json(&multi, "[\"End User\", \"BUDGET_HOLDER\"]").unwrap(), "END_USER;BUDGET_HOLDER");
-        assert_eq!(convert_json(&multi, "\"end_user; Budget Holder\"").unwrap(), "END_USER;BUDGET_HOLDER");
+        assert_eq!(
+            convert_json(&single, "\"budget_holder\"").unwrap(),
+            "BUDGET_HOLDER"
+        );
+        assert_eq!(
+            convert_json(&multi, "[\"End User\", \"BUDGET_HOLDER\"]").unwrap(),
+            "END_USER;BUDGET_HOLDER"
+        );
+        assert_eq!(
+            convert_json(&multi, "\"end_user; Budget Holder\"").unwrap(),
+            "END_USER;BUDGET_HOLDER"
+        );
         assert_eq!(convert_json(&multi, "\";END_USER\"").unwrap(), ";END_USER");
-        assert_eq!(convert_json(&single, "\"boss\"").unwrap_err().code, "INVALID_OPTION");
-        let external = PropertyKind::Enumeration { multi: false, options: Vec::new(), external: true };
-        assert_eq!(convert_json(&external, "\"appointmentscheduled\"").unwrap(), "appointmentscheduled");
+        assert_eq!(
+            convert_json(&single, "\"boss\"").unwrap_err().code,
+            "INVALID_OPTION"
+        );
+        let external = PropertyKind::Enumeration {
+            multi: false,
+            options: Vec::new(),
+            external: true,
+        };
+        assert_eq!(
+            convert_json(&external, "\"appointmentscheduled\"").unwrap(),
+            "appointmentscheduled"
+        );
     }
 
     #[test]
     fn text_keeps_what_was_written() {
         assert_eq!(convert_json(&PropertyKind::Text, "1.10").unwrap(), "1.10");
-        assert_eq!(convert_json(&PropertyKind::Text, "{\"a\": 1}").unwrap(), "{\"a\": 1}");
-        assert_eq!(convert_json(&PropertyKind::Text, "\" padded \"").unwrap(), " padded ");
+        assert_eq!(
+            convert_json(&PropertyKind::Text, "{\"a\": 1}").unwrap(),
+            "{\"a\": 1}"
+        );
+        assert_eq!(
+            convert_json(&PropertyKind::Text, "\" padded \"").unwrap(),
+            " padded "
+        );
         let long = format!("\"{}\"", "x".repeat(MAX_TEXT_CHARS + 1));
-        assert_eq!(convert_json(&PropertyKind::Text, &long).unwrap_err().code, "VALUE_TOO_LONG");
+        assert_eq!(
+            convert_json(&PropertyKind::Text, &long).unwrap_err().code,
+            "VALUE_TOO_LONG"
+        );
     }
 
     #[test]

@@ -89,13 +89,22 @@ impl Summary {
             );
             let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
             if !s.ignored_fields.is_empty() {
-                tracing::warn!("stream {name}: fields not sent (no such property): {}", list(&s.ignored_fields));
+                tracing::warn!(
+                    "stream {name}: fields not sent (no such property): {}",
+                    list(&s.ignored_fields)
+                );
             }
             if !s.read_only_fields.is_empty() {
-                tracing::warn!("stream {name}: fields not sent (read-only property): {}", list(&s.read_only_fields));
+                tracing::warn!(
+                    "stream {name}: fields not sent (read-only property): {}",
+                    list(&s.read_only_fields)
+                );
             }
             if !s.created_properties.is_empty() {
-                tracing::info!("stream {name}: properties created: {}", list(&s.created_properties));
+                tracing::info!(
+                    "stream {name}: properties created: {}",
+                    list(&s.created_properties)
+                );
             }
         }
         let loaded: u64 = self.streams.values().map(|s| s.created + s.updated).sum();

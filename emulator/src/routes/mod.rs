@@ -43,6 +43,7 @@ fn property_routes() -> Router<Shared> {
             "/{object_type}",
             get(properties::list).post(properties::create),
         )
+        .route("/{object_type}/groups", post(properties::create_group))
         .route("/{object_type}/{name}", get(properties::get_one))
 }
 

@@ -115,10 +115,62 @@ pub async fn create(
             &ctx.correlation_id,
         ));
     }
+    if !t.has_group(&def.group_name) {
+        // [INFERENCE] HubSpot refuses a property in a group that does not exist; the exact
+        // wording was not captured.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("VALIDATION_ERROR"),
+            format!(
+                "Property group {} does not exist for object type {}",
+                def.group_name, t.type_id
+            ),
+            &ctx.correlation_id,
+        ));
+    }
     if def.has_unique_value {
         t.unique_index.entry(def.name.clone()).or_default();
     }
     let body = def.to_json();
     t.properties.push(def);
     Ok(json_response(StatusCode::CREATED, &body))
+}
+
+/// The body of `POST /crm/v3/properties/{objectType}/groups` (HubSpot's `PropertyGroupCreate`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupCreate {
+    name: String,
+    label: String,
+    #[serde(default)]
+    display_order: i64,
+}
+
+/// `POST /crm/v3/properties/{objectType}/groups`: 201, or 409 when the name is taken.
+pub async fn create_group(
+    State(state): State<Shared>,
+    Path(object_type): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let group = parse_json::<GroupCreate>(&body, &ctx)?;
+    let mut store = state.store();
+    let idx = store
+        .resolve(&object_type)
+        .ok_or_else(|| ApiError::unknown_type(&object_type, &ctx.correlation_id))?;
+    let t = &mut store.types[idx];
+    if t.has_group(&group.name) {
+        // [INFERENCE] category and wording modelled on the duplicate-property answer.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Some("OBJECT_ALREADY_EXISTS"),
+            format!("Property group named '{}' already exists.", group.name),
+            &ctx.correlation_id,
+        ));
+    }
+    t.created_groups.insert(group.name.clone());
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"name": group.name, "label": group.label, "displayOrder": group.display_order, "archived": false}),
+    ))
 }

@@ -1,0 +1,215 @@
+//! `--check`: what can be known before loading, without writing anything to HubSpot.
+//!
+//! Credentials, each stream's object type, `id_property`, renames, associations and, with
+//! `--input`, the columns its SCHEMA (or CSV header, or first JSONL record) shows: which
+//! property each fills and how its values are converted, which are ignored, rejected, created
+//! or dropped.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::config::{Config, UnknownFields};
+use crate::error::FatalError;
+use crate::hubspot::Client;
+use crate::input::InputFormat;
+use crate::mapping::fields::NewProperty;
+use crate::mapping::{StreamMapping, check_association};
+use crate::singer::{Message, parse_line};
+
+/// The columns of each stream an input shows, with their JSON schemas where known.
+pub type Columns = BTreeMap<String, Vec<(String, Option<Value>)>>;
+
+/// Reads the columns of `path`: SCHEMA messages of a Singer file, a CSV header, or the first
+/// JSONL record's fields (both as `stream`).
+pub fn columns(
+    path: &Path,
+    format: InputFormat,
+    stream: Option<&str>,
+) -> Result<Columns, FatalError> {
+    let io =
+        |e: std::io::Error| FatalError::Io(format!("cannot read --input {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(io)?;
+    let reader = std::io::BufReader::new(file);
+    let stream = stream.unwrap_or_default().to_string();
+    let mut found = Columns::new();
+    match format {
+        InputFormat::Singer => {
+            for (i, line) in reader.lines().enumerate() {
+                let line = line.map_err(io)?;
+                if let Some(Message::Schema { stream, schema }) =
+                    parse_line(i as u64 + 1, line.trim_start_matches('\u{feff}'))?
+                {
+                    found.entry(stream).or_insert_with(|| {
+                        schema["properties"]
+                            .as_object()
+                            .map(|p| {
+                                p.iter()
+                                    .map(|(k, v)| (k.clone(), Some(v.clone())))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    });
+                }
+            }
+        }
+        InputFormat::Csv => {
+            let mut csv = csv::Reader::from_reader(reader);
+            let headers = csv
+                .headers()
+                .map_err(|e| FatalError::Io(format!("--input {}: CSV: {e}", path.display())))?;
+            found.insert(
+                stream,
+                headers
+                    .iter()
+                    .map(|h| (h.trim_start_matches('\u{feff}').to_string(), None))
+                    .collect(),
+            );
+        }
+        InputFormat::Jsonl => {
+            for line in reader.lines() {
+                let line = line.map_err(io)?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let fields =
+                    match serde_json::from_str::<Value>(line.trim_start_matches('\u{feff}')) {
+                        Ok(Value::Object(m)) => m.keys().map(|k| (k.clone(), None)).collect(),
+                        _ => Vec::new(),
+                    };
+                found.insert(stream, fields);
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Checks every configured stream and every stream in `columns`; logs what it finds and
+/// returns the number of streams that cannot be loaded as configured.
+pub async fn check(
+    config: &Config,
+    client: &Client,
+    columns: &Columns,
+) -> Result<usize, FatalError> {
+    let mut names: Vec<String> = config.streams.keys().cloned().collect();
+    names.extend(
+        columns
+            .keys()
+            .filter(|n| !config.streams.contains_key(*n))
+            .cloned(),
+    );
+    if names.is_empty() {
+        names.push("contacts".into());
+    }
+    let mut problems = 0;
+    for name in names {
+        let fields = columns.get(&name);
+        let errors = check_stream(config, client, &name, fields).await?;
+        if errors.is_empty() {
+            continue;
+        }
+        problems += 1;
+        for e in errors {
+            tracing::error!("stream {name}: {e}");
+        }
+    }
+    Ok(problems)
+}
+
+/// One stream's problems (empty when it can be loaded); logs its mapping when it can.
+async fn check_stream(
+    config: &Config,
+    client: &Client,
+    name: &str,
+    fields: Option<&Vec<(String, Option<Value>)>>,
+) -> Result<Vec<String>, FatalError> {
+    let Some(stream) = config.stream(name) else {
+        return Ok(vec![format!(
+            "maps to no HubSpot object type; add it to \"streams\" in the config"
+        )]);
+    };
+    let object_type = stream.object_type.clone();
+    let properties = match client.properties(&object_type).await? {
+        Ok(p) => p,
+        Err(reason) => {
+            return Ok(vec![format!(
+                "HubSpot does not know object type '{object_type}' ({reason})"
+            )]);
+        }
+    };
+    let mapping = match StreamMapping::resolve(name, stream, &properties) {
+        Ok(m) => m,
+        Err(e) => return Ok(vec![e.to_string()]),
+    };
+    let mut errors = Vec::new();
+    for association in &mapping.associations {
+        match client.properties(&association.to_object_type).await? {
+            Err(reason) => errors.push(format!(
+                "association field '{}': HubSpot does not know object type '{}' ({reason})",
+                association.field, association.to_object_type
+            )),
+            Ok(to) => {
+                if let Err(e) = check_association(name, association, &to) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+    }
+    if let Some(fields) = fields {
+        let plan = mapping.plan(fields.iter().map(|(f, _)| f.as_str()));
+        for (field, property, kind) in &plan.mapped {
+            tracing::info!("stream {name}: {field} → {property} ({kind})");
+        }
+        if !plan.unknown.is_empty() {
+            match mapping.unknown_fields {
+                UnknownFields::Ignore => tracing::warn!(
+                    "stream {name}: not sent, no such property (unknown_fields: ignore): {}",
+                    plan.unknown_list()
+                ),
+                UnknownFields::Reject => tracing::warn!(
+                    "stream {name}: records with these fields are rejected (unknown_fields: reject): {}",
+                    plan.unknown_list()
+                ),
+                UnknownFields::Create => {
+                    for (field, _) in &plan.unknown {
+                        let schema = fields
+                            .iter()
+                            .find(|(f, _)| f == field)
+                            .and_then(|(_, s)| s.as_ref());
+                        match NewProperty::for_field(field, schema) {
+                            Ok(p) => tracing::info!(
+                                "stream {name}: {field} → {} (would be created: type {}, fieldType {})",
+                                p.name,
+                                p.kind,
+                                p.field_type
+                            ),
+                            Err(e) => errors.push(e),
+                        }
+                    }
+                }
+            }
+        }
+        if !plan.read_only.is_empty() {
+            tracing::warn!(
+                "stream {name}: read-only or calculated properties, never sent: {}",
+                plan.read_only.join(", ")
+            );
+        }
+        if !plan.dropped.is_empty() {
+            tracing::info!("stream {name}: dropped: {}", plan.dropped.join(", "));
+        }
+    }
+    if errors.is_empty() {
+        tracing::info!(
+            "stream {name}: ok, upserts {} by {} ({} properties known, {} association(s))",
+            mapping.object_type,
+            mapping.id_property,
+            properties.len(),
+            mapping.associations.len()
+        );
+    }
+    Ok(errors)
+}
