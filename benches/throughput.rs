@@ -1,10 +1,13 @@
 //! target-hubspot's throughput against the emulator, end to end through the real binary.
 //!
-//! `cargo bench --bench throughput`. Two scenarios:
+//! `cargo bench --bench throughput`. Three scenarios:
 //! 1. HubSpot's default limit (190 requests / 10 s): records/s as a share of the ceiling
 //!    (190 × 100 / 10 s = 1,900 records/s; goal ≥ 95%) and the share of requests answered 429
 //!    (goal < 1%).
-//! 2. Limits off: how fast the target itself goes.
+//! 2. Limits off: how fast the target itself goes, with ten text fields per record.
+//! 3. Limits off, warehouse-typed values: the same ten fields, five of them converted by
+//!    property type (`t` → bool, a 17-digit decimal, a `+00` timestamp → date, an enum label,
+//!    a `;` multi-checkbox list of labels). Goal: ≤ 10% slower than scenario 2.
 //!
 //! Knobs: `BENCH_LIMITED_RECORDS` (default 60,000), `BENCH_UNLIMITED_RECORDS` (default
 //! 200,000), `BENCH_LATENCY_MS` (emulator latency, default 30).
@@ -23,14 +26,32 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn write_input(path: &std::path::Path, records: u64) {
+/// The ten properties of a record: five text fields, then five that are text or need
+/// converting by property type.
+fn record(i: u64, typed: bool) -> Value {
+    let mut r = json!({
+        "email": format!("bench{i}@example.com"), "firstname": "Bench", "lastname": format!("L{i}"),
+        "city": "Oslo", "jobtitle": "Engineer"});
+    let extra = if typed {
+        json!({"hs_email_optout": "t", "annualrevenue": "12345678901234567.89",
+               "date_of_birth": "1990-05-17 00:00:00+00", "lifecyclestage": "Lead",
+               "hs_buying_role": "Champion;End User"})
+    } else {
+        json!({"company": "Acme", "country": "Norway", "zip": "0150", "website": "example.com",
+               "phone": "+47 22 00 00 00"})
+    };
+    r.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    r
+}
+
+fn write_input(path: &std::path::Path, records: u64, typed: bool) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create input"));
     let schema = json!({"type": "SCHEMA", "stream": "contacts", "schema": {"properties": {}}, "key_properties": ["email"]});
     writeln!(f, "{schema}").unwrap();
     for i in 0..records {
-        let r = json!({"type": "RECORD", "stream": "contacts", "record": {
-            "email": format!("bench{i}@example.com"), "firstname": "Bench", "lastname": format!("L{i}"),
-            "city": "Oslo", "lifecyclestage": "lead"}});
+        let r = json!({"type": "RECORD", "stream": "contacts", "record": record(i, typed)});
         writeln!(f, "{r}").unwrap();
         if i % 1000 == 999 {
             writeln!(
@@ -43,14 +64,14 @@ fn write_input(path: &std::path::Path, records: u64) {
     }
 }
 
-async fn scenario(name: &str, settings: Settings, records: u64) {
+async fn scenario(name: &str, settings: Settings, records: u64, typed: bool) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let limit = settings.rate_limit;
     let window = settings.window;
     let emulator = hubspot_emulator::start(settings).await.expect("emulator");
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("input.jsonl");
-    write_input(&input, records);
+    write_input(&input, records, typed);
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
@@ -139,6 +160,7 @@ async fn main() {
             ..Settings::default()
         },
         env_number("BENCH_LIMITED_RECORDS", 60_000),
+        false,
     )
     .await;
     // "Off": a limit so high it never binds, still announced in the headers as HubSpot does.
@@ -148,10 +170,7 @@ async fn main() {
         daily_limit: 0,
         ..Settings::default()
     };
-    scenario(
-        "limits off",
-        off,
-        env_number("BENCH_UNLIMITED_RECORDS", 200_000),
-    )
-    .await;
+    let unlimited = env_number("BENCH_UNLIMITED_RECORDS", 200_000);
+    scenario("limits off, text values", off.clone(), unlimited, false).await;
+    scenario("limits off, warehouse-typed values", off, unlimited, true).await;
 }

@@ -59,8 +59,10 @@ struct StreamState {
     mapping: StreamMapping,
     open: Option<Batch>,
     stats: StreamStats,
-    /// Whether unknown and read-only fields were already reported.
-    fields_reported: bool,
+    /// Whether unknown fields were already warned about (once per stream).
+    unknown_warned: bool,
+    /// Whether read-only fields were already warned about (once per stream).
+    read_only_warned: bool,
 }
 
 /// `(category, code, property)` of a rejection.
@@ -377,7 +379,8 @@ impl<W: Write> Runner<W> {
             mapping,
             open: None,
             stats: StreamStats::default(),
-            fields_reported: false,
+            unknown_warned: false,
+            read_only_warned: false,
         });
         if !columns.is_empty() {
             if self.streams[idx].mapping.unknown_fields == UnknownFields::Create {
@@ -395,15 +398,16 @@ impl<W: Write> Runner<W> {
         Ok(())
     }
 
-    /// Logs, once per stream, the fields that are not sent: unknown (with hints) and
-    /// read-only ones, from the SCHEMA's columns or the first record's fields.
+    /// Logs, once per stream, the fields that are not sent: unknown ones (with hints) and
+    /// read-only ones, from the SCHEMA's columns or, for fields the SCHEMA did not show, the
+    /// first record that has them.
     fn report_fields<'a>(&mut self, idx: usize, fields: impl IntoIterator<Item = &'a str>) {
         let s = &mut self.streams[idx];
-        if std::mem::replace(&mut s.fields_reported, true) {
-            return;
-        }
         let plan = s.mapping.plan(fields);
-        if !plan.unknown.is_empty() && s.mapping.unknown_fields == UnknownFields::Ignore {
+        if !plan.unknown.is_empty()
+            && s.mapping.unknown_fields == UnknownFields::Ignore
+            && !std::mem::replace(&mut s.unknown_warned, true)
+        {
             tracing::warn!(
                 stream = %s.name,
                 "fields that match no property of '{}' are not sent (unknown_fields: ignore): {}",
@@ -411,7 +415,7 @@ impl<W: Write> Runner<W> {
                 plan.unknown_list()
             );
         }
-        if !plan.read_only.is_empty() {
+        if !plan.read_only.is_empty() && !std::mem::replace(&mut s.read_only_warned, true) {
             tracing::warn!(
                 stream = %s.name,
                 "fields that match read-only or calculated properties of '{}' are never sent: {}",
@@ -425,30 +429,26 @@ impl<W: Write> Runner<W> {
         s.stats.read_only_fields.extend(plan.read_only);
     }
 
-    /// Adds a mapped record's unsent fields to its stream's summary.
+    /// Adds a mapped record's unsent fields to its stream's summary, warning about the first
+    /// ones seen.
     fn note_fields(&mut self, idx: usize, mapped: &Mapped) {
-        if mapped.unknown.is_empty() && mapped.read_only.is_empty() {
-            return;
-        }
-        if !self.streams[idx].fields_reported {
-            let fields: Vec<String> = mapped
+        let stats = &self.streams[idx].stats;
+        let new = mapped
+            .unknown
+            .iter()
+            .any(|f| !stats.ignored_fields.contains(f))
+            || mapped
+                .read_only
+                .iter()
+                .any(|f| !stats.read_only_fields.contains(f));
+        if new {
+            let fields: Vec<&str> = mapped
                 .unknown
                 .iter()
                 .chain(&mapped.read_only)
-                .cloned()
+                .map(String::as_str)
                 .collect();
-            self.report_fields(idx, fields.iter().map(String::as_str));
-        }
-        let stats = &mut self.streams[idx].stats;
-        for f in &mapped.unknown {
-            if !stats.ignored_fields.contains(f) {
-                stats.ignored_fields.insert(f.clone());
-            }
-        }
-        for f in &mapped.read_only {
-            if !stats.read_only_fields.contains(f) {
-                stats.read_only_fields.insert(f.clone());
-            }
+            self.report_fields(idx, fields);
         }
     }
 

@@ -224,6 +224,27 @@ async fn about_lists_every_setting_and_flags_secrets_without_values() {
 }
 
 #[tokio::test]
+async fn the_readme_settings_table_is_the_one_about_prints() {
+    let markdown = run(&["--about", "--format", "markdown"], "").await;
+    let table = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("| Setting |"))
+            .take_while(|l| l.starts_with('|'))
+            .map(String::from)
+            .collect()
+    };
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let printed = table(&markdown.stdout);
+    assert!(printed.len() > 10, "{}", markdown.stdout);
+    assert_eq!(
+        table(&readme),
+        printed,
+        "README.md's settings table drifted from `--about --format markdown`"
+    );
+}
+
+#[tokio::test]
 async fn a_config_file_that_is_not_an_object_is_named() {
     let work = Workdir::new();
     let path = work.path("bad.json");
