@@ -4,7 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::config::ConfigSource;
 pub use crate::input::InputFormat;
+
+fn parse_source(arg: &str) -> Result<ConfigSource, String> {
+    Ok(ConfigSource::parse(arg))
+}
 
 /// Loads Singer records into HubSpot CRM through batch upserts.
 ///
@@ -14,10 +19,11 @@ pub use crate::input::InputFormat;
 #[derive(Debug, Parser)]
 #[command(name = "target-hubspot", version, about, long_about)]
 pub struct Args {
-    /// Config file (JSON). Repeatable; later files win. Settings can also come from
-    /// TARGET_HUBSPOT_<SETTING> environment variables, which win over files.
-    #[arg(long, short = 'c', value_name = "FILE")]
-    pub config: Vec<PathBuf>,
+    /// Config file (JSON), or ENV for the TARGET_HUBSPOT_<SETTING> environment variables.
+    /// Repeatable; sources merge in order and a later one wins. The environment is read only
+    /// through --config ENV.
+    #[arg(long, short = 'c', value_name = "FILE|ENV", value_parser = parse_source)]
+    pub config: Vec<ConfigSource>,
     /// Read Singer messages from FILE instead of stdin (e.g. a rejected-records file to replay).
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,

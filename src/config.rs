@@ -1,5 +1,7 @@
-//! Settings: JSON files (later ones win), then `TARGET_HUBSPOT_<SETTING>` environment
-//! variables, validated into a [`Config`] whose credentials are one of two valid shapes.
+//! Settings the Singer way: `--config FILE` and `--config ENV` sources merged in the order
+//! given (later ones win), validated into a [`Config`] whose credentials are one of two valid
+//! shapes. Environment variables (`TARGET_HUBSPOT_<SETTING>`) apply only through `--config
+//! ENV`, at its position, as the Meltano SDK reads them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -361,21 +363,44 @@ pub const STANDARD_OBJECT_TYPES: &[&str] = &[
     "tasks",
 ];
 
+/// Where settings come from: one `--config` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// A JSON file.
+    File(PathBuf),
+    /// `--config ENV`: the environment's `TARGET_HUBSPOT_<SETTING>` variables.
+    Env,
+}
+
+impl ConfigSource {
+    /// `ENV` names the environment; anything else is a file path.
+    pub fn parse(arg: &str) -> Self {
+        if arg == "ENV" {
+            Self::Env
+        } else {
+            Self::File(PathBuf::from(arg))
+        }
+    }
+}
+
+/// The environment variable of a setting.
+pub fn env_var(setting: &str) -> String {
+    format!("TARGET_HUBSPOT_{}", setting.to_ascii_uppercase())
+}
+
 impl Config {
-    /// Loads `files` in order (later keys win), applies `env` overrides, and validates.
+    /// Merges `sources` in order (a later source's settings win over an earlier one's) and
+    /// validates. `env` is read only where a source is [`ConfigSource::Env`].
     pub fn load(
-        files: &[PathBuf],
+        sources: &[ConfigSource],
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut merged = Map::new();
-        for path in files {
-            merged.extend(read_object(path)?);
-        }
         let env: BTreeMap<String, String> = env.into_iter().collect();
-        for doc in SETTINGS {
-            let var = format!("TARGET_HUBSPOT_{}", doc.name.to_ascii_uppercase());
-            if let Some(text) = env.get(&var) {
-                merged.insert(doc.name.to_string(), env_value(doc, &var, text)?);
+        let mut merged = Map::new();
+        for source in sources {
+            match source {
+                ConfigSource::File(path) => merged.extend(read_object(path)?),
+                ConfigSource::Env => merged.extend(env_settings(&env)?),
             }
         }
         Self::from_value(Value::Object(merged))
@@ -516,6 +541,60 @@ fn read_object(path: &Path) -> Result<Map<String, Value>, ConfigError> {
     }
 }
 
+/// The settings the environment holds. Each is `TARGET_HUBSPOT_<SETTING>`; object settings are
+/// JSON text, whose dotted keys (Meltano's flattened form, `{"customers.object_type": …}`)
+/// are nested again. Other `TARGET_HUBSPOT_…` variables, such as Meltano's flattened
+/// `TARGET_HUBSPOT_STREAMS_CUSTOMERS_OBJECT_TYPE`, are ignored.
+fn env_settings(env: &BTreeMap<String, String>) -> Result<Map<String, Value>, ConfigError> {
+    let mut found = Map::new();
+    for doc in SETTINGS {
+        let var = env_var(doc.name);
+        if let Some(text) = env.get(&var) {
+            found.insert(doc.name.to_string(), env_value(doc, &var, text)?);
+        }
+    }
+    Ok(found)
+}
+
+/// `{"a.b": 1, "a.c": 2}` → `{"a": {"b": 1, "c": 2}}`, recursively; plain keys are kept.
+fn unflatten(object: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in object {
+        let value = match value {
+            Value::Object(inner) => Value::Object(unflatten(inner)),
+            other => other,
+        };
+        let parts: Vec<&str> = key.split('.').collect();
+        insert_path(&mut out, &parts, value);
+    }
+    out
+}
+
+/// Puts `value` at `path` inside `map`, merging objects that meet there.
+fn insert_path(map: &mut Map<String, Value>, path: &[&str], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        match (map.get_mut(*first), value) {
+            (Some(Value::Object(existing)), Value::Object(add)) => existing.extend(add),
+            (_, value) => {
+                map.insert((*first).to_string(), value);
+            }
+        }
+        return;
+    }
+    let entry = map
+        .entry((*first).to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    if let Value::Object(next) = entry {
+        insert_path(next, rest, value);
+    }
+}
+
 fn env_value(doc: &SettingDoc, var: &str, text: &str) -> Result<Value, ConfigError> {
     let err = |reason: &str| ConfigError::Env {
         var: var.to_string(),
@@ -541,7 +620,7 @@ fn env_value(doc: &SettingDoc, var: &str, text: &str) -> Result<Value, ConfigErr
             _ => return Err(err("expected true or false")),
         },
         SettingKind::Object => match serde_json::from_str::<Value>(text) {
-            Ok(v @ Value::Object(_)) => v,
+            Ok(Value::Object(m)) => Value::Object(unflatten(m)),
             _ => return Err(err("expected a JSON object")),
         },
     })
@@ -610,23 +689,60 @@ mod tests {
     }
 
     #[test]
-    fn environment_overrides_files_and_is_typed() {
+    fn the_environment_applies_only_through_config_env_at_its_position() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.json");
         std::fs::write(&path, r#"{"access_token": "file", "batch_size": 10}"#).unwrap();
-        let env = [("TARGET_HUBSPOT_BATCH_SIZE".to_string(), "20".to_string())];
-        let c = Config::load(std::slice::from_ref(&path), env).unwrap();
-        assert_eq!(c.batch_size, 20);
+        let env = || {
+            vec![
+                ("TARGET_HUBSPOT_BATCH_SIZE".to_string(), "20".to_string()),
+                ("TARGET_HUBSPOT_ACCESS_TOKEN".to_string(), "env".to_string()),
+            ]
+        };
+        let file = ConfigSource::File(path.clone());
+        let batch = |sources: &[ConfigSource]| Config::load(sources, env()).unwrap().batch_size;
+        assert_eq!(
+            batch(std::slice::from_ref(&file)),
+            10,
+            "file alone: env ignored"
+        );
+        assert_eq!(batch(&[ConfigSource::Env]), 20, "ENV alone");
+        assert_eq!(
+            batch(&[file.clone(), ConfigSource::Env]),
+            20,
+            "ENV after the file wins"
+        );
+        assert_eq!(
+            batch(&[ConfigSource::Env, file.clone()]),
+            10,
+            "the file after ENV wins"
+        );
         let bad = [(
             "TARGET_HUBSPOT_FAIL_ON_REJECT".to_string(),
             "maybe".to_string(),
         )];
         assert!(
-            Config::load(&[path], bad)
+            Config::load(&[file, ConfigSource::Env], bad)
                 .unwrap_err()
                 .to_string()
                 .contains("TARGET_HUBSPOT_FAIL_ON_REJECT")
         );
+    }
+
+    #[test]
+    fn meltanos_flattened_streams_are_understood_or_ignored() {
+        let env = [
+            ("TARGET_HUBSPOT_ACCESS_TOKEN".to_string(), "t".to_string()),
+            (
+                "TARGET_HUBSPOT_STREAMS".to_string(),
+                r#"{"customers.object_type": "contacts", "customers.id_property": "email", "accounts": {"object_type": "companies"}}"#.to_string(),
+            ),
+            ("TARGET_HUBSPOT_STREAMS_CUSTOMERS_OBJECT_TYPE".to_string(), "contacts".to_string()),
+        ];
+        let c = Config::load(&[ConfigSource::Env], env).unwrap();
+        assert_eq!(c.streams["customers"].object_type, "contacts");
+        assert_eq!(c.streams["customers"].id_property.as_deref(), Some("email"));
+        assert_eq!(c.streams["accounts"].object_type, "companies");
     }
 
     #[test]

@@ -183,6 +183,8 @@ async fn settings_come_from_the_environment_and_later_config_files() {
             first.to_str().unwrap(),
             "--config",
             second.to_str().unwrap(),
+            "--config",
+            "ENV",
         ],
         &input,
         &[("TARGET_HUBSPOT_ACCESS_TOKEN", TOKEN)],
@@ -321,5 +323,75 @@ async fn check_validates_credentials_and_stream_mappings_without_writing() {
     assert_eq!(
         out.critical(),
         "CRITICAL HubSpot refused the credentials for object type 'contacts': Authentication credentials not found."
+    );
+}
+
+#[tokio::test]
+async fn a_meltano_shaped_invocation_loads_and_the_environment_counts_only_through_config_env() {
+    let (hub, work, config) = start(
+        hubspot_emulator::Settings::default(),
+        json!({"streams": {"customers": {"object_type": "contacts", "id_property": "email"}}}),
+    )
+    .await;
+    let input = singer(&[
+        schema("customers"),
+        record("customers", json!({"email": "meltano@example.com"})),
+    ]);
+    // What Meltano exports beside the config file it writes: the nested setting flattened.
+    let meltano_env = [
+        (
+            "TARGET_HUBSPOT_STREAMS",
+            r#"{"customers.object_type": "contacts", "customers.id_property": "email"}"#,
+        ),
+        ("TARGET_HUBSPOT_STREAMS_CUSTOMERS_OBJECT_TYPE", "contacts"),
+        ("TARGET_HUBSPOT_STREAMS_CUSTOMERS_ID_PROPERTY", "email"),
+        ("TARGET_HUBSPOT_BATCH_SIZE", "not a number"),
+    ];
+    let out = run_with_env(
+        &["--config", config.to_str().unwrap()],
+        &input,
+        &meltano_env,
+    )
+    .await;
+    assert_eq!(
+        out.code,
+        Some(0),
+        "a file alone ignores the environment: {}",
+        out.stderr
+    );
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 1);
+
+    // --config ENV alone: every setting from the environment, streams in Meltano's form.
+    let (base_url, rejected) = (hub.base_url(), work.rejected_path().display().to_string());
+    let env_only = [
+        ("TARGET_HUBSPOT_ACCESS_TOKEN", TOKEN),
+        ("TARGET_HUBSPOT_BASE_URL", &*base_url),
+        ("TARGET_HUBSPOT_REJECTED_RECORDS_PATH", &*rejected),
+        (
+            "TARGET_HUBSPOT_STREAMS",
+            r#"{"customers.object_type": "contacts"}"#,
+        ),
+        ("TARGET_HUBSPOT_STREAMS_CUSTOMERS_OBJECT_TYPE", "contacts"),
+    ];
+    let input = singer(&[
+        schema("customers"),
+        record("customers", json!({"email": "env-only@example.com"})),
+    ]);
+    let out = run_with_env(&["--config", "ENV"], &input, &env_only).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 2);
+
+    // A bad value counts only where ENV is read, and is named by its variable.
+    let out = run_with_env(
+        &["--config", config.to_str().unwrap(), "--config", "ENV"],
+        &input,
+        &meltano_env,
+    )
+    .await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.critical().contains("TARGET_HUBSPOT_BATCH_SIZE"),
+        "{}",
+        out.stderr
     );
 }
