@@ -39,7 +39,7 @@ pub fn columns(
         InputFormat::Singer => {
             for (i, line) in reader.lines().enumerate() {
                 let line = line.map_err(io)?;
-                if let Some(Message::Schema { stream, schema }) =
+                if let Some(Message::Schema { stream, schema, .. }) =
                     parse_line(i as u64 + 1, line.trim_start_matches('\u{feff}'))?
                 {
                     found.entry(stream).or_insert_with(|| {

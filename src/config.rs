@@ -90,7 +90,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::String,
         default: Some("\"target-hubspot-rejected.jsonl\""),
         secret: false,
-        description: "File that rejected records are appended to, as a replayable Singer stream.",
+        description: "File that rejected records are appended to (mode 0600), as a replayable Singer stream. May hold {stream} and {run_started} (UTC YYYYMMDDTHHMMSSZ).",
     },
     SettingDoc {
         name: "batch_size",

@@ -1,6 +1,5 @@
 //! `target-hubspot`: CLI entry. Arguments → config → run → exit code.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::Client;
-use target_hubspot::output::rejected::RejectedSink;
+use target_hubspot::output::rejected::{self, RejectedSink};
 use target_hubspot::{about, check, input, run};
 
 /// Exit codes; documented in the README.
@@ -45,31 +44,6 @@ fn critical(error: &FatalError) -> ExitCode {
 }
 
 /// Where rejected records go: the configured file, unless that is the file being replayed.
-fn rejected_path(configured: &Path, input: Option<&Path>) -> PathBuf {
-    let same = input.is_some_and(|i| {
-        matches!((std::fs::canonicalize(i), std::fs::canonicalize(configured)), (Ok(a), Ok(b)) if a == b)
-    });
-    if !same {
-        return configured.to_path_buf();
-    }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let stem = configured
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("target-hubspot-rejected");
-    let path = configured.with_file_name(format!("{stem}.replay-{stamp}.jsonl"));
-    tracing::warn!(
-        "the input is the rejected-records file itself; this run's rejections go to {} instead",
-        path.display()
-    );
-    path
-}
-
-/// `--check`: the credentials work, and every configured stream (or `contacts` when none is
-/// configured) maps to an object type with a usable `id_property`. Nothing is written.
 async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
     let columns = match &args.input {
         Some(path) => match check::columns(path, args.input_format, args.stream.as_deref()) {
@@ -161,7 +135,7 @@ async fn run_target() -> ExitCode {
     if let Some(dir) = config
         .rejected_records_path
         .parent()
-        .filter(|d| !d.as_os_str().is_empty())
+        .filter(|d| !d.as_os_str().is_empty() && !d.to_string_lossy().contains('{'))
         && !dir.is_dir()
     {
         return critical(&FatalError::Io(format!(
@@ -170,10 +144,12 @@ async fn run_target() -> ExitCode {
             dir.display()
         )));
     }
-    let sink = RejectedSink::new(rejected_path(
+    let run_started = rejected::run_started_stamp(time::OffsetDateTime::now_utc());
+    let sink = RejectedSink::new(
         &config.rejected_records_path,
+        &run_started,
         args.input.as_deref(),
-    ));
+    );
     let fail_on_reject = config.fail_on_reject;
     let signal_code = Arc::new(std::sync::atomic::AtomicU8::new(exit::SIGINT));
     let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();

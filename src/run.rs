@@ -18,7 +18,7 @@ use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
 use crate::input::Lines;
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
 use crate::mapping::{Mapped, StreamMapping, check_association, closest_property};
-use crate::output::rejected::RejectedSink;
+use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
 use crate::pipeline::state::StateTracker;
@@ -56,6 +56,7 @@ pub struct RunEnd {
 struct StreamState {
     name: String,
     schema: Value,
+    key_properties: Vec<String>,
     mapping: StreamMapping,
     open: Option<Batch>,
     stats: StreamStats,
@@ -63,6 +64,17 @@ struct StreamState {
     unknown_warned: bool,
     /// Whether read-only fields were already warned about (once per stream).
     read_only_warned: bool,
+}
+
+impl StreamState {
+    /// The stream's SCHEMA as the rejected file repeats it.
+    fn rejected_schema(&self) -> StreamSchema<'_> {
+        StreamSchema {
+            stream: &self.name,
+            schema: &self.schema,
+            key_properties: &self.key_properties,
+        }
+    }
 }
 
 /// `(category, code, property)` of a rejection.
@@ -256,7 +268,11 @@ impl<W: Write> Runner<W> {
             return Ok(());
         };
         match message {
-            Message::Schema { stream, schema } => self.schema(line, stream, schema).await,
+            Message::Schema {
+                stream,
+                schema,
+                key_properties,
+            } => self.schema(line, stream, schema, key_properties).await,
             Message::Record { stream, record } => {
                 let Some(&idx) = self.by_name.get(&stream) else {
                     return Err(FatalError::RecordBeforeSchema { line, stream });
@@ -280,7 +296,7 @@ impl<W: Write> Runner<W> {
                     Err(rejection) => {
                         s.stats.count(&Outcome::Rejected(rejection.clone()), false);
                         self.sink
-                            .write(&s.name, &s.schema, &record, &rejection, line)
+                            .write(s.rejected_schema(), &record, &rejection, line)
                             .map_err(|e| {
                                 FatalError::Io(format!(
                                     "cannot write {}: {e}",
@@ -346,9 +362,16 @@ impl<W: Write> Runner<W> {
         }
     }
 
-    async fn schema(&mut self, line: u64, stream: String, schema: Value) -> Result<(), FatalError> {
+    async fn schema(
+        &mut self,
+        line: u64,
+        stream: String,
+        schema: Value,
+        key_properties: Vec<String>,
+    ) -> Result<(), FatalError> {
         if let Some(&idx) = self.by_name.get(&stream) {
             self.streams[idx].schema = schema;
+            self.streams[idx].key_properties = key_properties;
             return Ok(());
         }
         let Some(mapping) = self.config.stream(&stream) else {
@@ -376,6 +399,7 @@ impl<W: Write> Runner<W> {
         self.streams.push(StreamState {
             name: stream,
             schema,
+            key_properties,
             mapping,
             open: None,
             stats: StreamStats::default(),
@@ -740,8 +764,7 @@ impl<W: Write> Runner<W> {
             if let Outcome::Rejected(rejection) = &settled.outcome {
                 self.sink
                     .write(
-                        &s.name,
-                        &s.schema,
+                        s.rejected_schema(),
                         &settled.origin.raw,
                         rejection,
                         settled.origin.line,

@@ -13,6 +13,8 @@ pub enum Message {
         stream: String,
         /// The JSON schema (has `properties`).
         schema: Value,
+        /// The fields that identify a record, as the tap declares them (strings only).
+        key_properties: Vec<String>,
     },
     /// One record, kept exactly as read.
     Record {
@@ -56,6 +58,7 @@ struct Envelope {
     record: Option<Box<RawValue>>,
     schema: Option<Value>,
     value: Option<Value>,
+    key_properties: Option<Value>,
 }
 
 /// Parses one input line. Blank lines give `None`. Message types match case-insensitively,
@@ -108,7 +111,21 @@ pub fn parse_line(line: u64, text: &str) -> Result<Option<Message>, InputError> 
                     "SCHEMA message for stream '{stream}' has no \"schema.properties\" object"
                 )));
             }
-            Message::Schema { stream, schema }
+            let key_properties = env
+                .key_properties
+                .as_ref()
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|k| k.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Message::Schema {
+                stream,
+                schema,
+                key_properties,
+            }
         }
         "STATE" => Message::State {
             value: env
