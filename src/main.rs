@@ -37,9 +37,30 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// The log format in force, for lines written outside tracing.
+static LOG_FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// Writes one `CRITICAL` line on stderr (a JSON object with `--log-format json`).
+fn critical_line(message: &str) {
+    match LOG_FORMAT.get() {
+        Some(LogFormat::Json) => eprintln!(
+            "{}",
+            serde_json::json!({
+                "timestamp": time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                "level": "CRITICAL",
+                "fields": {"message": message},
+                "target": "target_hubspot",
+            })
+        ),
+        _ => eprintln!("CRITICAL {message}"),
+    }
+}
+
+/// Reports a fatal error once, as the run's one `CRITICAL` line, and gives exit code 1.
 fn critical(error: &FatalError) -> ExitCode {
-    tracing::error!("{error}");
-    eprintln!("CRITICAL {error}");
+    critical_line(&error.to_string());
     ExitCode::from(exit::FATAL)
 }
 
@@ -59,7 +80,9 @@ async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(problems) => {
-            eprintln!("CRITICAL check failed: {problems} stream(s) cannot be loaded as configured");
+            critical_line(&format!(
+                "check failed: {problems} stream(s) cannot be loaded as configured"
+            ));
             ExitCode::from(exit::FATAL)
         }
     }
@@ -107,6 +130,7 @@ async fn run_target() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     init_logging(args.log_format);
+    let _ = LOG_FORMAT.set(args.log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = match Config::load(&args.config, std::env::vars()) {
         Ok(c) => c,
@@ -160,8 +184,8 @@ async fn run_target() -> ExitCode {
         // A second signal while draining means "stop now": nothing more is acknowledged, so
         // nothing is lost, and the records in flight are sent again by the next run.
         let again = shutdown_signal().await;
-        eprintln!(
-            "CRITICAL stopped by a second signal before in-flight records were settled; no further STATE was written"
+        critical_line(
+            "stopped by a second signal before in-flight records were settled; no further STATE was written",
         );
         std::process::exit(i32::from(again));
     });

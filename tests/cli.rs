@@ -395,3 +395,43 @@ async fn a_meltano_shaped_invocation_loads_and_the_environment_counts_only_throu
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn connection_failures_name_the_host_and_the_cause_in_one_critical_line() {
+    let input = singer(&[schema("contacts")]);
+    for (base_url, host, cause) in [
+        (
+            "http://127.0.0.1:1",
+            "cannot reach 127.0.0.1:1: ",
+            "Connection refused",
+        ),
+        (
+            "https://no-such-host.invalid",
+            "cannot reach no-such-host.invalid:443: ",
+            "dns error",
+        ),
+    ] {
+        let work = Workdir::new();
+        let config = work.config(base_url, json!({"max_retries": 1}));
+        let out = run(&["--config", config.to_str().unwrap()], &input).await;
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        let critical = out.critical();
+        assert!(
+            critical.contains(host) && critical.contains(cause),
+            "{critical}"
+        );
+        assert_eq!(
+            out.stderr.matches("cannot reach").count(),
+            1,
+            "printed once: {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.starts_with("CRITICAL "))
+                .count(),
+            1
+        );
+    }
+}

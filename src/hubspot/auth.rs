@@ -81,7 +81,11 @@ impl TokenSource {
             let resp = match http.post(self.token_url.clone()).form(&form).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last_error = format!("could not reach {}: {}", self.token_url, e.without_url());
+                    last_error = super::client::transport_error(
+                        &e,
+                        &self.token_url,
+                        std::time::Duration::from_secs(120),
+                    );
                     continue;
                 }
             };

@@ -94,16 +94,20 @@ pub struct Client {
     auth: TokenSource,
     pacer: Pacer,
     max_retries: u32,
+    timeout: Duration,
     /// Request counters.
     pub counters: Counters,
 }
+
+/// The longest one attempt may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Client {
     /// A client for `base` (without trailing slash).
     pub fn new(base: Url, credentials: Credentials, max_retries: u32) -> Result<Self, FatalError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("target-hubspot/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(120))
+            .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(15))
             .build()
             .map_err(|e| FatalError::Request(format!("cannot build the HTTP client: {e}")))?;
@@ -114,6 +118,7 @@ impl Client {
             auth,
             pacer: Pacer::default(),
             max_retries,
+            timeout: REQUEST_TIMEOUT,
             counters: Counters::default(),
         })
     }
@@ -408,7 +413,7 @@ impl Client {
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
-                return transport(format!("transport error: {}", e.without_url()), None, None);
+                return transport(transport_error(&e, url, self.timeout), None, None);
             }
         };
         self.pacer.observe(response.headers());
@@ -427,7 +432,10 @@ impl Client {
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                let reason = format!("response cut off: {}", e.without_url());
+                let reason = format!(
+                    "response cut off: {}",
+                    transport_error(&e, url, self.timeout)
+                );
                 return transport(reason, Some(status.as_u16()), correlation_id);
             }
         };
@@ -492,5 +500,53 @@ impl Client {
         self.counters.retries.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(delay_ms = delay.as_millis() as u64, reason, "retrying");
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// What went wrong on the way to HubSpot, naming the host and every cause: "cannot reach
+/// api.hubapi.com:443: error sending request: client error (Connect): tcp connect error:
+/// Connection refused (os error 111)", or "… timed out after 120 s". The URL's path and
+/// query are left out, and a URL never carries credentials (they are refused in base_url).
+pub fn transport_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> String {
+    let host = match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => url.as_str().to_string(),
+    };
+    if e.is_timeout() {
+        return format!(
+            "cannot reach {host}: timed out after {} s",
+            timeout.as_secs()
+        );
+    }
+    let mut causes: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = next {
+        let text = match err.downcast_ref::<reqwest::Error>() {
+            Some(r) => r.without_url_ref(),
+            None => err.to_string(),
+        };
+        if causes.last() != Some(&text) && !text.is_empty() {
+            causes.push(text);
+        }
+        next = err.source();
+    }
+    format!("cannot reach {host}: {}", causes.join(": "))
+}
+
+/// The text of a reqwest error without its URL.
+trait WithoutUrlRef {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrlRef for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let text = self.to_string();
+        match self.url() {
+            Some(u) => text
+                .replace(&format!(" for url ({u})"), "")
+                .replace(&format!(" ({u})"), ""),
+            None => text,
+        }
     }
 }
