@@ -4,9 +4,9 @@ use serde_json::{Map, Value, json};
 
 use crate::config::{SETTINGS, SettingKind};
 
-/// Capabilities in Meltano's vocabulary. `structured-logging` is not claimed: `--log-format
-/// json` lines do not carry every field Meltano's parser requires.
-pub const CAPABILITIES: &[&str] = &["about"];
+/// Capabilities in Meltano's vocabulary: `--about`, and `--log-format json` lines that
+/// Meltano's parser reads (see [`crate::output::logline`]).
+pub const CAPABILITIES: &[&str] = &["about", "structured-logging"];
 
 fn json_type(kind: SettingKind) -> &'static str {
     match kind {

@@ -93,6 +93,13 @@ pub const SETTINGS: &[SettingDoc] = &[
         description: "File that rejected records are appended to (mode 0600), as a replayable Singer stream. May hold {stream} and {run_started} (UTC YYYYMMDDTHHMMSSZ).",
     },
     SettingDoc {
+        name: "summary_path",
+        kind: SettingKind::String,
+        default: None,
+        secret: false,
+        description: "When set, the end-of-run summary (counts per stream and in total) is written to this file as one JSON document.",
+    },
+    SettingDoc {
         name: "batch_size",
         kind: SettingKind::Integer,
         default: Some("100"),
@@ -303,6 +310,7 @@ struct RawConfig {
     refresh_token: Option<Secret>,
     base_url: Option<String>,
     rejected_records_path: Option<PathBuf>,
+    summary_path: Option<PathBuf>,
     batch_size: Option<u64>,
     max_concurrency: Option<u64>,
     max_retries: Option<u32>,
@@ -325,6 +333,8 @@ pub struct Config {
     pub base_url: Url,
     /// Where rejected records are appended.
     pub rejected_records_path: PathBuf,
+    /// Where the end-of-run summary is written as JSON, if anywhere.
+    pub summary_path: Option<PathBuf>,
     /// Records per request, 1..=100.
     pub batch_size: usize,
     /// Requests in flight.
@@ -473,6 +483,7 @@ impl Config {
             rejected_records_path: raw
                 .rejected_records_path
                 .unwrap_or_else(|| PathBuf::from("target-hubspot-rejected.jsonl")),
+            summary_path: raw.summary_path,
             batch_size: batch_size as usize,
             max_concurrency: max_concurrency as usize,
             max_retries: raw.max_retries.unwrap_or(5),

@@ -3,6 +3,8 @@
 
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::ValueEnum;
 use serde_json::{Map, Value, json};
@@ -38,7 +40,13 @@ fn open(path: &Option<PathBuf>) -> std::io::Result<Box<dyn Read + Send>> {
 ///
 /// For JSONL and CSV the first line is a synthesised SCHEMA for `stream`, so a CSV row's line
 /// number in errors is its line in the file (the header being line 1).
-pub fn spawn(format: InputFormat, path: Option<PathBuf>, stream: Option<String>) -> Lines {
+/// `bytes_read` counts the input's bytes as they are read (for progress).
+pub fn spawn(
+    format: InputFormat,
+    path: Option<PathBuf>,
+    stream: Option<String>,
+    bytes_read: Arc<AtomicU64>,
+) -> Lines {
     let (tx, rx) = mpsc::channel(BUFFERED_LINES);
     match format {
         InputFormat::Singer => {
@@ -58,6 +66,9 @@ pub fn spawn(format: InputFormat, path: Option<PathBuf>, stream: Option<String>)
                 loop {
                     let next = lines.next_line().await.transpose();
                     let Some(mut line) = next else { break };
+                    if let Ok(l) = &line {
+                        bytes_read.fetch_add(l.len() as u64 + 1, Ordering::Relaxed);
+                    }
                     if std::mem::take(&mut first) {
                         line = line.map(without_bom);
                     }
@@ -84,9 +95,9 @@ pub fn spawn(format: InputFormat, path: Option<PathBuf>, stream: Option<String>)
                     }
                 };
                 let result = if format == InputFormat::Jsonl {
-                    jsonl_records(&stream, source, &send)
+                    jsonl_records(&stream, source, &send, &bytes_read)
                 } else {
-                    csv_records(&stream, source, &send)
+                    csv_records(&stream, source, &send, &bytes_read)
                 };
                 if let Err(e) = result {
                     send(Err(e));
@@ -117,9 +128,11 @@ fn jsonl_records(
     stream: &str,
     source: Box<dyn Read + Send>,
     send: &dyn Fn(std::io::Result<String>) -> bool,
+    bytes_read: &AtomicU64,
 ) -> std::io::Result<()> {
     for (i, line) in std::io::BufReader::new(source).lines().enumerate() {
         let line = if i == 0 { without_bom(line?) } else { line? };
+        bytes_read.fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
         let text = if line.trim().is_empty() {
             String::new()
         } else {
@@ -138,6 +151,7 @@ fn csv_records(
     stream: &str,
     source: Box<dyn Read + Send>,
     send: &dyn Fn(std::io::Result<String>) -> bool,
+    bytes_read: &AtomicU64,
 ) -> std::io::Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -145,6 +159,12 @@ fn csv_records(
     let headers = reader.headers().map_err(std::io::Error::other)?.clone();
     for row in reader.records() {
         let row = row.map_err(|e| std::io::Error::other(format!("CSV: {e}")))?;
+        if let Some(end) = row.position() {
+            bytes_read.store(
+                end.byte() + row.as_byte_record().as_slice().len() as u64,
+                Ordering::Relaxed,
+            );
+        }
         let record: Map<String, Value> = headers
             .iter()
             .zip(row.iter())

@@ -8,6 +8,7 @@ use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::Client;
+use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
 use target_hubspot::{about, check, input, run};
 
@@ -33,7 +34,9 @@ fn init_logging(format: LogFormat) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => builder
+            .event_format(target_hubspot::output::logline::MeltanoJson)
+            .init(),
     }
 }
 
@@ -45,14 +48,7 @@ fn critical_line(message: &str) {
     match LOG_FORMAT.get() {
         Some(LogFormat::Json) => eprintln!(
             "{}",
-            serde_json::json!({
-                "timestamp": time::OffsetDateTime::now_utc()
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-                "level": "CRITICAL",
-                "fields": {"message": message},
-                "target": "target_hubspot",
-            })
+            target_hubspot::output::logline::json_line("CRITICAL", message, Default::default())
         ),
         _ => eprintln!("CRITICAL {message}"),
     }
@@ -155,7 +151,22 @@ async fn run_target() -> ExitCode {
             path.display()
         )));
     }
-    let lines = input::spawn(args.input_format, args.input.clone(), args.stream.clone());
+    let bytes_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let lines = input::spawn(
+        args.input_format,
+        args.input.clone(),
+        args.stream.clone(),
+        bytes_read.clone(),
+    );
+    let total_bytes = args
+        .input
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let terminal = matches!(args.log_format, LogFormat::Text)
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = Progress::new(total_bytes, bytes_read, terminal);
     if let Some(dir) = config
         .rejected_records_path
         .parent()
@@ -175,6 +186,7 @@ async fn run_target() -> ExitCode {
         args.input.as_deref(),
     );
     let fail_on_reject = config.fail_on_reject;
+    let summary_path = config.summary_path.clone();
     let signal_code = Arc::new(std::sync::atomic::AtomicU8::new(exit::SIGINT));
     let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
     let code = signal_code.clone();
@@ -192,8 +204,27 @@ async fn run_target() -> ExitCode {
     let shutdown = async {
         let _ = signal_rx.await;
     };
-    let end = run::run(config, client, sink, lines, std::io::stdout(), shutdown).await;
-    end.summary.log();
+    let end = run::run(
+        config,
+        client,
+        sink,
+        lines,
+        std::io::stdout(),
+        progress,
+        shutdown,
+    )
+    .await;
+    end.summary
+        .log(matches!(LOG_FORMAT.get(), Some(LogFormat::Json)));
+    if let Some(path) = &summary_path {
+        let text = format!("{:#}\n", end.summary.to_json());
+        if let Err(e) = std::fs::write(path, text) {
+            return critical(&FatalError::Io(format!(
+                "cannot write summary_path {}: {e}",
+                path.display()
+            )));
+        }
+    }
     if let Some(fatal) = &end.fatal {
         return critical(fatal);
     }

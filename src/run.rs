@@ -18,6 +18,7 @@ use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
 use crate::input::Lines;
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
 use crate::mapping::{Mapped, StreamMapping, check_association, closest_property};
+use crate::output::progress::{self, Progress, Snapshot};
 use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
@@ -25,9 +26,6 @@ use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
 use crate::singer::{Message, parse_line};
 use crate::writer::{BatchResult, Outcome, Target, write_batch};
-
-/// How often a progress line is logged during long runs.
-const PROGRESS_EVERY: Duration = Duration::from_secs(15);
 
 /// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
@@ -123,6 +121,7 @@ pub async fn run<W: Write>(
     sink: RejectedSink,
     mut lines: Lines,
     stdout: W,
+    mut progress: Progress,
     shutdown: impl Future<Output = ()>,
 ) -> RunEnd {
     let started = Instant::now();
@@ -150,8 +149,8 @@ pub async fn run<W: Write>(
     let mut fatal: Option<FatalError> = None;
     let mut interrupted = false;
     tokio::pin!(shutdown);
-    let mut progress = tokio::time::interval_at((started + PROGRESS_EVERY).into(), PROGRESS_EVERY);
-    progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = tokio::time::interval_at((started + progress::TICK).into(), progress::TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         r.dispatch();
         if let Err(e) = r.release_states() {
@@ -216,7 +215,10 @@ pub async fn run<W: Write>(
                 }
             },
             _ = sleep_until(deadline), if deadline.is_some() => r.flush_due(),
-            _ = progress.tick() => r.log_progress(started),
+            _ = ticks.tick() => {
+                let snapshot = r.snapshot();
+                progress.tick(&snapshot, || r.client.counters.take_timings());
+            }
         }
     }
     if let Err(e) = r.sink.sync() {
@@ -225,6 +227,7 @@ pub async fn run<W: Write>(
             r.sink.path().display()
         )));
     }
+    progress.finish(&r.snapshot(), r.client.counters.take_timings());
     let counters = &r.client.counters;
     let summary = Summary {
         streams: r
@@ -340,20 +343,22 @@ impl<W: Write> Runner<W> {
         }
     }
 
-    fn log_progress(&self, started: Instant) {
-        let read: u64 = self.streams.iter().map(|s| s.stats.read).sum();
-        let loaded: u64 = self
-            .streams
-            .iter()
-            .map(|s| s.stats.created + s.stats.updated)
-            .sum();
-        let rejected: u64 = self.streams.iter().map(|s| s.stats.rejected_total()).sum();
-        let secs = started.elapsed().as_secs_f64().max(1e-9);
-        tracing::info!(
-            "progress: {read} read, {loaded} upserted, {rejected} rejected, {} in flight or waiting; {:.0} records/s",
-            self.tracker.unsettled(),
-            (loaded + rejected) as f64 / secs
-        );
+    /// The counts progress reports show.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            read: self.streams.iter().map(|s| s.stats.read).sum(),
+            loaded: self.streams.iter().map(|s| s.stats.loaded()).sum(),
+            rejected: self.streams.iter().map(|s| s.stats.rejected_total()).sum(),
+            waiting: self.tracker.unsettled() as u64,
+            rate_wait: Duration::from_millis(
+                self.client.counters.rate_wait_ms.load(Ordering::Relaxed),
+            ),
+            read_by_stream: self
+                .streams
+                .iter()
+                .map(|s| (s.name.clone(), s.stats.read))
+                .collect(),
+        }
     }
 
     fn warn_once(&mut self, key: &str, message: &str) {

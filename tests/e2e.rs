@@ -198,8 +198,9 @@ async fn a_thousand_contacts_with_duplicates_and_bad_records_end_in_exactly_one_
         .filter(|l| l.contains(r#""type":"RECORD""#))
         .count();
     assert!(
-        out.stderr
-            .contains(&format!("stream contacts: read {read}, created 1040,")),
+        out.stderr.contains(&format!(
+            "stream contacts: read {read} = created 1040 + updated "
+        )),
         "{}",
         out.stderr
     );
@@ -465,7 +466,7 @@ async fn sigterm_settles_what_was_read_writes_the_last_safe_state_and_loses_noth
     let read: usize = stderr
         .split("stream contacts: read ")
         .nth(1)
-        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.split(' ').next())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or_else(|| panic!("no summary in {stderr}"));
     assert_eq!(held, read, "{stderr}");
@@ -916,7 +917,7 @@ async fn update_only_streams_change_existing_records_and_never_create() {
     assert_eq!(reasons["b@example.com"], "INVALID_VALUE");
     assert_eq!(reasons.len(), 2);
     assert!(
-        out.stderr.contains("created 0, updated 1"),
+        out.stderr.contains("created 0 + updated 1 +"),
         "{}",
         out.stderr
     );

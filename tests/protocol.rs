@@ -133,7 +133,7 @@ async fn results_without_an_echoed_trace_id_are_matched_by_their_key() {
     let out = run_against(&server, &work, json!({}), &input).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        out.stderr.contains("created 0, updated 1"),
+        out.stderr.contains("created 0 + updated 1 +"),
         "{}",
         out.stderr
     );

@@ -84,6 +84,29 @@ pub struct Counters {
     pub retries: AtomicU64,
     /// 429 answers.
     pub rate_limited: AtomicU64,
+    /// Milliseconds requests spent waiting for the pacer (the rate limit), summed.
+    pub rate_wait_ms: AtomicU64,
+    /// Request durations since they were last taken: `(endpoint, HTTP status or 0)` →
+    /// `(count, total seconds)`.
+    timings: std::sync::Mutex<std::collections::BTreeMap<(String, u16), (u64, f64)>>,
+}
+
+impl Counters {
+    fn time(&self, endpoint: String, status: u16, elapsed: Duration) {
+        if let Ok(mut t) = self.timings.lock() {
+            let e = t.entry((endpoint, status)).or_default();
+            e.0 += 1;
+            e.1 += elapsed.as_secs_f64();
+        }
+    }
+
+    /// The request durations recorded since the last call, emptied.
+    pub fn take_timings(&self) -> std::collections::BTreeMap<(String, u16), (u64, f64)> {
+        self.timings
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
+    }
 }
 
 /// A HubSpot API client.
@@ -312,7 +335,11 @@ impl Client {
         let mut rate_waits = 0u32;
         let mut refreshed = false;
         loop {
+            let waiting = std::time::Instant::now();
             self.pacer.ready().await;
+            self.counters
+                .rate_wait_ms
+                .fetch_add(waiting.elapsed().as_millis() as u64, Ordering::Relaxed);
             let token = self
                 .auth
                 .bearer(&self.http)
@@ -329,10 +356,20 @@ impl Client {
                         correlation_id,
                     }
                 };
-            match self
+            let started = std::time::Instant::now();
+            let step = self
                 .attempt(&method, &url, &body, &token, object_type)
-                .await
-            {
+                .await;
+            let status = match &step {
+                Step::Answer(reply) => reply.status,
+                Step::RateLimited { .. } => 429,
+                Step::Retry { http_status, .. } => http_status.unwrap_or(0),
+                Step::Expired(_) => 401,
+                Step::Fatal(_) => 0,
+            };
+            self.counters
+                .time(format!("{method} {path}"), status, started.elapsed());
+            match step {
                 Step::Answer(mut reply) => {
                     reply.attempts = attempts;
                     return Ok(reply);

@@ -1,4 +1,6 @@
 //! What the target writes: the rejected-records file, STATE lines and the summary.
 
+pub mod logline;
+pub mod progress;
 pub mod rejected;
 pub mod report;

@@ -1,12 +1,19 @@
-//! Counters per stream and the summary printed on stderr at exit.
+//! Counters per stream and the summary printed on stderr at exit (and written as JSON to
+//! `summary_path` when it is set).
+//!
+//! The counts add up: `read = created + updated + merged + rejected`. A record "merged" had
+//! the same key as an earlier record of its batch; its values went into that record's single
+//! write, so it is not counted as created or updated itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::writer::Outcome;
 
 /// What happened to one stream's records.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct StreamStats {
     /// RECORD messages read.
     pub read: u64,
@@ -14,7 +21,8 @@ pub struct StreamStats {
     pub created: u64,
     /// Records HubSpot updated.
     pub updated: u64,
-    /// Records merged into another record with the same key in one batch.
+    /// Records merged into an earlier record with the same key in one batch (written by
+    /// that record's request).
     pub merged: u64,
     /// Rejected records by category.
     pub rejected: BTreeMap<String, u64>,
@@ -27,21 +35,24 @@ pub struct StreamStats {
 }
 
 impl StreamStats {
-    /// Counts one outcome.
+    /// Counts one outcome; `merged` when the record rode on an earlier record's input.
     pub fn count(&mut self, outcome: &Outcome, merged: bool) {
-        if merged {
-            self.merged += 1;
-        }
         match outcome {
+            Outcome::Rejected(r) => *self.rejected.entry(r.category.clone()).or_default() += 1,
+            _ if merged => self.merged += 1,
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
-            Outcome::Rejected(r) => *self.rejected.entry(r.category.clone()).or_default() += 1,
         }
     }
 
     /// All rejected records.
     pub fn rejected_total(&self) -> u64 {
         self.rejected.values().sum()
+    }
+
+    /// Records written to HubSpot (created, updated or merged into one that was).
+    pub fn loaded(&self) -> u64 {
+        self.created + self.updated + self.merged
     }
 }
 
@@ -60,33 +71,97 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
+/// The summary as one JSON document (`summary_path`).
+#[derive(Serialize)]
+struct SummaryDocument<'a> {
+    streams: &'a BTreeMap<String, StreamStats>,
+    total: Totals,
+    requests: u64,
+    retries: u64,
+    rate_limited: u64,
+    elapsed_s: f64,
+}
+
+/// Counts over every stream.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Records read.
+    pub read: u64,
+    /// Created.
+    pub created: u64,
+    /// Updated.
+    pub updated: u64,
+    /// Merged into another record of their batch.
+    pub merged: u64,
+    /// Rejected.
+    pub rejected: u64,
+}
+
 impl Summary {
     /// Records rejected in all streams.
     pub fn rejected(&self) -> u64 {
         self.streams.values().map(StreamStats::rejected_total).sum()
     }
 
-    /// Logs one line per stream and a total line.
-    pub fn log(&self) {
+    /// Counts over every stream.
+    pub fn totals(&self) -> Totals {
+        self.streams
+            .values()
+            .fold(Totals::default(), |t, s| Totals {
+                read: t.read + s.read,
+                created: t.created + s.created,
+                updated: t.updated + s.updated,
+                merged: t.merged + s.merged,
+                rejected: t.rejected + s.rejected_total(),
+            })
+    }
+
+    /// The summary as the JSON document `summary_path` holds.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(SummaryDocument {
+            streams: &self.streams,
+            total: self.totals(),
+            requests: self.requests,
+            retries: self.retries,
+            rate_limited: self.rate_limited,
+            elapsed_s: self.elapsed.as_secs_f64(),
+        })
+        .unwrap_or_default()
+    }
+
+    /// Logs one line per stream and a total line. With `structured`, the counts are also
+    /// fields of the log event (for `--log-format json`).
+    pub fn log(&self, structured: bool) {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         for (name, s) in &self.streams {
-            let rejected = if s.rejected.is_empty() {
-                "0".to_string()
+            let by_category = if s.rejected.is_empty() {
+                String::new()
             } else {
-                s.rejected
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
+                let parts: Vec<String> =
+                    s.rejected.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!(" ({})", parts.join(","))
             };
-            tracing::info!(
-                "stream {name}: read {}, created {}, updated {}, merged duplicates {}, rejected {} ({rejected})",
+            let text = format!(
+                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {} + rejected {}{by_category}",
                 s.read,
                 s.created,
                 s.updated,
                 s.merged,
                 s.rejected_total()
             );
+            if structured {
+                tracing::info!(
+                    stream = %name,
+                    read = s.read,
+                    created = s.created,
+                    updated = s.updated,
+                    merged = s.merged,
+                    rejected = s.rejected_total(),
+                    "{text}"
+                );
+            } else {
+                tracing::info!("{text}");
+            }
             let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
             if !s.ignored_fields.is_empty() {
                 tracing::warn!(
@@ -107,16 +182,63 @@ impl Summary {
                 );
             }
         }
-        let loaded: u64 = self.streams.values().map(|s| s.created + s.updated).sum();
-        let read: u64 = self.streams.values().map(|s| s.read).sum();
-        tracing::info!(
-            "total: {read} records read, {loaded} upserted, {} rejected; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
-            self.rejected(),
+        let t = self.totals();
+        let text = format!(
+            "total: read {} = created {} + updated {} + merged {} + rejected {}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
+            t.read,
+            t.created,
+            t.updated,
+            t.merged,
+            t.rejected,
             self.requests,
             self.retries,
             self.rate_limited,
             secs,
-            read as f64 / secs
+            t.read as f64 / secs
         );
+        if structured {
+            tracing::info!(
+                read = t.read,
+                created = t.created,
+                updated = t.updated,
+                merged = t.merged,
+                rejected = t.rejected,
+                requests = self.requests,
+                retries = self.retries,
+                rate_limited = self.rate_limited,
+                elapsed_s = secs,
+                "{text}"
+            );
+        } else {
+            tracing::info!("{text}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rejection::Rejection;
+
+    #[test]
+    fn the_counts_add_up() {
+        let mut s = StreamStats::default();
+        for (outcome, merged) in [
+            (Outcome::Created, false),
+            (Outcome::Updated, true),
+            (Outcome::Updated, false),
+            (
+                Outcome::Rejected(Rejection::local("MISSING_KEY", "x", None)),
+                true,
+            ),
+        ] {
+            s.read += 1;
+            s.count(&outcome, merged);
+        }
+        assert_eq!(
+            (s.created, s.updated, s.merged, s.rejected_total()),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(s.read, s.loaded() + s.rejected_total());
     }
 }

@@ -1,0 +1,193 @@
+//! What a run tells the person or the scheduler watching it: progress, METRIC lines, the
+//! summary (text, JSON log fields, `summary_path`).
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use hubspot_emulator::Settings;
+use serde_json::{Value, json};
+use support::*;
+use tokio::io::AsyncWriteExt;
+
+/// Runs the binary, feeding `first`, pausing `pause`, then feeding `rest`.
+async fn run_slowly(args: &[&str], first: &str, pause: Duration, rest: &str) -> Output {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(args)
+        .env("TARGET_HUBSPOT_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let (first, rest) = (first.to_string(), rest.to_string());
+    let feeder = tokio::spawn(async move {
+        stdin.write_all(first.as_bytes()).await.unwrap();
+        stdin.flush().await.unwrap();
+        tokio::time::sleep(pause).await;
+        stdin.write_all(rest.as_bytes()).await.unwrap();
+    });
+    let out = child.wait_with_output().await.expect("wait");
+    feeder.await.unwrap();
+    Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn contacts(range: std::ops::Range<u32>) -> Vec<Value> {
+    range
+        .map(|i| record("contacts", json!({"email": format!("p{i}@example.com")})))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_long_run_logs_progress_metric_lines_and_a_summary_that_adds_up() {
+    let (_hub, work, config) = start(Settings::default(), json!({})).await;
+    let summary_path = work.path("summary.json");
+    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    c["summary_path"] = json!(summary_path);
+    std::fs::write(&config, c.to_string()).unwrap();
+    let mut first = vec![schema("contacts")];
+    first.extend(contacts(0..150));
+    first.push(record(
+        "contacts",
+        json!({"email": "P120@example.com", "firstname": "dup"}),
+    ));
+    first.push(record("contacts", json!({"firstname": "no key"})));
+    let rest = singer(&[state(json!({"n": 152}))]);
+    let out = run_slowly(
+        &["--config", config.to_str().unwrap()],
+        &singer(&first),
+        Duration::from_millis(5600),
+        &rest,
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+    let progress: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" progress: "))
+        .collect();
+    assert!(
+        !progress.is_empty(),
+        "a progress line after 5 s: {}",
+        out.stderr
+    );
+    let (_, line) = progress[0].split_once("progress: ").unwrap();
+    let (counts, rest) = line.split_once("; ").unwrap();
+    assert_eq!(
+        counts,
+        "152 read, 151 upserted, 1 rejected, 0 in flight or waiting"
+    );
+    assert!(
+        rest.ends_with(" records/s; 0.0 s waiting on the rate limit"),
+        "{line}"
+    );
+
+    let metrics: Vec<Value> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.split_once("METRIC: "))
+        .map(|(_, m)| serde_json::from_str(m).unwrap())
+        .collect();
+    assert!(metrics.contains(&json!({"type": "counter", "metric": "record_count", "value": 152, "tags": {"stream": "contacts"}})), "{metrics:?}");
+    let timer = metrics
+        .iter()
+        .find(|m| {
+            m["metric"] == "http_request_duration"
+                && m["tags"]["endpoint"] == "POST /crm/v3/objects/contacts/batch/upsert"
+        })
+        .expect("upsert timer");
+    assert_eq!(
+        (
+            timer["type"].as_str(),
+            timer["tags"]["http_status_code"].as_u64(),
+            timer["tags"]["status"].as_str()
+        ),
+        (Some("timer"), Some(200), Some("succeeded"))
+    );
+
+    assert!(
+        out.stderr.contains("stream contacts: read 152 = created 150 + updated 0 + merged into an earlier record of its batch 1 + rejected 1 (MISSING_KEY=1)"),
+        "{}",
+        out.stderr
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
+    assert_eq!(
+        summary["total"],
+        json!({"read": 152, "created": 150, "updated": 0, "merged": 1, "rejected": 1})
+    );
+    assert_eq!(
+        summary["streams"]["contacts"]["rejected"],
+        json!({"MISSING_KEY": 1})
+    );
+}
+
+#[tokio::test]
+async fn json_logs_carry_what_meltano_reads_and_the_summary_as_fields() {
+    let (_hub, _work, config) = start(Settings::default(), json!({})).await;
+    let mut input = vec![schema("contacts")];
+    input.extend(contacts(0..3));
+    let out = run(
+        &["--config", config.to_str().unwrap(), "--log-format", "json"],
+        &singer(&input),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stderr line is JSON"))
+        .collect();
+    for l in &lines {
+        for key in [
+            "levelname",
+            "name",
+            "message",
+            "created",
+            "level",
+            "pid",
+            "logger_name",
+            "ts",
+            "thread_name",
+            "app_name",
+            "stream_name",
+            "extra",
+        ] {
+            assert!(l.get(key).is_some(), "{key} missing: {l}");
+        }
+    }
+    let stream = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("stream contacts: read")
+        })
+        .unwrap();
+    assert_eq!(stream["stream_name"], "contacts");
+    assert_eq!(
+        (
+            stream["extra"]["read"].as_u64(),
+            stream["extra"]["created"].as_u64()
+        ),
+        (Some(3), Some(3))
+    );
+    let total = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("total:")
+        })
+        .unwrap();
+    assert_eq!(total["extra"]["read"], 3);
+}
