@@ -8,6 +8,10 @@
 //! 3. Limits off, warehouse-typed values: the same ten fields, five of them converted by
 //!    property type (`t` → bool, a 17-digit decimal, a `+00` timestamp → date, an enum label,
 //!    a `;` multi-checkbox list of labels). Goal: ≤ 10% slower than scenario 2.
+//! 4. `--dry-run --dry-run-output FILE` over the warehouse-typed records: mapping, batching
+//!    and serialising every request with nothing sent. Goal: ≥ 300,000 records/s.
+//!
+//! `BENCH_DRY_RUN_RECORDS` (default 1,000,000) sizes scenario 4.
 //!
 //! Knobs: `BENCH_LIMITED_RECORDS` (default 60,000), `BENCH_UNLIMITED_RECORDS` (default
 //! 200,000), `BENCH_LATENCY_MS` (emulator latency, default 30).
@@ -150,6 +154,45 @@ async fn scenario(name: &str, settings: Settings, records: u64, typed: bool) {
     println!();
 }
 
+async fn dry_run_scenario(records: u64) {
+    let emulator = hubspot_emulator::start(Settings::default())
+        .await
+        .expect("emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.jsonl");
+    write_input(&input, records, true);
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        json!({"access_token": "pat-na1-bench", "base_url": emulator.base_url(),
+               "rejected_records_path": dir.path().join("rejected.jsonl")})
+        .to_string(),
+    )
+    .unwrap();
+    let output = dir.path().join("requests.jsonl");
+    let started = Instant::now();
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ])
+        .args(["--dry-run", "--dry-run-output", output.to_str().unwrap()])
+        .env("TARGET_HUBSPOT_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .expect("run target");
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(status.success(), "dry run failed");
+    let requests = std::fs::read_to_string(&output).unwrap().lines().count();
+    println!(
+        "dry run, warehouse-typed values: {records} records in {elapsed:.2} s = {:.0} records/s; {requests} requests serialised, none sent",
+        records as f64 / elapsed
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let latency = Duration::from_millis(env_number("BENCH_LATENCY_MS", 30));
@@ -173,4 +216,5 @@ async fn main() {
     let unlimited = env_number("BENCH_UNLIMITED_RECORDS", 200_000);
     scenario("limits off, text values", off.clone(), unlimited, false).await;
     scenario("limits off, warehouse-typed values", off, unlimited, true).await;
+    dry_run_scenario(env_number("BENCH_DRY_RUN_RECORDS", 1_000_000)).await;
 }

@@ -39,6 +39,15 @@ pub struct Args {
     /// SCHEMA messages, CSV header or first JSONL record) map to properties.
     #[arg(long, conflicts_with = "about")]
     pub check: bool,
+    /// Read (properties, schemas), map, validate, batch and serialise every request a run
+    /// would send, but send no write: no STATE, no rejected file. Prints the summary the run
+    /// would have.
+    #[arg(long, conflicts_with_all = ["about", "check"])]
+    pub dry_run: bool,
+    /// With --dry-run, write every request it would send to FILE as JSON lines
+    /// (`method`, `path`, `body`).
+    #[arg(long, value_name = "FILE", requires = "dry_run")]
+    pub dry_run_output: Option<PathBuf>,
     /// Print the target's name, capabilities and settings, then exit.
     #[arg(long)]
     pub about: bool,

@@ -8,6 +8,7 @@ use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::Client;
+use target_hubspot::hubspot::dry_run::DryRun;
 use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
 use target_hubspot::{about, check, input, run};
@@ -52,6 +53,15 @@ fn critical_line(message: &str) {
         ),
         _ => eprintln!("CRITICAL {message}"),
     }
+}
+
+/// Creates (or truncates) a file only its owner can read: it will hold records.
+fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).write(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// Reports a fatal error once, as the run's one `CRITICAL` line, and gives exit code 1.
@@ -132,14 +142,30 @@ async fn run_target() -> ExitCode {
         Ok(c) => c,
         Err(e) => return critical(&e.into()),
     };
-    let client = match Client::new(
+    let mut client = match Client::new(
         config.base_url.clone(),
         config.credentials.clone(),
         config.max_retries,
     ) {
-        Ok(c) => Arc::new(c),
+        Ok(c) => c,
         Err(e) => return critical(&e),
     };
+    if args.dry_run {
+        let out = match &args.dry_run_output {
+            None => None,
+            Some(path) => match private_file(path) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    return critical(&FatalError::Io(format!(
+                        "cannot create --dry-run-output {}: {e}",
+                        path.display()
+                    )));
+                }
+            },
+        };
+        client.dry_run = Some(DryRun::new(out));
+    }
+    let client = Arc::new(client);
     if args.check {
         return check(&config, &client, &args).await;
     }
@@ -180,11 +206,14 @@ async fn run_target() -> ExitCode {
         )));
     }
     let run_started = rejected::run_started_stamp(time::OffsetDateTime::now_utc());
-    let sink = RejectedSink::new(
+    let mut sink = RejectedSink::new(
         &config.rejected_records_path,
         &run_started,
         args.input.as_deref(),
     );
+    if args.dry_run {
+        sink = sink.dry_run();
+    }
     let fail_on_reject = config.fail_on_reject;
     let summary_path = config.summary_path.clone();
     let signal_code = Arc::new(std::sync::atomic::AtomicU8::new(exit::SIGINT));
@@ -206,7 +235,7 @@ async fn run_target() -> ExitCode {
     };
     let end = run::run(
         config,
-        client,
+        client.clone(),
         sink,
         lines,
         std::io::stdout(),
@@ -216,6 +245,17 @@ async fn run_target() -> ExitCode {
     .await;
     end.summary
         .log(matches!(LOG_FORMAT.get(), Some(LogFormat::Json)));
+    if let Some(dry) = &client.dry_run {
+        if let Err(e) = dry.finish() {
+            return critical(&FatalError::Io(format!(
+                "cannot write --dry-run-output: {e}"
+            )));
+        }
+        tracing::info!(
+            "dry run: {} write request(s) prepared and none sent; no STATE and no rejected file were written; \"created\" above means \"would be written\"",
+            dry.writes.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
     if let Some(path) = &summary_path {
         let text = format!("{:#}\n", end.summary.to_json());
         if let Err(e) = std::fs::write(path, text) {

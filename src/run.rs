@@ -125,6 +125,8 @@ pub async fn run<W: Write>(
     shutdown: impl Future<Output = ()>,
 ) -> RunEnd {
     let started = Instant::now();
+    // A dry run writes no STATE: nothing it read was loaded.
+    let client_is_live = client.dry_run.is_none();
     let mut r = Runner {
         config,
         client,
@@ -141,7 +143,7 @@ pub async fn run<W: Write>(
         warned: HashSet::new(),
         stdout,
         halted: false,
-        emit_states: true,
+        emit_states: client_is_live,
         reject_rate: RejectRate::default(),
     };
     let mut line_no = 0u64;

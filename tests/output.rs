@@ -191,3 +191,39 @@ async fn json_logs_carry_what_meltano_reads_and_the_summary_as_fields() {
         .unwrap();
     assert_eq!(total["extra"]["read"], 3);
 }
+
+#[tokio::test]
+async fn a_dry_run_reads_but_never_writes_to_hubspot() {
+    let (hub, work, config) = start(Settings::default(), json!({"unknown_fields": "create"})).await;
+    let mut input = vec![
+        json!({"type": "SCHEMA", "stream": "contacts", "schema": {"properties": {"email": {"type": "string"}, "shoe_size": {"type": "integer"}}}, "key_properties": ["email"]}),
+    ];
+    input.extend((0..120).map(|i| {
+        record(
+            "contacts",
+            json!({"email": format!("d{i}@example.com"), "shoe_size": i}),
+        )
+    }));
+    input.push(state(json!({"n": 120})));
+    let out = run(
+        &["--config", config.to_str().unwrap(), "--dry-run"],
+        &singer(&input),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr
+            .contains("stream contacts: read 120 = created 120 +"),
+        "{}",
+        out.stderr
+    );
+    let stats = stats(&hub.base_url()).await;
+    let routes: Vec<&String> = stats["by_route"].as_object().unwrap().keys().collect();
+    assert!(
+        routes.iter().all(|r| r.starts_with("GET ")),
+        "only reads: {routes:?}"
+    );
+    assert!(stored(&hub.base_url(), "contacts").await.is_empty());
+    assert!(!work.rejected_path().exists());
+}

@@ -531,3 +531,86 @@ async fn association_requests_are_pinned() {
     assert_eq!(rejected[1]["record"]["email"], "b@example.com");
     assert_eq!(rejected[1]["error"]["category"], "ASSOCIATION_FAILED");
 }
+
+#[tokio::test]
+async fn a_dry_run_serialises_exactly_the_requests_a_real_run_sends_and_sends_none() {
+    let server = server_with_properties().await;
+    let bodies = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let recorder = bodies.clone();
+    let upsert = server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT).is_true(move |req| {
+                recorder
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null));
+                true
+            });
+            then.status(200)
+                .json_body(json!({"status": "COMPLETE", "results": []}));
+        })
+        .await;
+    let records: Vec<Value> = (0..250)
+        .map(|i| json!({"email": format!("Dry{i}@Example.com"), "firstname": "D", "vip": "t", "score": "1e2", "note": "not a property"}))
+        .chain([json!({"firstname": "no key"})])
+        .collect();
+    let input = contacts(&records);
+    let work = Workdir::new();
+    let config = work.config(&server.base_url(), json!({"max_reject_rate": 1}));
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    upsert.assert_calls_async(3).await;
+
+    let dry_out = work.path("requests.jsonl");
+    let dry = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--dry-run",
+            "--dry-run-output",
+            dry_out.to_str().unwrap(),
+        ],
+        &input,
+    )
+    .await;
+    assert_eq!(dry.code, Some(0), "{}", dry.stderr);
+    upsert.assert_calls_async(3).await;
+    assert!(
+        dry.stdout.is_empty(),
+        "no STATE in a dry run: {}",
+        dry.stdout
+    );
+    assert!(
+        dry.stderr
+            .contains("dry run: 3 write request(s) prepared and none sent"),
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        dry.stderr
+            .contains("dry run: line 252 (stream contacts) would be rejected: MISSING_KEY"),
+        "{}",
+        dry.stderr
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&dry_out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["method"] == "POST" && l["path"] == UPSERT),
+        "{lines:?}"
+    );
+    let key = |v: &Value| v.to_string();
+    let mut dry_bodies: Vec<Value> = lines.into_iter().map(|l| l["body"].clone()).collect();
+    let mut real_bodies = bodies.lock().unwrap().clone();
+    dry_bodies.sort_by_key(key);
+    real_bodies.sort_by_key(key);
+    assert_eq!(dry_bodies, real_bodies);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&dry_out).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::auth::TokenSource;
+use super::dry_run::DryRun;
 use super::pacer::Pacer;
 use super::wire::{ErrorBody, PropertyCreate, PropertyInfo, PropertyList, UpsertRequest};
 use crate::config::Credentials;
@@ -120,6 +121,8 @@ pub struct Client {
     timeout: Duration,
     /// Request counters.
     pub counters: Counters,
+    /// Set in a dry run: writes are recorded and answered, never sent.
+    pub dry_run: Option<DryRun>,
 }
 
 /// The longest one attempt may take.
@@ -143,6 +146,7 @@ impl Client {
             max_retries,
             timeout: REQUEST_TIMEOUT,
             counters: Counters::default(),
+            dry_run: None,
         })
     }
 
@@ -324,6 +328,15 @@ impl Client {
         body: Option<Bytes>,
         object_type: &str,
     ) -> Result<Reply, SendFailure> {
+        if let Some(dry) = &self.dry_run
+            && super::dry_run::is_write(&method, path)
+        {
+            return dry.answer(&method, path, body.as_ref()).map_err(|e| {
+                SendFailure::Fatal(FatalError::Io(format!(
+                    "cannot write --dry-run-output: {e}"
+                )))
+            });
+        }
         let url = self.url(path);
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod dry_run;
 pub mod pacer;
 pub mod wire;
 

@@ -68,7 +68,12 @@ pub struct RejectedSink {
     files: HashMap<PathBuf, BufWriter<File>>,
     paths: HashMap<String, PathBuf>,
     schemas_written: HashSet<String>,
+    /// In a dry run: nothing is written; the first rejections are logged instead.
+    dry_run: Option<u64>,
 }
+
+/// How many local rejections a dry run logs one by one.
+const DRY_RUN_LOGGED: u64 = 20;
 
 impl RejectedSink {
     /// A sink that appends to `template` with its placeholders filled in. `input` is the file
@@ -84,7 +89,14 @@ impl RejectedSink {
             files: HashMap::new(),
             paths: HashMap::new(),
             schemas_written: HashSet::new(),
+            dry_run: None,
         }
+    }
+
+    /// The same sink for a dry run: it writes no file and logs the first rejections.
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = Some(0);
+        self
     }
 
     /// The configured path, `{run_started}` filled in (for messages).
@@ -156,6 +168,19 @@ impl RejectedSink {
         line: u64,
     ) -> std::io::Result<()> {
         let stream = schema.stream;
+        if let Some(logged) = &mut self.dry_run {
+            *logged += 1;
+            if *logged <= DRY_RUN_LOGGED {
+                tracing::warn!(
+                    "dry run: line {line} (stream {stream}) would be rejected: {}: {}",
+                    error.category,
+                    error.message
+                );
+            } else if *logged == DRY_RUN_LOGGED + 1 {
+                tracing::warn!("dry run: further rejections are counted in the summary only");
+            }
+            return Ok(());
+        }
         let first = !self.schemas_written.contains(stream);
         let path = self.path_for(stream);
         let file = self.file(path)?;
