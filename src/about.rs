@@ -29,6 +29,11 @@ pub fn json() -> Value {
         {
             p["default"] = default;
         }
+        if s.name == "streams" {
+            p = streams_schema();
+            p["description"] = json!(s.description);
+            p["default"] = json!({});
+        }
         if s.secret {
             p["secret"] = json!(true);
             p["writeOnly"] = json!(true);
@@ -66,4 +71,105 @@ pub fn markdown() -> String {
         ));
     }
     out
+}
+
+/// The JSON schema of the `streams` setting: stream name → how it maps to HubSpot.
+pub fn streams_schema() -> Value {
+    let text = |d: &str| json!({"type": "string", "description": d});
+    let one_of =
+        |values: &[&str], d: &str| json!({"type": "string", "enum": values, "description": d});
+    json!({
+        "type": ["object", "null"],
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["object_type"],
+            "properties": {
+                "object_type": text("HubSpot object type: contacts, companies, deals, …, a type id (0-2, 2-1234) or a custom object's fully qualified name."),
+                "id_property": text("The property that identifies records: email on contacts (the default there), else a unique-value property."),
+                "properties": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "null"]},
+                    "description": "Record field → HubSpot property; null drops the field."
+                },
+                "drop": {"type": "array", "items": {"type": "string"}, "description": "Record fields never sent."},
+                "write_mode": one_of(&["upsert", "update_only"], "upsert (default) creates or updates; update_only updates existing records only (NOT_FOUND otherwise)."),
+                "unknown_fields": one_of(&["ignore", "reject", "create"], "Fields that match no property; the top-level setting when unset."),
+                "blank_values": one_of(&["skip", "clear"], "null and blank strings; the top-level setting when unset."),
+                "truncate_dates": {"type": "boolean", "description": "Keep the date of a timestamp with a time of day sent to a date property; the top-level setting when unset."},
+                "associations": {
+                    "type": "array",
+                    "description": "Associations made from record fields.",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["field", "to_object_type"],
+                        "properties": {
+                            "field": text("The record field holding the other record's key; not sent as a property."),
+                            "to_object_type": text("The other record's object type."),
+                            "to_id_property": text("The property the field matches on the other type; hs_object_id (record ids) by default."),
+                            "type_id": {"type": "integer", "description": "A HUBSPOT_DEFINED association type id; HubSpot's default association when unset."}
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StreamConfig;
+
+    /// A value of every property the schema lists: the config parser must accept each one.
+    fn example(schema: &Value) -> Value {
+        if let Some(values) = schema["enum"].as_array() {
+            return values[values.len() - 1].clone();
+        }
+        let kind = match &schema["type"] {
+            Value::Array(t) => t[0].as_str().unwrap_or_default().to_string(),
+            t => t.as_str().unwrap_or_default().to_string(),
+        };
+        match kind.as_str() {
+            "string" => json!("x"),
+            "integer" => json!(1),
+            "boolean" => json!(true),
+            "array" => json!([example(&schema["items"])]),
+            "object" => match schema["properties"].as_object() {
+                Some(props) => {
+                    Value::Object(props.iter().map(|(k, v)| (k.clone(), example(v))).collect())
+                }
+                None => json!({"a": "b"}),
+            },
+            _ => Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_streams_schema_lists_exactly_what_the_config_parser_takes() {
+        let schema = streams_schema();
+        let stream = example(&schema["additionalProperties"]);
+        let parsed: StreamConfig =
+            serde_json::from_value(stream.clone()).expect("every listed setting parses");
+        assert_eq!(parsed.write_mode, crate::config::WriteMode::UpdateOnly);
+        let listed = schema["additionalProperties"]["properties"]
+            .as_object()
+            .unwrap()
+            .len();
+        let mut extra = stream;
+        extra["not_a_setting"] = json!(1);
+        assert!(
+            serde_json::from_value::<StreamConfig>(extra).is_err(),
+            "unknown settings are refused"
+        );
+        assert_eq!(
+            listed, 9,
+            "a new stream setting must be added to the schema"
+        );
+        assert_eq!(
+            json()["settings"]["properties"]["streams"]["additionalProperties"],
+            schema["additionalProperties"]
+        );
+    }
 }

@@ -167,7 +167,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream: {\"object_type\": \"contacts\", \"id_property\": \"email\", \"properties\": {\"first_name\": \"firstname\"}, \"drop\": [\"internal_note\"], \"unknown_fields\": \"reject\", \"blank_values\": \"clear\", \"truncate_dates\": true, \"associations\": [{\"field\": \"company_ext\", \"to_object_type\": \"companies\", \"to_id_property\": \"external_id\", \"type_id\": 279}]}.",
+        description: "Per stream name: how its records map to HubSpot (object_type, id_property, properties, drop, write_mode, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
     },
 ];
 
