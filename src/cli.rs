@@ -54,9 +54,10 @@ pub struct Args {
     /// Format of --about.
     #[arg(long, value_enum, default_value_t = AboutFormat::Json, requires = "about")]
     pub format: AboutFormat,
-    /// Log format on stderr.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// Log format on stderr. Default: json when Meltano asks for structured logs (its
+    /// SINGER_SDK_LOG_CONFIG names the SDK's StructuredFormatter), else text.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
 }
 
 /// `--about` output formats.

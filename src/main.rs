@@ -25,8 +25,34 @@ mod exit {
     pub const SIGTERM: u8 = 143;
 }
 
-fn init_logging(format: LogFormat) {
+/// What Meltano asks of a plugin's logs through `SINGER_SDK_LOG_CONFIG` (a Python logging
+/// config): structured JSON lines when it names the SDK's `StructuredFormatter`, and the root
+/// logger's level.
+fn meltano_logging() -> (Option<LogFormat>, Option<String>) {
+    let Some(text) = std::env::var_os("SINGER_SDK_LOG_CONFIG")
+        .and_then(|path| std::fs::read_to_string(path).ok())
+    else {
+        return (None, None);
+    };
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let format = text
+        .contains("StructuredFormatter")
+        .then_some(LogFormat::Json);
+    let level = config["root"]["level"].as_str().map(|l| match l {
+        "WARNING" => "warn".to_string(),
+        "CRITICAL" => "error".to_string(),
+        other => other.to_lowercase(),
+    });
+    (format, level)
+}
+
+fn init_logging(requested: Option<LogFormat>) -> LogFormat {
+    let (meltano_format, meltano_level) = meltano_logging();
+    let format = requested.or(meltano_format).unwrap_or(LogFormat::Text);
     let filter = tracing_subscriber::EnvFilter::try_from_env("TARGET_HUBSPOT_LOG")
+        .or_else(|_| {
+            tracing_subscriber::EnvFilter::try_new(meltano_level.as_deref().unwrap_or("info"))
+        })
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -39,6 +65,7 @@ fn init_logging(format: LogFormat) {
             .event_format(target_hubspot::output::logline::MeltanoJson)
             .init(),
     }
+    format
 }
 
 /// The log format in force, for lines written outside tracing.
@@ -135,8 +162,8 @@ async fn run_target() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    init_logging(args.log_format);
-    let _ = LOG_FORMAT.set(args.log_format);
+    let log_format = init_logging(args.log_format);
+    let _ = LOG_FORMAT.set(log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = match Config::load(&args.config, std::env::vars()) {
         Ok(c) => c,
@@ -190,7 +217,7 @@ async fn run_target() -> ExitCode {
         .and_then(|p| std::fs::metadata(p).ok())
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    let terminal = matches!(args.log_format, LogFormat::Text)
+    let terminal = matches!(log_format, LogFormat::Text)
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress = Progress::new(total_bytes, bytes_read, terminal);
     if let Some(dir) = config

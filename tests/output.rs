@@ -227,3 +227,54 @@ async fn a_dry_run_reads_but_never_writes_to_hubspot() {
     assert!(stored(&hub.base_url(), "contacts").await.is_empty());
     assert!(!work.rejected_path().exists());
 }
+
+#[tokio::test]
+async fn under_meltanos_structured_logging_config_the_logs_are_json_at_its_level() {
+    let (_hub, work, config) = start(Settings::default(), json!({})).await;
+    // What Meltano writes for a plugin that declares structured-logging.
+    let log_config = work.path("singer_sdk_logging.json");
+    std::fs::write(
+        &log_config,
+        json!({"version": 1, "disable_existing_loggers": false,
+               "formatters": {"singer_formatter": {"()": "singer_sdk.logging.StructuredFormatter"}},
+               "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "singer_formatter", "stream": "ext://sys.stderr"}},
+               "root": {"handlers": ["console"], "level": "WARNING"}})
+        .to_string(),
+    )
+    .unwrap();
+    let input = singer(&[
+        schema("contacts"),
+        record(
+            "contacts",
+            json!({"email": "m@example.com", "shoe_size": 1}),
+        ),
+    ]);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(["--config", config.to_str().unwrap()])
+        .env("SINGER_SDK_LOG_CONFIG", &log_config)
+        .env_remove("TARGET_HUBSPOT_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().all(|l| l["levelname"] == "WARNING"),
+        "only WARNING and above: {stderr}"
+    );
+}
