@@ -85,7 +85,7 @@ async fn a_long_run_logs_progress_metric_lines_and_a_summary_that_adds_up() {
         "152 read, 151 upserted, 1 rejected, 0 in flight or waiting"
     );
     assert!(
-        rest.ends_with(" records/s; 0.0 s waiting on the rate limit"),
+        rest.ends_with(" records/s; 0.0 s spent by requests waiting on the rate limit"),
         "{line}"
     );
 

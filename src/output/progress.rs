@@ -173,7 +173,7 @@ fn rate(snapshot: &Snapshot, elapsed: Duration) -> f64 {
 
 fn counts(snapshot: &Snapshot, elapsed: Duration) -> String {
     format!(
-        "{} read, {} upserted, {} rejected, {} in flight or waiting; {:.0} records/s; {:.1} s waiting on the rate limit",
+        "{} read, {} upserted, {} rejected, {} in flight or waiting; {:.0} records/s; {:.1} s spent by requests waiting on the rate limit",
         snapshot.read,
         snapshot.loaded,
         snapshot.rejected,
@@ -212,11 +212,11 @@ mod tests {
         };
         insta::assert_snapshot!(
             progress_line(&snapshot, Duration::from_secs(10), Some(0.25)),
-            @"progress: 1200 read, 1000 upserted, 3 rejected, 197 in flight or waiting; 100 records/s; 2.1 s waiting on the rate limit; 25% of the input read, about 30 s to go"
+            @"progress: 1200 read, 1000 upserted, 3 rejected, 197 in flight or waiting; 100 records/s; 2.1 s spent by requests waiting on the rate limit; 25% of the input read, about 30 s to go"
         );
         insta::assert_snapshot!(
             progress_line(&snapshot, Duration::from_secs(10), None),
-            @"progress: 1200 read, 1000 upserted, 3 rejected, 197 in flight or waiting; 100 records/s; 2.1 s waiting on the rate limit"
+            @"progress: 1200 read, 1000 upserted, 3 rejected, 197 in flight or waiting; 100 records/s; 2.1 s spent by requests waiting on the rate limit"
         );
         insta::assert_snapshot!(
             metric_line("counter", "record_count", json!(6), json!({"stream": "contacts"})),
