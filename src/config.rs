@@ -418,8 +418,7 @@ impl Config {
 
     /// Validates an already merged JSON object.
     pub fn from_value(value: Value) -> Result<Self, ConfigError> {
-        let raw: RawConfig =
-            serde_json::from_value(value).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(setting_error)?;
         let credentials = match (
             raw.access_token,
             raw.client_id,
@@ -637,9 +636,33 @@ fn env_value(doc: &SettingDoc, var: &str, text: &str) -> Result<Value, ConfigErr
     })
 }
 
+/// A deserialisation error naming the setting it is about. The value of a secret setting is
+/// never shown (serde's messages quote the value: "invalid type: integer `8675309…`").
+fn setting_error(e: serde_path_to_error::Error<serde_json::Error>) -> ConfigError {
+    let path = e.path().to_string();
+    let top = path.split(['.', '[']).next().unwrap_or_default();
+    let secret = SETTINGS.iter().any(|s| s.secret && s.name == top);
+    let inner = e.into_inner().to_string();
+    let message = if secret {
+        format!("{path}: not a string (the value is not shown: it is a secret)")
+    } else if path == "." || path.is_empty() {
+        inner
+    } else {
+        format!("{path}: {inner}")
+    };
+    ConfigError::Invalid(message)
+}
+
 fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let shown = crate::hubspot::client::redact_userinfo(text);
     let url = Url::parse(text.trim_end_matches('/'))
-        .map_err(|e| ConfigError::Invalid(format!("base_url {text:?} is not a URL: {e}")))?;
+        .map_err(|e| ConfigError::Invalid(format!("base_url {shown:?} is not a URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::Invalid(format!(
+            "base_url {shown:?} holds a user name or password; credentials go in access_token or the OAuth settings, never in the URL"
+        )));
+    }
+    let text = shown.as_str();
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -772,5 +795,24 @@ mod tests {
         );
         assert_eq!(c.stream("deals").unwrap().id_property, None);
         assert!(c.stream("orders").is_none());
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn errors_name_the_setting_and_never_show_a_secret_or_userinfo() {
+        let err = |v: Value| Config::from_value(v).unwrap_err().to_string();
+        insta::assert_snapshot!(err(json!({"access_token": 8675309123456789u64})), @"invalid configuration: access_token: not a string (the value is not shown: it is a secret)");
+        insta::assert_snapshot!(err(json!({"access_token": "t", "batch_size": "eight"})), @r#"invalid configuration: batch_size: invalid type: string "eight", expected u64"#);
+        insta::assert_snapshot!(err(json!({"access_token": "t", "streams": {"c": {"object_type": 5}}})), @"invalid configuration: streams.c.object_type: invalid type: integer `5`, expected a string");
+        insta::assert_snapshot!(err(json!({"access_token": "t", "base_url": "https://user:hunter2@api.hubapi.com"})), @r#"invalid configuration: base_url "https://***@api.hubapi.com" holds a user name or password; credentials go in access_token or the OAuth settings, never in the URL"#);
+        assert!(
+            !err(json!({"client_id": "a", "client_secret": ["s3cr3t"], "refresh_token": "r"}))
+                .contains("s3cr3t")
+        );
     }
 }

@@ -614,3 +614,74 @@ async fn a_dry_run_serialises_exactly_the_requests_a_real_run_sends_and_sends_no
     );
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn a_redirect_is_never_followed_and_its_records_are_not_acknowledged() {
+    let server = server_with_properties().await;
+    let elsewhere = MockServer::start_async().await;
+    let stolen = elsewhere
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).json_body(results(&["0"]));
+        })
+        .await;
+    let location = format!("{}{UPSERT}", elsewhere.base_url());
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(307).header("location", location.as_str());
+        })
+        .await;
+    let work = Workdir::new();
+    let mut input = contacts(&[json!({"email": "a@example.com"})]);
+    input.push_str(&format!("{}\n", state(json!({"n": 1}))));
+    let out = run_against(&server, &work, json!({}), &input).await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.critical()
+            .contains("answered 307 Temporary Redirect to http://"),
+        "{}",
+        out.critical()
+    );
+    assert!(
+        out.critical().contains("redirects are never followed"),
+        "{}",
+        out.critical()
+    );
+    stolen.assert_calls_async(0).await;
+    assert!(out.states().is_empty(), "the record was not acknowledged");
+}
+
+#[tokio::test]
+async fn a_huge_answer_is_not_read_and_its_records_are_rejected_after_retries() {
+    let server = server_with_properties().await;
+    let huge = "x".repeat(17 << 20);
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(200).body(huge.as_str());
+        })
+        .await;
+    let work = Workdir::new();
+    let out = run_against(
+        &server,
+        &work,
+        json!({"max_retries": 1}),
+        &contacts(&[json!({"email": "a@example.com"})]),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let rejected = work.rejected();
+    let error = &rejected
+        .iter()
+        .find(|l| l["type"] == "RECORD")
+        .expect("rejected")["error"];
+    assert_eq!(error["category"], "RETRIES_EXHAUSTED");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 16 MiB"),
+        "{error}"
+    );
+}

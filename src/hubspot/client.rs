@@ -135,6 +135,7 @@ impl Client {
             .user_agent(concat!("target-hubspot/", env!("CARGO_PKG_VERSION")))
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| FatalError::Request(format!("cannot build the HTTP client: {e}")))?;
         let auth = TokenSource::new(credentials, &base);
@@ -476,15 +477,32 @@ impl Client {
                 .map(String::from)
         };
         let correlation_id = header("x-hubspot-correlation-id");
+        // Bounded whatever the server says.
         let retry_after = header(reqwest::header::RETRY_AFTER.as_str())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let bytes = match response.bytes().await {
+            .map(|s| Duration::from_secs(s).min(super::pacer::MAX_WAIT));
+        if status.is_redirection() {
+            let location = header(reqwest::header::LOCATION.as_str())
+                .map(|l| redact_userinfo(&l))
+                .unwrap_or_else(|| "(no Location)".into());
+            return Step::Fatal(FatalError::Request(format!(
+                "{method} {} answered {status} to {location}; redirects are never followed (the records would go to another address): check base_url",
+                url.path()
+            )));
+        }
+        let bytes = match read_capped(response).await {
             Ok(b) => b,
-            Err(e) => {
+            Err(BodyError::Transport(e)) => {
                 let reason = format!(
                     "response cut off: {}",
                     transport_error(&e, url, self.timeout)
+                );
+                return transport(reason, Some(status.as_u16()), correlation_id);
+            }
+            Err(BodyError::TooLarge) => {
+                let reason = format!(
+                    "response body larger than {} MiB, far above any HubSpot answer; not read",
+                    MAX_BODY_BYTES >> 20
                 );
                 return transport(reason, Some(status.as_u16()), correlation_id);
             }
@@ -598,5 +616,45 @@ impl WithoutUrlRef for reqwest::Error {
                 .replace(&format!(" ({u})"), ""),
             None => text,
         }
+    }
+}
+
+/// The largest response body read: far above any real batch answer (100 records).
+pub const MAX_BODY_BYTES: usize = 16 << 20;
+
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads a response body, refusing to hold more than [`MAX_BODY_BYTES`].
+async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// A URL with any `user:password@` replaced by `***@`.
+pub fn redact_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
     }
 }

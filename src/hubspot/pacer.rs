@@ -39,6 +39,17 @@ impl Default for Pacer {
     }
 }
 
+/// The longest single wait the server can ask for (Retry-After, a learned interval).
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether rate-limit headers describe a limit HubSpot publishes: windows of 1 to 60 s
+/// (10 s rolling, 1 s secondly, the daily limit is not sent this way) and at most 10 s between
+/// requests. Anything else (`Max: 1` per 31 years) is a broken proxy or server, not a limit.
+/// [INFERENCE] HubSpot's tiers are 100, 110, 190 and 250 per 10 s and 10-ish per second.
+pub fn plausible(max: u64, interval_ms: u64) -> bool {
+    (1_000..=60_000).contains(&interval_ms) && max >= 1 && interval_ms / max <= 10_000
+}
+
 impl Pacer {
     /// A pacer for `max` requests per `window`.
     pub fn new(max: u32, window: Duration) -> Self {
@@ -105,6 +116,14 @@ impl Pacer {
         ) else {
             return;
         };
+        if !plausible(max, interval) {
+            tracing::debug!(
+                max,
+                interval_ms = interval,
+                "rate-limit headers ignored: no HubSpot tier looks like this"
+            );
+            return;
+        }
         let learned = (
             max.clamp(1, u64::from(u32::MAX)) as u32,
             Duration::from_millis(interval.max(1)),
@@ -122,8 +141,9 @@ impl Pacer {
         }
     }
 
-    /// Holds every request back for `wait` (after a 429).
+    /// Holds every request back for `wait` (after a 429), at most [`MAX_WAIT`].
     pub fn pause(&self, wait: Duration) {
+        let wait = wait.min(MAX_WAIT);
         let until = Instant::now() + wait;
         let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
         if paused.is_none_or(|p| p < until) {
