@@ -68,22 +68,32 @@ fn write_input(path: &std::path::Path, records: u64, typed: bool) {
     }
 }
 
-async fn scenario(name: &str, settings: Settings, records: u64, typed: bool) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let limit = settings.rate_limit;
-    let window = settings.window;
-    let emulator = hubspot_emulator::start(settings).await.expect("emulator");
+/// A folder with `records` records of input and a config for the emulator at `base_url`.
+fn workdir(
+    base_url: &str,
+    records: u64,
+    typed: bool,
+) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("input.jsonl");
     write_input(&input, records, typed);
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        json!({"access_token": "pat-na1-bench", "base_url": emulator.base_url(),
+        json!({"access_token": "pat-na1-bench", "base_url": base_url,
                "rejected_records_path": dir.path().join("rejected.jsonl")})
         .to_string(),
     )
     .unwrap();
+    (dir, input, config)
+}
+
+async fn scenario(name: &str, settings: Settings, records: u64, typed: bool) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let limit = settings.rate_limit;
+    let window = settings.window;
+    let emulator = hubspot_emulator::start(settings).await.expect("emulator");
+    let (dir, input, config) = workdir(&emulator.base_url(), records, typed);
     let started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
         .args([
@@ -158,17 +168,7 @@ async fn dry_run_scenario(records: u64) {
     let emulator = hubspot_emulator::start(Settings::default())
         .await
         .expect("emulator");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("input.jsonl");
-    write_input(&input, records, true);
-    let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        json!({"access_token": "pat-na1-bench", "base_url": emulator.base_url(),
-               "rejected_records_path": dir.path().join("rejected.jsonl")})
-        .to_string(),
-    )
-    .unwrap();
+    let (dir, input, config) = workdir(&emulator.base_url(), records, true);
     let output = dir.path().join("requests.jsonl");
     let started = Instant::now();
     let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))

@@ -27,14 +27,7 @@ fn streams() -> Value {
 #[tokio::test]
 async fn schema_lines_keep_the_inputs_key_properties_and_the_file_is_private() {
     let (_hub, work, config) = start(Settings::default(), streams()).await;
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &input(),
-    )
-    .await;
+    let out = run_config(&config, &input()).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let lines = work.rejected();
     let schemas: Vec<(&Value, &Value)> = lines
@@ -63,14 +56,7 @@ async fn placeholders_give_one_file_per_stream_and_per_run() {
     let mut extra = streams();
     extra["rejected_records_path"] = json!(template);
     let config = work.config(&_hub.base_url(), extra);
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &input(),
-    )
-    .await;
+    let out = run_config(&config, &input()).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let mut names: Vec<String> = std::fs::read_dir(work.dir.path())
         .unwrap()

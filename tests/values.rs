@@ -139,14 +139,7 @@ async fn number_text_reaches_hubspot_digit_for_digit() {
             "{{\"type\":\"RECORD\",\"stream\":\"contacts\",\"record\":{{\"email\":\"n{i}@example.com\",\"balance\":{w}}}}}\n"
         ));
     }
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &input,
-    )
-    .await;
+    let out = run_config(&config, &input).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(work.rejected().is_empty(), "{:?}", work.rejected());
     let stored = contacts_by_email(&hub.base_url(), &["balance"]).await;
@@ -188,14 +181,7 @@ fn unknown_columns_input() -> String {
 #[tokio::test]
 async fn unknown_columns_are_ignored_with_one_warning() {
     let (hub, work, config) = start(Settings::default(), json!({})).await;
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &unknown_columns_input(),
-    )
-    .await;
+    let out = run_config(&config, &unknown_columns_input()).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let warnings: Vec<&str> = out
         .stderr
@@ -226,14 +212,7 @@ async fn unknown_columns_are_ignored_with_one_warning() {
 #[tokio::test]
 async fn unknown_columns_reject_their_records_when_asked() {
     let (hub, work, config) = start(Settings::default(), json!({"unknown_fields": "reject"})).await;
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &unknown_columns_input(),
-    )
-    .await;
+    let out = run_config(&config, &unknown_columns_input()).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(stored(&hub.base_url(), "contacts").await.is_empty());
     let rejected = work.rejected();
@@ -257,14 +236,7 @@ async fn unknown_columns_become_properties_when_asked() {
         json!({"streams": {"contacts": {"object_type": "contacts", "unknown_fields": "create", "drop": ["frstname"]}}}),
     )
     .await;
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &unknown_columns_input(),
-    )
-    .await;
+    let out = run_config(&config, &unknown_columns_input()).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(work.rejected().is_empty(), "{:?}", work.rejected());
     let props: Value = http_get_json_auth(&format!(
@@ -415,14 +387,7 @@ async fn a_run_that_is_mostly_rejected_stops_loudly_without_acknowledging_past_t
     let input = singer(&lines);
 
     let (_hub, work, config) = start(Settings::default(), json!({})).await;
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &input,
-    )
-    .await;
+    let out = run_config(&config, &input).await;
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     let critical = out.critical();
     assert!(
@@ -449,14 +414,7 @@ async fn a_run_that_is_mostly_rejected_stops_loudly_without_acknowledging_past_t
     );
 
     let (_hub, _work, config) = start(Settings::default(), json!({"max_reject_rate": 1})).await;
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &input,
-    )
-    .await;
+    let out = run_config(&config, &input).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(out.states().last(), Some(&json!({"n": 250})));
 }
@@ -489,14 +447,7 @@ async fn every_local_rejection_reason_is_pinned() {
         "x".repeat(65_537)
     );
     input.push_str(&long);
-    let out = run(
-        &config_args(&config)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &input,
-    )
-    .await;
+    let out = run_config(&config, &input).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let stats = stats(&hub.base_url()).await;
     assert!(

@@ -478,21 +478,30 @@ fn not_midnight(field: &Field, millis: i128) -> ValueError {
     )
 }
 
-fn date(field: &Field, rules: ValueRules) -> Result<String, ValueError> {
-    let refuse = || {
-        ValueError::new(
-            "INVALID_DATE",
-            format!(
-                "{} is not a date: use YYYY-MM-DD, a timestamp at midnight UTC, or epoch milliseconds at midnight UTC",
-                quoted(field)
-            ),
-        )
-    };
+/// The text of a date or date-time value, with the rejection to give when it is not one.
+fn temporal<'a>(
+    field: &'a Field,
+    code: &'static str,
+    expected: &str,
+) -> (Option<&'a str>, impl Fn() -> ValueError) {
+    let shown = quoted(field);
+    let expected = expected.to_string();
+    let refuse = move || ValueError::new(code, format!("{shown} is not {expected}"));
     let text = match field {
-        Field::Number(n) => *n,
-        Field::Text(s) => s.trim(),
-        _ => return Err(refuse()),
+        Field::Number(n) => Some(*n),
+        Field::Text(s) => Some(s.trim()),
+        _ => None,
     };
+    (text, refuse)
+}
+
+fn date(field: &Field, rules: ValueRules) -> Result<String, ValueError> {
+    let (text, refuse) = temporal(
+        field,
+        "INVALID_DATE",
+        "a date: use YYYY-MM-DD, a timestamp at midnight UTC, or epoch milliseconds at midnight UTC",
+    );
+    let text = text.ok_or_else(&refuse)?;
     if let Some(w) = parse_written(text) {
         let utc = w.instant().to_offset(UtcOffset::UTC);
         return if utc.time() == Time::MIDNIGHT {
@@ -503,7 +512,7 @@ fn date(field: &Field, rules: ValueRules) -> Result<String, ValueError> {
             Err(not_midnight(field, millis_of(utc)))
         };
     }
-    let millis = epoch_millis(text).ok_or_else(refuse)?;
+    let millis = epoch_millis(text).ok_or_else(&refuse)?;
     let day = i128::from(millis).div_euclid(MILLIS_PER_DAY);
     if i128::from(millis).rem_euclid(MILLIS_PER_DAY) != 0 && !rules.truncate_dates {
         return Err(not_midnight(field, i128::from(millis)));
@@ -514,20 +523,12 @@ fn date(field: &Field, rules: ValueRules) -> Result<String, ValueError> {
 }
 
 fn datetime(field: &Field) -> Result<String, ValueError> {
-    let refuse = || {
-        ValueError::new(
-            "INVALID_DATETIME",
-            format!(
-                "{} is not a date-time: use RFC 3339 (a space for T and offsets like +00 or +05:30 are fine), a date, or epoch seconds or milliseconds",
-                quoted(field)
-            ),
-        )
-    };
-    let text = match field {
-        Field::Number(n) => *n,
-        Field::Text(s) => s.trim(),
-        _ => return Err(refuse()),
-    };
+    let (text, refuse) = temporal(
+        field,
+        "INVALID_DATETIME",
+        "a date-time: use RFC 3339 (a space for T and offsets like +00 or +05:30 are fine), a date, or epoch seconds or milliseconds",
+    );
+    let text = text.ok_or_else(&refuse)?;
     if let Some(w) = parse_written(text) {
         return Ok(millis_of(w.instant()).to_string());
     }

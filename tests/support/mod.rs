@@ -177,3 +177,8 @@ pub async fn stored(base_url: &str, object_type: &str) -> Vec<Value> {
 pub async fn stats(base_url: &str) -> Value {
     http_get_json(&format!("{base_url}/_emulator/stats")).await
 }
+
+/// Runs the binary with `--config PATH`, feeding `input` on stdin.
+pub async fn run_config(config: &Path, input: &str) -> Output {
+    run(&["--config", config.to_str().expect("a UTF-8 path")], input).await
+}
