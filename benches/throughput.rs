@@ -93,7 +93,7 @@ async fn scenario(name: &str, settings: Settings, records: u64, typed: bool) {
     let limit = settings.rate_limit;
     let window = settings.window;
     let emulator = hubspot_emulator::start(settings).await.expect("emulator");
-    let (dir, input, config) = workdir(&emulator.base_url(), records, typed);
+    let (_dir, input, config) = workdir(&emulator.base_url(), records, typed);
     let started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
         .args([
