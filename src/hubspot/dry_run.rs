@@ -13,9 +13,31 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::client::Reply;
+
+/// The parts of a batch write's inputs that its answer echoes.
+#[derive(Deserialize)]
+struct Inputs<'a> {
+    #[serde(borrow)]
+    inputs: Vec<InputIds<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InputIds<'a> {
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    object_write_trace_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    from: Option<&'a RawValue>,
+    #[serde(borrow)]
+    to: Option<&'a RawValue>,
+}
 
 /// Records the writes of a dry run.
 #[derive(Debug, Default)]
@@ -59,28 +81,42 @@ impl DryRun {
                 Value::from(path)
             )?;
         }
-        let request: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-        let (status, answer) = match request.get("inputs").and_then(Value::as_array) {
-            Some(inputs) => {
-                let results: Vec<Value> = inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(n, input)| {
-                        let mut result = input.clone();
-                        if result.get("id").is_none_or(Value::is_null) {
-                            result["id"] = json!(format!("dry-run-{n}"));
+        // Only what the writer reads of a result is echoed; HubSpot's copy of the properties
+        // is left out (the writer reads it only when a trace id is missing).
+        let (status, answer) = match serde_json::from_str::<Inputs>(text) {
+            Ok(Inputs { inputs }) => {
+                let mut results = Vec::with_capacity(inputs.len());
+                for (n, input) in inputs.iter().enumerate() {
+                    let id = match input.id {
+                        Some(id) if id.get() != "null" => id.get().to_string(),
+                        _ => format!("\"dry-run-{n}\""),
+                    };
+                    let mut result = format!("{{\"id\":{id},\"new\":true");
+                    for (name, value) in [
+                        ("objectWriteTraceId", input.object_write_trace_id),
+                        ("from", input.from),
+                        ("to", input.to),
+                    ] {
+                        if let Some(v) = value {
+                            result.push_str(&format!(",\"{name}\":{}", v.get()));
                         }
-                        result["new"] = json!(true);
-                        result
-                    })
-                    .collect();
-                (200, json!({"status": "COMPLETE", "results": results}))
+                    }
+                    result.push('}');
+                    results.push(result);
+                }
+                (
+                    200,
+                    format!(
+                        "{{\"status\":\"COMPLETE\",\"results\":[{}]}}",
+                        results.join(",")
+                    ),
+                )
             }
-            None => (201, request),
+            Err(_) => (201, text.to_string()),
         };
         Ok(Reply {
             status,
-            body: Bytes::from(answer.to_string()),
+            body: Bytes::from(answer),
             correlation_id: None,
             attempts: 1,
         })
