@@ -121,6 +121,20 @@ pub const SETTINGS: &[SettingDoc] = &[
         description: "Retries of a request after 5xx, 423 or transport errors before its records are rejected.",
     },
     SettingDoc {
+        name: "request_timeout_s",
+        kind: SettingKind::Integer,
+        default: Some("120"),
+        secret: false,
+        description: "Longest one request attempt may take, connection to last byte (1-3600).",
+    },
+    SettingDoc {
+        name: "retry_budget_s",
+        kind: SettingKind::Integer,
+        default: Some("600"),
+        secret: false,
+        description: "Longest all attempts of one request may take, waits included, before its records are rejected as RETRIES_EXHAUSTED (1-86400).",
+    },
+    SettingDoc {
         name: "flush_interval_ms",
         kind: SettingKind::Integer,
         default: Some("1000"),
@@ -314,6 +328,8 @@ struct RawConfig {
     batch_size: Option<u64>,
     max_concurrency: Option<u64>,
     max_retries: Option<u32>,
+    request_timeout_s: Option<u64>,
+    retry_budget_s: Option<u64>,
     flush_interval_ms: Option<u64>,
     fail_on_reject: Option<bool>,
     unknown_fields: Option<UnknownFields>,
@@ -341,6 +357,10 @@ pub struct Config {
     pub max_concurrency: usize,
     /// Retries after retryable failures.
     pub max_retries: u32,
+    /// One attempt's limit.
+    pub request_timeout: std::time::Duration,
+    /// All attempts' limit.
+    pub retry_budget: std::time::Duration,
     /// Longest wait of a record in an open batch.
     pub flush_interval: std::time::Duration,
     /// Exit 3 when anything was rejected.
@@ -463,6 +483,18 @@ impl Config {
                 "max_concurrency must be 1-64, got {max_concurrency}"
             )));
         }
+        let request_timeout_s = raw.request_timeout_s.unwrap_or(120);
+        if !(1..=3600).contains(&request_timeout_s) {
+            return Err(ConfigError::Invalid(format!(
+                "request_timeout_s must be 1-3600, got {request_timeout_s}"
+            )));
+        }
+        let retry_budget_s = raw.retry_budget_s.unwrap_or(600);
+        if !(1..=86_400).contains(&retry_budget_s) {
+            return Err(ConfigError::Invalid(format!(
+                "retry_budget_s must be 1-86400, got {retry_budget_s}"
+            )));
+        }
         let max_reject_rate = raw.max_reject_rate.unwrap_or(DEFAULT_MAX_REJECT_RATE);
         if !(0.0..=1.0).contains(&max_reject_rate) {
             return Err(ConfigError::Invalid(format!(
@@ -486,6 +518,8 @@ impl Config {
             batch_size: batch_size as usize,
             max_concurrency: max_concurrency as usize,
             max_retries: raw.max_retries.unwrap_or(5),
+            request_timeout: std::time::Duration::from_secs(request_timeout_s),
+            retry_budget: std::time::Duration::from_secs(retry_budget_s),
             flush_interval: std::time::Duration::from_millis(
                 raw.flush_interval_ms.unwrap_or(1000).max(1),
             ),
@@ -645,7 +679,7 @@ fn setting_error(e: serde_path_to_error::Error<serde_json::Error>) -> ConfigErro
     let inner = e.into_inner().to_string();
     let message = if secret {
         format!("{path}: not a string (the value is not shown: it is a secret)")
-    } else if path == "." || path.is_empty() {
+    } else if path == "." || path.is_empty() || path == top && inner.starts_with("unknown field") {
         inner
     } else {
         format!("{path}: {inner}")

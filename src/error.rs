@@ -87,6 +87,9 @@ pub enum FatalError {
         /// The rejected-records file.
         path: String,
     },
+    /// A signal stopped the run while this request waited: its records stay unacknowledged.
+    #[error("interrupted by a signal before the request was sent")]
+    Interrupted,
     /// Reading input or writing the rejected file failed.
     #[error("{0}")]
     Io(String),

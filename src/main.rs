@@ -7,8 +7,8 @@ use clap::Parser;
 use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
-use target_hubspot::hubspot::Client;
 use target_hubspot::hubspot::dry_run::DryRun;
+use target_hubspot::hubspot::{Client, Limits};
 use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
 use target_hubspot::{about, check, input, run};
@@ -169,11 +169,13 @@ async fn run_target() -> ExitCode {
         Ok(c) => c,
         Err(e) => return critical(&e.into()),
     };
-    let mut client = match Client::new(
-        config.base_url.clone(),
-        config.credentials.clone(),
-        config.max_retries,
-    ) {
+    let limits = Limits {
+        max_retries: config.max_retries,
+        request_timeout: config.request_timeout,
+        retry_budget: config.retry_budget,
+    };
+    let mut client = match Client::new(config.base_url.clone(), config.credentials.clone(), limits)
+    {
         Ok(c) => c,
         Err(e) => return critical(&e),
     };

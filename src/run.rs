@@ -27,6 +27,9 @@ use crate::rejection::Rejection;
 use crate::singer::{Message, parse_line};
 use crate::writer::{BatchResult, Outcome, Target, write_batch};
 
+/// After a signal, how long requests already on the wire may finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
 
@@ -150,6 +153,7 @@ pub async fn run<W: Write>(
     let mut input_done = false;
     let mut fatal: Option<FatalError> = None;
     let mut interrupted = false;
+    let mut grace_deadline: Option<Instant> = None;
     tokio::pin!(shutdown);
     let mut ticks = tokio::time::interval_at((started + progress::TICK).into(), progress::TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -183,17 +187,29 @@ pub async fn run<W: Write>(
         tokio::select! {
             biased;
             _ = &mut shutdown, if !interrupted => {
-                tracing::warn!("interrupted: no more input is read; settling what was read");
+                tracing::warn!("interrupted: no more input is read; requests on the wire get {} s, waiting ones are dropped (their records stay unacknowledged)", SHUTDOWN_GRACE.as_secs());
                 interrupted = true;
                 input_done = true;
+                r.client.cancel();
+                // Nothing more is sent: open and ready batches stay unacknowledged.
+                r.halt(&mut input_done);
+                grace_deadline = Some(Instant::now() + SHUTDOWN_GRACE);
+            }
+            _ = sleep_until(grace_deadline), if grace_deadline.is_some() && !r.inflight.is_empty() => {
+                tracing::warn!("requests still on the wire after {} s are abandoned; their records stay unacknowledged", SHUTDOWN_GRACE.as_secs());
+                r.inflight.abort_all();
+                grace_deadline = None;
             }
             Some(joined) = r.inflight.join_next() => match joined {
-                Ok(result) => {
-                    if let Err(e) = r.settle(result) {
+                Ok(result) => match r.settle(result) {
+                    Err(FatalError::Interrupted) => {}
+                    Err(e) => {
                         fatal.get_or_insert(e);
                         r.halt(&mut input_done);
                     }
-                }
+                    Ok(()) => {}
+                },
+                Err(e) if e.is_cancelled() && interrupted => {}
                 Err(e) => {
                     fatal.get_or_insert(FatalError::Request(format!("a batch task failed: {e}")));
                     r.halt(&mut input_done);

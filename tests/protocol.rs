@@ -685,3 +685,116 @@ async fn a_huge_answer_is_not_read_and_its_records_are_rejected_after_retries() 
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn sigterm_during_a_long_server_directed_wait_exits_at_once_with_the_last_safe_state() {
+    let server = server_with_properties().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT).body_includes("second@example.com");
+            then.status(429)
+                .header("retry-after", "999999999")
+                .json_body(json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.", "category": "RATE_LIMITS", "policyName": "TEN_SECONDLY_ROLLING"}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path(UPSERT)
+                .body_includes("first@example.com");
+            then.status(200).json_body(results(&["0"]));
+        })
+        .await;
+    let work = Workdir::new();
+    let config = work.config(&server.base_url(), json!({"batch_size": 1}));
+    let input = singer(&[
+        schema("contacts"),
+        record("contacts", json!({"email": "first@example.com"})),
+        state(json!({"n": 1})),
+        record("contacts", json!({"email": "second@example.com"})),
+        state(json!({"n": 2})),
+    ]);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(["--config", config.to_str().unwrap()])
+        .env("TARGET_HUBSPOT_LOG", "info")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let pid = child.id().unwrap().to_string();
+    let signalled = std::time::Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("exits within its bound")
+        .unwrap();
+    let took = signalled.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    let states: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [json!({"n": 1})],
+        "the second record is unacknowledged: {stderr}"
+    );
+    assert!(
+        work.rejected().is_empty(),
+        "nothing rejected: the next run sends it again"
+    );
+}
+
+#[tokio::test]
+async fn five_hundreds_forever_end_within_the_retry_budget() {
+    let server = server_with_properties().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(500).body("oops");
+        })
+        .await;
+    let work = Workdir::new();
+    let started = std::time::Instant::now();
+    let out = run_against(
+        &server,
+        &work,
+        json!({"max_retries": 1000, "retry_budget_s": 2}),
+        &contacts(&[json!({"email": "a@example.com"})]),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let rejected = work.rejected();
+    let error = &rejected
+        .iter()
+        .find(|l| l["type"] == "RECORD")
+        .expect("rejected")["error"];
+    assert_eq!(error["category"], "RETRIES_EXHAUSTED");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("retry_budget_s (2 s) spent"),
+        "{error}"
+    );
+}

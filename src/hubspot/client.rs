@@ -123,17 +123,32 @@ pub struct Client {
     pub counters: Counters,
     /// Set in a dry run: writes are recorded and answered, never sent.
     pub dry_run: Option<DryRun>,
+    retry_budget: Duration,
+    cancel: tokio_util::sync::CancellationToken,
 }
 
-/// The longest one attempt may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long requests may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Retries after retryable failures.
+    pub max_retries: u32,
+    /// One attempt, connection to last byte.
+    pub request_timeout: Duration,
+    /// All attempts of one request, waits included.
+    pub retry_budget: Duration,
+}
 
 impl Client {
     /// A client for `base` (without trailing slash).
-    pub fn new(base: Url, credentials: Credentials, max_retries: u32) -> Result<Self, FatalError> {
+    pub fn new(base: Url, credentials: Credentials, limits: Limits) -> Result<Self, FatalError> {
+        let Limits {
+            max_retries,
+            request_timeout,
+            retry_budget,
+        } = limits;
         let http = reqwest::Client::builder()
             .user_agent(concat!("target-hubspot/", env!("CARGO_PKG_VERSION")))
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(request_timeout)
             .connect_timeout(Duration::from_secs(15))
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -145,10 +160,18 @@ impl Client {
             auth,
             pacer: Pacer::default(),
             max_retries,
-            timeout: REQUEST_TIMEOUT,
+            timeout: request_timeout,
             counters: Counters::default(),
             dry_run: None,
+            retry_budget,
+            cancel: tokio_util::sync::CancellationToken::new(),
         })
+    }
+
+    /// Stops every wait at once: requests not yet on the wire give up as
+    /// [`FatalError::Interrupted`] (their records stay unacknowledged).
+    pub fn cancel(&self) {
+        self.cancel.cancel();
     }
 
     fn url(&self, path: &str) -> Url {
@@ -339,6 +362,7 @@ impl Client {
             });
         }
         let url = self.url(path);
+        let budget_start = std::time::Instant::now();
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
             .with_max_delay(Duration::from_secs(30))
@@ -350,7 +374,13 @@ impl Client {
         let mut refreshed = false;
         loop {
             let waiting = std::time::Instant::now();
-            self.pacer.ready().await;
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => {
+                    return Err(SendFailure::Fatal(FatalError::Interrupted));
+                }
+                () = self.pacer.ready() => {}
+            }
             self.counters
                 .rate_wait_ms
                 .fetch_add(waiting.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -410,6 +440,13 @@ impl Client {
                         return Err(exhausted(reason, Some(429), correlation_id));
                     }
                     let wait = wait.unwrap_or_else(|| self.pacer.limit().1);
+                    if budget_start.elapsed() + wait > self.retry_budget {
+                        return Err(exhausted(
+                            self.over_budget(&reason),
+                            Some(429),
+                            correlation_id,
+                        ));
+                    }
                     tracing::warn!(
                         wait_ms = wait.as_millis() as u64,
                         "HubSpot rate limit hit; pausing all requests"
@@ -425,8 +462,15 @@ impl Client {
                     retry_after,
                 } => match backoff.next() {
                     Some(delay) => {
-                        self.retry_after(retry_after.unwrap_or(delay).max(at_least), &reason)
-                            .await
+                        let delay = retry_after.unwrap_or(delay).max(at_least);
+                        if budget_start.elapsed() + delay > self.retry_budget {
+                            return Err(exhausted(
+                                self.over_budget(&reason),
+                                http_status,
+                                correlation_id,
+                            ));
+                        }
+                        self.retry_after(delay, &reason).await?;
                     }
                     None => return Err(exhausted(reason, http_status, correlation_id)),
                 },
@@ -564,10 +608,21 @@ impl Client {
         }
     }
 
-    async fn retry_after(&self, delay: Duration, reason: &str) {
+    async fn retry_after(&self, delay: Duration, reason: &str) -> Result<(), SendFailure> {
         self.counters.retries.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(delay_ms = delay.as_millis() as u64, reason, "retrying");
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(SendFailure::Fatal(FatalError::Interrupted)),
+            () = tokio::time::sleep(delay) => Ok(()),
+        }
+    }
+
+    fn over_budget(&self, last: &str) -> String {
+        format!(
+            "retry_budget_s ({} s) spent; last failure: {last}",
+            self.retry_budget.as_secs()
+        )
     }
 }
 

@@ -6,4 +6,4 @@ pub mod dry_run;
 pub mod pacer;
 pub mod wire;
 
-pub use client::{Client, Reply, SendFailure};
+pub use client::{Client, Limits, Reply, SendFailure};
