@@ -1,0 +1,140 @@
+//! Property-based tests (proptest, stable Rust) of the input readers and the value mapping:
+//! any input gives a value or a clear error, never a panic, and number text survives.
+//!
+//! `cargo test --test fuzz` runs a bounded number of cases; for a longer run,
+//! `PROPTEST_CASES=200000 cargo test --release --test fuzz`.
+
+use proptest::prelude::*;
+use serde_json::value::RawValue;
+use target_hubspot::mapping::values::{Field, PropertyKind, ValueRules, convert, decimal_text};
+use target_hubspot::singer::parse_line;
+
+fn kinds() -> Vec<PropertyKind> {
+    vec![
+        PropertyKind::Bool,
+        PropertyKind::Number,
+        PropertyKind::Date,
+        PropertyKind::DateTime,
+        PropertyKind::Text,
+        PropertyKind::Enumeration {
+            multi: true,
+            options: vec![
+                ("A".into(), "Alpha".into()),
+                ("B_C".into(), "Bee See".into()),
+            ],
+            external: false,
+        },
+        PropertyKind::Enumeration {
+            multi: false,
+            options: vec![("A".into(), "Alpha".into())],
+            external: false,
+        },
+    ]
+}
+
+/// Decimal text as people and warehouses write it: sign, digits, a fraction, an exponent.
+fn decimal() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![Just(""), Just("-"), Just("+")],
+        "[0-9]{1,25}",
+        proptest::option::of("[0-9]{0,25}"),
+        proptest::option::of((
+            prop_oneof![Just("e"), Just("E")],
+            prop_oneof![Just(""), Just("-"), Just("+")],
+            0u32..40,
+        )),
+    )
+        .prop_map(|(sign, int, frac, exp)| {
+            let mut s = format!("{sign}{int}");
+            if let Some(f) = frac {
+                s.push('.');
+                s.push_str(&f);
+            }
+            if let Some((e, esign, n)) = exp {
+                s.push_str(&format!("{e}{esign}{n}"));
+            }
+            s
+        })
+}
+
+proptest! {
+    // 256 cases each by default; PROPTEST_CASES sets more.
+    #![proptest_config(ProptestConfig::default())]
+
+    #[test]
+    fn number_text_keeps_its_value_and_is_stable(written in decimal()) {
+        let sent = decimal_text(&written).expect("a decimal is a number");
+        prop_assert!(!sent.contains(['e', 'E', '+']), "{sent}");
+        let again = decimal_text(&sent);
+        prop_assert_eq!(again.as_deref(), Some(sent.as_str()), "stable");
+        let (a, b): (f64, f64) = (written.parse().unwrap(), sent.parse().unwrap());
+        prop_assert!(a == b || (a == 0.0 && b == 0.0), "{written} = {a}, {sent} = {b}");
+    }
+
+    #[test]
+    fn integers_of_any_length_keep_every_digit(digits in "[1-9][0-9]{0,80}") {
+        prop_assert_eq!(decimal_text(&digits), Some(digits.clone()));
+    }
+
+    #[test]
+    fn any_string_value_converts_or_is_refused_with_a_code(text in "\\PC{0,40}") {
+        let json = serde_json::to_string(&text).unwrap();
+        let raw = RawValue::from_string(json).unwrap();
+        let field = Field::read(&raw).expect("a JSON string is readable");
+        for kind in kinds() {
+            for truncate_dates in [false, true] {
+                if let Err(e) = convert(&kind, &field, ValueRules { truncate_dates }) {
+                    prop_assert!(e.code.starts_with("INVALID_") || e.code == "VALUE_TOO_LONG");
+                    prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn any_json_value_reads_or_is_refused(json in any_json()) {
+        if let Ok(raw) = RawValue::from_string(json) {
+            if let Ok(field) = Field::read(&raw) {
+                for kind in kinds() {
+                    let _ = convert(&kind, &field, ValueRules::default());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn any_line_is_a_message_or_an_error_naming_the_line(line in "\\PC{0,200}", n in 1u64..1_000_000) {
+        if let Err(e) = parse_line(n, &line) {
+            let prefix = format!("line {n}: ");
+            prop_assert!(e.to_string().starts_with(&prefix));
+        }
+    }
+
+    #[test]
+    fn any_record_line_is_read_or_refused(record in any_json()) {
+        let line = format!("{{\"type\":\"RECORD\",\"stream\":\"s\",\"record\":{record}}}");
+        let _ = parse_line(1, &line);
+    }
+}
+
+/// JSON-like text, valid or not: nested arrays and objects of numbers, strings, literals.
+fn any_json() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        "-?[0-9]{1,30}(\\.[0-9]{0,10})?([eE][-+]?[0-9]{1,4})?",
+        "\"(\\PC|\\\\u[dD][89abAB][0-9a-f]{2}){0,10}\"",
+        Just("true".to_string()),
+        Just("null".to_string()),
+        Just("1e400".to_string()),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6)
+                .prop_map(|v| format!("[{}]", v.join(","))),
+            proptest::collection::vec(("[a-zA-Z_ ]{1,8}", inner), 0..6).prop_map(|v| {
+                let fields: Vec<String> =
+                    v.into_iter().map(|(k, v)| format!("{:?}:{v}", k)).collect();
+                format!("{{{}}}", fields.join(","))
+            }),
+        ]
+    })
+}
