@@ -93,11 +93,11 @@ proptest! {
 
     #[test]
     fn any_json_value_reads_or_is_refused(json in any_json()) {
-        if let Ok(raw) = RawValue::from_string(json) {
-            if let Ok(field) = Field::read(&raw) {
-                for kind in kinds() {
-                    let _ = convert(&kind, &field, ValueRules::default());
-                }
+        if let Ok(raw) = RawValue::from_string(json)
+            && let Ok(field) = Field::read(&raw)
+        {
+            for kind in kinds() {
+                let _ = convert(&kind, &field, ValueRules::default());
             }
         }
     }
