@@ -850,3 +850,26 @@ mod error_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod drift_tests {
+    use super::*;
+
+    #[test]
+    fn the_parser_takes_exactly_the_documented_settings() {
+        // serde lists every field it knows in its unknown-field error.
+        let err = serde_json::from_value::<RawConfig>(serde_json::json!({"no_such_setting": 1}))
+            .unwrap_err()
+            .to_string();
+        let listed = err.split("expected one of ").nth(1).unwrap_or_default();
+        let parsed: Vec<&str> = listed
+            .split(", ")
+            .map(|n| n.trim().trim_matches('`'))
+            .collect();
+        let documented: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        assert_eq!(
+            parsed, documented,
+            "SETTINGS and RawConfig must list the same settings, in order"
+        );
+    }
+}
