@@ -511,7 +511,8 @@ impl Client {
                 return transport(transport_error(&e, url, self.timeout), None, None);
             }
         };
-        self.pacer.observe(response.headers());
+        self.pacer
+            .observe_answer(response.status().as_u16(), response.headers());
         let status = response.status();
         let header = |name| {
             response

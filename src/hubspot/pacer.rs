@@ -21,7 +21,22 @@ pub struct Pacer {
     limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
     limit: Mutex<(u32, Duration)>,
     paused_until: Mutex<Option<Instant>>,
+    adaptive: Mutex<Adaptive>,
 }
+
+/// Pacing when the answers carry no rate-limit headers (a proxy strips them): additive
+/// increase while answers succeed, multiplicative decrease on a 429, in the manner of
+/// Vector's adaptive request concurrency.
+#[derive(Debug, Default)]
+struct Adaptive {
+    /// Headers were seen: the limit is HubSpot's, never adapted.
+    headers_seen: bool,
+    /// 2xx answers since the limit last changed.
+    successes: u32,
+}
+
+/// The highest limit adaptive pacing reaches per window: ten times HubSpot's highest tier.
+pub const ADAPTIVE_MAX: u32 = 2_500;
 
 fn limiter_for(max: u32, window: Duration) -> DefaultDirectRateLimiter {
     let burst = (max / 50).max(1);
@@ -57,6 +72,7 @@ impl Pacer {
             limiter: RwLock::new(Arc::new(limiter_for(max, window))),
             limit: Mutex::new((max, window)),
             paused_until: Mutex::new(None),
+            adaptive: Mutex::new(Adaptive::default()),
         }
     }
 
@@ -91,6 +107,57 @@ impl Pacer {
             if still_clear {
                 return;
             }
+        }
+    }
+
+    /// Learns from one answer: the account's limit from its headers (resized when it differs),
+    /// or, while no answer has carried them, adapts: a window's worth of 2xx answers raises
+    /// the limit by a quarter (up to [`ADAPTIVE_MAX`]), a 429 halves it.
+    pub fn observe_answer(&self, status: u16, headers: &HeaderMap) {
+        let has_headers = headers.contains_key("x-hubspot-ratelimit-max");
+        let resize = {
+            let mut a = self.adaptive.lock().unwrap_or_else(|e| e.into_inner());
+            a.headers_seen |= has_headers;
+            if a.headers_seen {
+                None
+            } else {
+                let (max, window) = self.limit();
+                match status {
+                    429 => {
+                        a.successes = 0;
+                        Some(((max / 2).max(1), window))
+                    }
+                    200..=299 => {
+                        a.successes += 1;
+                        (a.successes >= max && max < ADAPTIVE_MAX).then(|| {
+                            a.successes = 0;
+                            ((max + max / 4).min(ADAPTIVE_MAX), window)
+                        })
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(limit) = resize {
+            tracing::debug!(
+                max = limit.0,
+                "no rate-limit headers: adaptive limit now {} per {:?}",
+                limit.0,
+                limit.1
+            );
+            self.set_limit(limit);
+        }
+        if has_headers {
+            self.observe(headers);
+        }
+    }
+
+    fn set_limit(&self, learned: (u32, Duration)) {
+        let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
+        if *limit != learned {
+            *limit = learned;
+            *self.limiter.write().unwrap_or_else(|e| e.into_inner()) =
+                Arc::new(limiter_for(learned.0, learned.1));
         }
     }
 
@@ -155,6 +222,40 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_headers_the_limit_grows_on_success_and_halves_on_429() {
+        let pacer = Pacer::default();
+        let none = HeaderMap::new();
+        for _ in 0..100 {
+            pacer.observe_answer(200, &none);
+        }
+        assert_eq!(
+            pacer.limit().0,
+            125,
+            "a window of successes raises it by a quarter"
+        );
+        pacer.observe_answer(429, &none);
+        assert_eq!(pacer.limit().0, 62);
+        for _ in 0..100_000 {
+            pacer.observe_answer(200, &none);
+        }
+        assert_eq!(pacer.limit().0, ADAPTIVE_MAX, "bounded");
+        let mut h = HeaderMap::new();
+        h.insert("x-hubspot-ratelimit-max", "190".parse().unwrap());
+        h.insert(
+            "x-hubspot-ratelimit-interval-milliseconds",
+            "10000".parse().unwrap(),
+        );
+        pacer.observe_answer(200, &h);
+        assert_eq!(pacer.limit().0, 190, "headers win");
+        pacer.observe_answer(429, &none);
+        assert_eq!(
+            pacer.limit().0,
+            190,
+            "and adaptation stops once they are seen"
+        );
+    }
 
     #[tokio::test]
     async fn never_lets_more_than_the_limit_through_in_one_window() {
