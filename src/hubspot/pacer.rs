@@ -33,6 +33,8 @@ struct Adaptive {
     headers_seen: bool,
     /// 2xx answers since the limit last changed.
     successes: u32,
+    /// A 429 has been seen: growth is by a quarter from then on, not by doubling.
+    backed_off: bool,
 }
 
 /// The highest limit adaptive pacing reaches per window: ten times HubSpot's highest tier.
@@ -111,8 +113,9 @@ impl Pacer {
     }
 
     /// Learns from one answer: the account's limit from its headers (resized when it differs),
-    /// or, while no answer has carried them, adapts: a window's worth of 2xx answers raises
-    /// the limit by a quarter (up to [`ADAPTIVE_MAX`]), a 429 halves it.
+    /// or, while no answer has carried them, adapts: each tenth of a window's worth of 2xx
+    /// answers doubles the limit until the first 429, then raises it by a quarter (up to
+    /// [`ADAPTIVE_MAX`]); a 429 halves it.
     pub fn observe_answer(&self, status: u16, headers: &HeaderMap) {
         let has_headers = headers.contains_key("x-hubspot-ratelimit-max");
         let resize = {
@@ -125,13 +128,16 @@ impl Pacer {
                 match status {
                     429 => {
                         a.successes = 0;
+                        a.backed_off = true;
                         Some(((max / 2).max(1), window))
                     }
                     200..=299 => {
                         a.successes += 1;
-                        (a.successes >= max && max < ADAPTIVE_MAX).then(|| {
+                        // A tenth of a window's worth of successes at the current rate.
+                        (a.successes >= (max / 10).max(1) && max < ADAPTIVE_MAX).then(|| {
                             a.successes = 0;
-                            ((max + max / 4).min(ADAPTIVE_MAX), window)
+                            let grown = if a.backed_off { max + max / 4 } else { max * 2 };
+                            (grown.min(ADAPTIVE_MAX), window)
                         })
                     }
                     _ => None,
@@ -227,16 +233,20 @@ mod tests {
     fn without_headers_the_limit_grows_on_success_and_halves_on_429() {
         let pacer = Pacer::default();
         let none = HeaderMap::new();
-        for _ in 0..100 {
+        for _ in 0..10 {
             pacer.observe_answer(200, &none);
         }
         assert_eq!(
             pacer.limit().0,
-            125,
-            "a window of successes raises it by a quarter"
+            200,
+            "a tenth of a window of successes doubles it"
         );
         pacer.observe_answer(429, &none);
-        assert_eq!(pacer.limit().0, 62);
+        assert_eq!(pacer.limit().0, 100, "a 429 halves it");
+        for _ in 0..10 {
+            pacer.observe_answer(200, &none);
+        }
+        assert_eq!(pacer.limit().0, 125, "after a 429 it grows by a quarter");
         for _ in 0..100_000 {
             pacer.observe_answer(200, &none);
         }
