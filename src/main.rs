@@ -300,7 +300,7 @@ async fn run_target() -> ExitCode {
     if end.interrupted {
         let code = signal_code.load(std::sync::atomic::Ordering::SeqCst);
         tracing::warn!(
-            "stopped by a signal after settling every record read; the last safe STATE was written"
+            "stopped by a signal; the last safe STATE was written, and records not covered by it are sent again by the next run"
         );
         return ExitCode::from(code);
     }

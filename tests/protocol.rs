@@ -707,10 +707,12 @@ async fn sigterm_during_a_long_server_directed_wait_exits_at_once_with_the_last_
         .await;
     let work = Workdir::new();
     let config = work.config(&server.base_url(), json!({"batch_size": 1}));
-    let input = singer(&[
+    let first = singer(&[
         schema("contacts"),
         record("contacts", json!({"email": "first@example.com"})),
         state(json!({"n": 1})),
+    ]);
+    let second = singer(&[
         record("contacts", json!({"email": "second@example.com"})),
         state(json!({"n": 2})),
     ]);
@@ -723,11 +725,24 @@ async fn sigterm_during_a_long_server_directed_wait_exits_at_once_with_the_last_
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    // The first record is written, and its STATE released, before the second is read.
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, first.as_bytes())
+        .await
+        .unwrap();
+    let mut first_state = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut first_state),
+    )
+    .await
+    .expect("the first STATE comes")
+    .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, second.as_bytes())
         .await
         .unwrap();
     drop(stdin);
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let pid = child.id().unwrap().to_string();
     let signalled = std::time::Instant::now();
     assert!(
@@ -741,11 +756,15 @@ async fn sigterm_during_a_long_server_directed_wait_exits_at_once_with_the_last_
         .await
         .expect("exits within its bound")
         .unwrap();
+    let mut rest = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut rest)
+        .await
+        .unwrap();
     let took = signalled.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(143), "{stderr}");
     assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
-    let states: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+    let states: Vec<Value> = format!("{first_state}{rest}")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
