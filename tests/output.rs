@@ -62,7 +62,7 @@ async fn a_long_run_logs_progress_metric_lines_and_a_summary_that_adds_up() {
     let out = run_slowly(
         &["--config", config.to_str().unwrap()],
         &singer(&first),
-        Duration::from_millis(5600),
+        Duration::from_millis(7000),
         &rest,
     )
     .await;
