@@ -471,30 +471,22 @@ impl Config {
             }
         };
         let base_url = parse_base_url(raw.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
-        let batch_size = raw.batch_size.unwrap_or(100);
-        if !(1..=100).contains(&batch_size) {
-            return Err(ConfigError::Invalid(format!(
-                "batch_size must be 1-100 (HubSpot's batch limit), got {batch_size}"
-            )));
-        }
-        let max_concurrency = raw.max_concurrency.unwrap_or(8);
-        if !(1..=64).contains(&max_concurrency) {
-            return Err(ConfigError::Invalid(format!(
-                "max_concurrency must be 1-64, got {max_concurrency}"
-            )));
-        }
-        let request_timeout_s = raw.request_timeout_s.unwrap_or(120);
-        if !(1..=3600).contains(&request_timeout_s) {
-            return Err(ConfigError::Invalid(format!(
-                "request_timeout_s must be 1-3600, got {request_timeout_s}"
-            )));
-        }
-        let retry_budget_s = raw.retry_budget_s.unwrap_or(600);
-        if !(1..=86_400).contains(&retry_budget_s) {
-            return Err(ConfigError::Invalid(format!(
-                "retry_budget_s must be 1-86400, got {retry_budget_s}"
-            )));
-        }
+        let batch_size = in_range(
+            "batch_size",
+            raw.batch_size,
+            100,
+            1..=100,
+            " (HubSpot's batch limit)",
+        )?;
+        let max_concurrency = in_range("max_concurrency", raw.max_concurrency, 8, 1..=64, "")?;
+        let request_timeout_s = in_range(
+            "request_timeout_s",
+            raw.request_timeout_s,
+            120,
+            1..=3600,
+            "",
+        )?;
+        let retry_budget_s = in_range("retry_budget_s", raw.retry_budget_s, 600, 1..=86_400, "")?;
         let max_reject_rate = raw.max_reject_rate.unwrap_or(DEFAULT_MAX_REJECT_RATE);
         if !(0.0..=1.0).contains(&max_reject_rate) {
             return Err(ConfigError::Invalid(format!(
@@ -668,6 +660,26 @@ fn env_value(doc: &SettingDoc, var: &str, text: &str) -> Result<Value, ConfigErr
             _ => return Err(err("expected a JSON object")),
         },
     })
+}
+
+/// A whole-number setting, its default when unset, refused outside `range`.
+fn in_range(
+    name: &str,
+    value: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    why: &str,
+) -> Result<u64, ConfigError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "{name} must be {}-{}{why}, got {value}",
+            range.start(),
+            range.end()
+        )))
+    }
 }
 
 /// A deserialisation error naming the setting it is about. The value of a secret setting is

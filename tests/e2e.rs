@@ -4,7 +4,6 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::Stdio;
 use std::time::Duration;
 
 use hubspot_emulator::Settings;
@@ -328,17 +327,6 @@ async fn replaying_the_fixed_rejected_file_loads_the_records_and_replaying_it_as
 }
 
 /// Spawns the target with piped stdin/stdout against `config`.
-fn spawn_target(config: &std::path::Path) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
-        .args(["--config", config.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
-}
-
 fn chunk(from: usize, to: usize) -> String {
     let mut lines: Vec<Value> = (from..to)
         .map(|i| {

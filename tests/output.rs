@@ -12,15 +12,8 @@ use support::*;
 use tokio::io::AsyncWriteExt;
 
 /// Runs the binary, feeding `first`, pausing `pause`, then feeding `rest`.
-async fn run_slowly(args: &[&str], first: &str, pause: Duration, rest: &str) -> Output {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
-        .args(args)
-        .env("TARGET_HUBSPOT_LOG", "info")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+async fn run_slowly(config: &std::path::Path, first: &str, pause: Duration, rest: &str) -> Output {
+    let mut child = spawn_target(config);
     let mut stdin = child.stdin.take().expect("stdin");
     let (first, rest) = (first.to_string(), rest.to_string());
     let feeder = tokio::spawn(async move {
@@ -59,13 +52,7 @@ async fn a_long_run_logs_progress_metric_lines_and_a_summary_that_adds_up() {
     ));
     first.push(record("contacts", json!({"firstname": "no key"})));
     let rest = singer(&[state(json!({"n": 152}))]);
-    let out = run_slowly(
-        &["--config", config.to_str().unwrap()],
-        &singer(&first),
-        Duration::from_millis(7000),
-        &rest,
-    )
-    .await;
+    let out = run_slowly(&config, &singer(&first), Duration::from_millis(7000), &rest).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 
     let progress: Vec<&str> = out

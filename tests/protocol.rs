@@ -671,11 +671,7 @@ async fn a_huge_answer_is_not_read_and_its_records_are_rejected_after_retries() 
     )
     .await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let rejected = work.rejected();
-    let error = &rejected
-        .iter()
-        .find(|l| l["type"] == "RECORD")
-        .expect("rejected")["error"];
+    let error = work.first_rejection();
     assert_eq!(error["category"], "RETRIES_EXHAUSTED");
     assert!(
         error["message"]
@@ -716,14 +712,7 @@ async fn sigterm_during_a_long_server_directed_wait_exits_at_once_with_the_last_
         record("contacts", json!({"email": "second@example.com"})),
         state(json!({"n": 2})),
     ]);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
-        .args(["--config", config.to_str().unwrap()])
-        .env("TARGET_HUBSPOT_LOG", "info")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_target(&config);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
     // The first record is written, and its STATE released, before the second is read.
@@ -803,11 +792,7 @@ async fn five_hundreds_forever_end_within_the_retry_budget() {
         "{:?}",
         started.elapsed()
     );
-    let rejected = work.rejected();
-    let error = &rejected
-        .iter()
-        .find(|l| l["type"] == "RECORD")
-        .expect("rejected")["error"];
+    let error = work.first_rejection();
     assert_eq!(error["category"], "RETRIES_EXHAUSTED");
     assert!(
         error["message"]

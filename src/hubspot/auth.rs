@@ -28,12 +28,17 @@ struct TokenResponse {
 pub struct TokenSource {
     credentials: Credentials,
     token_url: Url,
+    timeout: Duration,
     cached: Mutex<Option<Cached>>,
 }
 
+/// The longest token lifetime believed, whatever `expires_in` says.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 impl TokenSource {
-    /// Tokens for `credentials`; OAuth refreshes go to `{base_url}/oauth/v1/token`.
-    pub fn new(credentials: Credentials, base_url: &Url) -> Self {
+    /// Tokens for `credentials`; OAuth refreshes go to `{base_url}/oauth/v1/token` (each
+    /// attempt bounded by the client's `timeout`, named in errors).
+    pub fn new(credentials: Credentials, base_url: &Url, timeout: Duration) -> Self {
         let mut token_url = base_url.clone();
         token_url.set_path(&format!(
             "{}/oauth/v1/token",
@@ -42,6 +47,7 @@ impl TokenSource {
         Self {
             credentials,
             token_url,
+            timeout,
             cached: Mutex::new(None),
         }
     }
@@ -81,16 +87,18 @@ impl TokenSource {
             let resp = match http.post(self.token_url.clone()).form(&form).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last_error = super::client::transport_error(
-                        &e,
-                        &self.token_url,
-                        std::time::Duration::from_secs(120),
-                    );
+                    last_error = super::client::transport_error(&e, &self.token_url, self.timeout);
                     continue;
                 }
             };
             let status = resp.status();
-            let body = resp.bytes().await.unwrap_or_default();
+            let Ok(body) = super::client::read_capped(resp).await else {
+                last_error = format!(
+                    "the token answer was cut off or larger than {} MiB",
+                    super::client::MAX_BODY_BYTES >> 20
+                );
+                continue;
+            };
             if status.is_server_error() {
                 last_error = format!("HTTP {status}");
                 continue;
@@ -105,7 +113,7 @@ impl TokenSource {
             }
             let grant: TokenResponse = serde_json::from_slice(&body)
                 .map_err(|e| FatalError::OAuth(format!("unexpected token response: {e}")))?;
-            let ttl = Duration::from_secs(grant.expires_in);
+            let ttl = Duration::from_secs(grant.expires_in).min(MAX_TOKEN_LIFETIME);
             // Refresh with a fifth of the lifetime (at most a minute) to spare.
             let margin = (ttl / 5).min(Duration::from_secs(60));
             tracing::debug!(

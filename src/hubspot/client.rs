@@ -153,7 +153,7 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| FatalError::Request(format!("cannot build the HTTP client: {e}")))?;
-        let auth = TokenSource::new(credentials, &base);
+        let auth = TokenSource::new(credentials, &base, request_timeout);
         Ok(Self {
             http,
             base,
@@ -647,7 +647,7 @@ pub fn transport_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> Stri
     let mut next: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = next {
         let text = match err.downcast_ref::<reqwest::Error>() {
-            Some(r) => r.without_url_ref(),
+            Some(r) => without_url(r),
             None => err.to_string(),
         };
         if causes.last() != Some(&text) && !text.is_empty() {
@@ -659,32 +659,27 @@ pub fn transport_error(e: &reqwest::Error, url: &Url, timeout: Duration) -> Stri
 }
 
 /// The text of a reqwest error without its URL.
-trait WithoutUrlRef {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrlRef for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        let text = self.to_string();
-        match self.url() {
-            Some(u) => text
-                .replace(&format!(" for url ({u})"), "")
-                .replace(&format!(" ({u})"), ""),
-            None => text,
-        }
+fn without_url(e: &reqwest::Error) -> String {
+    let text = e.to_string();
+    match e.url() {
+        Some(u) => text
+            .replace(&format!(" for url ({u})"), "")
+            .replace(&format!(" ({u})"), ""),
+        None => text,
     }
 }
 
 /// The largest response body read: far above any real batch answer (100 records).
 pub const MAX_BODY_BYTES: usize = 16 << 20;
 
-enum BodyError {
+/// Why a body was not read.
+pub(super) enum BodyError {
     Transport(reqwest::Error),
     TooLarge,
 }
 
 /// Reads a response body, refusing to hold more than [`MAX_BODY_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, BodyError> {
+pub(super) async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, BodyError> {
     if response
         .content_length()
         .is_some_and(|n| n > MAX_BODY_BYTES as u64)

@@ -67,6 +67,15 @@ impl Workdir {
         path
     }
 
+    /// The `error` of the first rejected record.
+    pub fn first_rejection(&self) -> Value {
+        self.rejected()
+            .into_iter()
+            .find(|l| l["type"] == "RECORD")
+            .map(|l| l["error"].clone())
+            .expect("a rejected record")
+    }
+
     /// Lines of the rejected file, parsed (empty when it does not exist).
     pub fn rejected(&self) -> Vec<Value> {
         std::fs::read_to_string(self.rejected_path())
@@ -181,4 +190,17 @@ pub async fn stats(base_url: &str) -> Value {
 /// Runs the binary with `--config PATH`, feeding `input` on stdin.
 pub async fn run_config(config: &Path, input: &str) -> Output {
     run(&["--config", config.to_str().expect("a UTF-8 path")], input).await
+}
+
+/// Starts the binary with `--config PATH` and piped stdin, stdout and stderr.
+pub fn spawn_target(config: &Path) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(["--config", config.to_str().expect("a UTF-8 path")])
+        .env("TARGET_HUBSPOT_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn target-hubspot")
 }
