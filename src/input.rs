@@ -1,18 +1,23 @@
 //! Where lines come from: a Singer stream, or a warehouse export (JSONL or CSV) turned into
 //! one — a SCHEMA line, then a RECORD per row — so reverse-ETL needs no tap.
 
+use std::cell::RefCell;
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::ValueEnum;
 use serde_json::{Map, Value, json};
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
-/// Lines buffered between the reader and the main loop.
-const BUFFERED_LINES: usize = 4096;
+use crate::singer::{InputError, Message, parse_line};
+
+/// The most lines handed to the main loop at once.
+const CHUNK_LINES: usize = 1024;
+/// Chunks buffered between the reader and the main loop.
+const BUFFERED_CHUNKS: usize = 8;
 
 /// The shape of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,8 +31,15 @@ pub enum InputFormat {
     Csv,
 }
 
-/// Lines of input, numbered by the reader as they arrive; an `Err` ends the input.
-pub type Lines = mpsc::Receiver<std::io::Result<String>>;
+/// One line of input, parsed: its 1-based number and its message (`None` for a blank line),
+/// or why it is not a Singer message.
+pub type Parsed = (u64, Result<Option<Message<'static>>, InputError>);
+
+/// Consecutive lines of input, or the error that ends it.
+pub type Chunk = std::io::Result<Vec<Parsed>>;
+
+/// Parsed lines of input in chunks; an `Err` ends the input.
+pub type Lines = mpsc::Receiver<Chunk>;
 
 fn open(path: &Option<PathBuf>) -> std::io::Result<Box<dyn Read + Send>> {
     Ok(match path {
@@ -36,7 +48,67 @@ fn open(path: &Option<PathBuf>) -> std::io::Result<Box<dyn Read + Send>> {
     })
 }
 
-/// Starts reading `path` (stdin when `None`) in the background.
+/// Lines read and parsed but not yet handed over, and the channel they go to.
+struct Outbox {
+    tx: mpsc::Sender<Chunk>,
+    pending: Vec<Parsed>,
+    lines: u64,
+    closed: bool,
+}
+
+impl Outbox {
+    /// Parses and queues a line; false once the main loop has stopped listening.
+    fn push(&mut self, line: String) -> bool {
+        self.lines += 1;
+        let parsed = parse_line(self.lines, &line).map(|m| m.map(Message::into_owned));
+        self.pending.push((self.lines, parsed));
+        if self.pending.len() >= CHUNK_LINES {
+            self.flush();
+        }
+        !self.closed
+    }
+
+    /// Hands over the queued lines.
+    fn flush(&mut self) {
+        if !self.pending.is_empty() && !self.closed {
+            let chunk = std::mem::take(&mut self.pending);
+            self.closed = self.tx.blocking_send(Ok(chunk)).is_err();
+        }
+    }
+
+    /// Hands over the queued lines, then the error that ends the input.
+    fn fail(&mut self, e: std::io::Error) {
+        self.flush();
+        if !self.closed {
+            self.closed = self.tx.blocking_send(Err(e)).is_err();
+        }
+    }
+}
+
+/// The input's source, which hands over the lines parsed so far before every read, since a
+/// read may block (a tap that is slow to write): lines never wait for the next ones.
+/// Counts the bytes read, for progress.
+struct Source {
+    inner: Box<dyn Read + Send>,
+    outbox: Rc<RefCell<Outbox>>,
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.flush();
+        if outbox.closed {
+            return Ok(0);
+        }
+        drop(outbox);
+        let n = self.inner.read(buf)?;
+        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Starts reading `path` (stdin when `None`) and parsing its lines on a thread of its own.
 ///
 /// For JSONL and CSV the first line is a synthesised SCHEMA for `stream`, so a CSV row's line
 /// number in errors is its line in the file (the header being line 1).
@@ -47,65 +119,63 @@ pub fn spawn(
     stream: Option<String>,
     bytes_read: Arc<AtomicU64>,
 ) -> Lines {
-    let (tx, rx) = mpsc::channel(BUFFERED_LINES);
-    match format {
-        InputFormat::Singer => {
-            tokio::spawn(async move {
-                let source: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match &path {
-                    Some(p) => match tokio::fs::File::open(p).await {
-                        Ok(f) => Box::new(f),
-                        Err(e) => {
-                            let _ = tx.send(Err(e)).await;
-                            return;
-                        }
-                    },
-                    None => Box::new(tokio::io::stdin()),
-                };
-                let mut lines = tokio::io::BufReader::with_capacity(1 << 16, source).lines();
-                let mut first = true;
-                loop {
-                    let next = lines.next_line().await.transpose();
-                    let Some(mut line) = next else { break };
-                    if let Ok(l) = &line {
-                        bytes_read.fetch_add(l.len() as u64 + 1, Ordering::Relaxed);
-                    }
-                    if std::mem::take(&mut first) {
-                        line = line.map(without_bom);
-                    }
-                    let failed = line.is_err();
-                    if tx.send(line).await.is_err() || failed {
-                        break;
-                    }
-                }
-            });
+    let (tx, rx) = mpsc::channel(BUFFERED_CHUNKS);
+    tokio::task::spawn_blocking(move || {
+        let outbox = Rc::new(RefCell::new(Outbox {
+            tx,
+            pending: Vec::new(),
+            lines: 0,
+            closed: false,
+        }));
+        let result = read_all(format, path, stream, &outbox, bytes_read);
+        let mut outbox = outbox.borrow_mut();
+        match result {
+            Ok(()) => outbox.flush(),
+            Err(e) => outbox.fail(e),
         }
-        InputFormat::Jsonl | InputFormat::Csv => {
-            let stream = stream.unwrap_or_default();
-            tokio::task::spawn_blocking(move || {
-                let send = |line: std::io::Result<String>| tx.blocking_send(line).is_ok();
-                let schema = json!({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": []});
-                if !send(Ok(schema.to_string())) {
-                    return;
-                }
-                let source = match open(&path) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        send(Err(e));
-                        return;
-                    }
-                };
-                let result = if format == InputFormat::Jsonl {
-                    jsonl_records(&stream, source, &send, &bytes_read)
-                } else {
-                    csv_records(&stream, source, &send, &bytes_read)
-                };
-                if let Err(e) = result {
-                    send(Err(e));
-                }
-            });
+    });
+    rx
+}
+
+fn read_all(
+    format: InputFormat,
+    path: Option<PathBuf>,
+    stream: Option<String>,
+    outbox: &Rc<RefCell<Outbox>>,
+    bytes_read: Arc<AtomicU64>,
+) -> std::io::Result<()> {
+    let push = |line: String| outbox.borrow_mut().push(line);
+    let stream = stream.unwrap_or_default();
+    if format != InputFormat::Singer {
+        let schema = json!({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": []});
+        if !push(schema.to_string()) {
+            return Ok(());
         }
     }
-    rx
+    let source = Source {
+        inner: open(&path)?,
+        outbox: outbox.clone(),
+        bytes_read,
+    };
+    match format {
+        InputFormat::Singer => singer_lines(source, &push),
+        InputFormat::Jsonl => jsonl_records(&stream, source, &push),
+        InputFormat::Csv => csv_records(&stream, source, &push),
+    }
+}
+
+/// Each line as written.
+fn singer_lines(source: Source, push: &dyn Fn(String) -> bool) -> std::io::Result<()> {
+    for (i, line) in std::io::BufReader::with_capacity(1 << 16, source)
+        .lines()
+        .enumerate()
+    {
+        let line = if i == 0 { without_bom(line?) } else { line? };
+        if !push(line) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Drops the UTF-8 byte-order mark that Windows tools put at the start of files.
@@ -126,19 +196,20 @@ fn record_line(stream: &str, record: &str) -> String {
 /// Each JSONL line, kept as written, becomes the `record` of a RECORD message.
 fn jsonl_records(
     stream: &str,
-    source: Box<dyn Read + Send>,
-    send: &dyn Fn(std::io::Result<String>) -> bool,
-    bytes_read: &AtomicU64,
+    source: Source,
+    push: &dyn Fn(String) -> bool,
 ) -> std::io::Result<()> {
-    for (i, line) in std::io::BufReader::new(source).lines().enumerate() {
+    for (i, line) in std::io::BufReader::with_capacity(1 << 16, source)
+        .lines()
+        .enumerate()
+    {
         let line = if i == 0 { without_bom(line?) } else { line? };
-        bytes_read.fetch_add(line.len() as u64 + 1, Ordering::Relaxed);
         let text = if line.trim().is_empty() {
             String::new()
         } else {
             record_line(stream, line.trim())
         };
-        if !send(Ok(text)) {
+        if !push(text) {
             break;
         }
     }
@@ -147,30 +218,19 @@ fn jsonl_records(
 
 /// Each CSV row becomes a record keyed by the header, every cell a string (empty cells
 /// included, so `blank_values` treats them as it treats `null` and `""` elsewhere).
-fn csv_records(
-    stream: &str,
-    source: Box<dyn Read + Send>,
-    send: &dyn Fn(std::io::Result<String>) -> bool,
-    bytes_read: &AtomicU64,
-) -> std::io::Result<()> {
+fn csv_records(stream: &str, source: Source, push: &dyn Fn(String) -> bool) -> std::io::Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(source);
     let headers = reader.headers().map_err(std::io::Error::other)?.clone();
     for row in reader.records() {
         let row = row.map_err(|e| std::io::Error::other(format!("CSV: {e}")))?;
-        if let Some(end) = row.position() {
-            bytes_read.store(
-                end.byte() + row.as_byte_record().as_slice().len() as u64,
-                Ordering::Relaxed,
-            );
-        }
         let record: Map<String, Value> = headers
             .iter()
             .zip(row.iter())
             .map(|(h, v)| (h.to_string(), Value::from(v)))
             .collect();
-        if !send(Ok(record_line(stream, &Value::Object(record).to_string()))) {
+        if !push(record_line(stream, &Value::Object(record).to_string())) {
             break;
         }
     }

@@ -24,7 +24,7 @@ use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
 use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
-use crate::singer::{Message, parse_line};
+use crate::singer::Message;
 use crate::writer::{BatchResult, Outcome, Target, write_batch};
 
 /// After a signal, how long requests already on the wire may finish.
@@ -215,14 +215,22 @@ pub async fn run<W: Write>(
                     r.halt(&mut input_done);
                 }
             },
-            line = lines.recv(), if can_read => match line {
-                Some(Ok(text)) => {
-                    line_no += 1;
+            chunk = lines.recv(), if can_read => match chunk {
+                Some(Ok(chunk)) => {
                     r.last_line_at = Instant::now();
-                    if let Err(e) = r.handle_line(line_no, &text).await {
-                        fatal.get_or_insert(e);
-                        r.emit_states = false;
-                        r.halt(&mut input_done);
+                    for (line, message) in chunk {
+                        line_no = line;
+                        let handled = match message {
+                            Ok(Some(message)) => r.handle_message(line, message).await,
+                            Ok(None) => Ok(()),
+                            Err(e) => Err(e.into()),
+                        };
+                        if let Err(e) = handled {
+                            fatal.get_or_insert(e);
+                            r.emit_states = false;
+                            r.halt(&mut input_done);
+                            break;
+                        }
                     }
                 }
                 None => input_done = true,
@@ -284,10 +292,7 @@ impl<W: Write> Runner<W> {
             .all(|s| s.open.as_ref().is_none_or(Batch::is_empty))
     }
 
-    async fn handle_line(&mut self, line: u64, text: &str) -> Result<(), FatalError> {
-        let Some(message) = parse_line(line, text)? else {
-            return Ok(());
-        };
+    async fn handle_message(&mut self, line: u64, message: Message<'_>) -> Result<(), FatalError> {
         match message {
             Message::Schema {
                 stream,
@@ -295,8 +300,11 @@ impl<W: Write> Runner<W> {
                 key_properties,
             } => self.schema(line, stream, schema, key_properties).await,
             Message::Record { stream, record } => {
-                let Some(&idx) = self.by_name.get(&stream) else {
-                    return Err(FatalError::RecordBeforeSchema { line, stream });
+                let Some(&idx) = self.by_name.get(stream.as_ref()) else {
+                    return Err(FatalError::RecordBeforeSchema {
+                        line,
+                        stream: stream.into_owned(),
+                    });
                 };
                 let seq = self.tracker.record_read();
                 self.streams[idx].stats.read += 1;
@@ -698,7 +706,7 @@ impl<W: Write> Runner<W> {
             }
             let target = Target {
                 object_type: mapping.object_type.clone(),
-                id_property: mapping.id_property.clone(),
+                id_property: mapping.id_property.to_string(),
                 associations: mapping.associations.clone(),
                 write_mode: mapping.write_mode,
             };

@@ -1,12 +1,14 @@
 //! Singer messages, parsed one line at a time with the line number in every error.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// One Singer message.
 #[derive(Debug)]
-pub enum Message {
+pub enum Message<'a> {
     /// A stream's JSON schema.
     Schema {
         /// Stream name.
@@ -19,7 +21,7 @@ pub enum Message {
     /// One record, kept exactly as read.
     Record {
         /// Stream name.
-        stream: String,
+        stream: Cow<'a, str>,
         /// The record's JSON text as it appeared in the input.
         record: Box<RawValue>,
     },
@@ -40,6 +42,30 @@ pub enum Message {
     },
 }
 
+impl Message<'_> {
+    /// The message with nothing borrowed from its line.
+    pub fn into_owned(self) -> Message<'static> {
+        match self {
+            Message::Record { stream, record } => Message::Record {
+                stream: Cow::Owned(stream.into_owned()),
+                record,
+            },
+            Message::Schema {
+                stream,
+                schema,
+                key_properties,
+            } => Message::Schema {
+                stream,
+                schema,
+                key_properties,
+            },
+            Message::State { value } => Message::State { value },
+            Message::ActivateVersion { stream } => Message::ActivateVersion { stream },
+            Message::Other { kind } => Message::Other { kind },
+        }
+    }
+}
+
 /// A line that is not a valid Singer message: fatal.
 #[derive(Debug, thiserror::Error)]
 #[error("line {line}: {reason}")]
@@ -51,10 +77,11 @@ pub struct InputError {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
-    #[serde(rename = "type")]
-    kind: Option<Value>,
-    stream: Option<Value>,
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    stream: Option<&'a RawValue>,
     record: Option<Box<RawValue>>,
     schema: Option<Value>,
     value: Option<Value>,
@@ -63,7 +90,7 @@ struct Envelope {
 
 /// Parses one input line. Blank lines give `None`. Message types match case-insensitively,
 /// as the Singer spec allows.
-pub fn parse_line(line: u64, text: &str) -> Result<Option<Message>, InputError> {
+pub fn parse_line(line: u64, text: &str) -> Result<Option<Message<'_>>, InputError> {
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -77,66 +104,79 @@ pub fn parse_line(line: u64, text: &str) -> Result<Option<Message>, InputError> 
             .to_string();
         fail(format!("malformed JSON at column {}: {detail}", e.column()))
     })?;
-    let kind = match env.kind {
-        Some(Value::String(k)) => k,
-        Some(_) => return Err(fail("\"type\" is not a string".into())),
+    let kind = match env.kind.map(string) {
+        Some(Some(k)) => k,
+        Some(None) => return Err(fail("\"type\" is not a string".into())),
         None => return Err(fail("message has no \"type\"".into())),
     };
-    let stream = |kind: &str| match &env.stream {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+    let stream = |kind: &str| match env.stream.map(string) {
+        Some(Some(s)) if !s.is_empty() => Ok(s),
         Some(_) => Err(fail(format!(
             "{kind} message has a \"stream\" that is not a non-empty string"
         ))),
         None => Err(fail(format!("{kind} message has no \"stream\""))),
     };
-    Ok(Some(match kind.to_ascii_uppercase().as_str() {
-        "RECORD" => {
-            let stream = stream("RECORD")?;
-            let record = env.record.ok_or_else(|| {
-                fail(format!(
-                    "RECORD message for stream '{stream}' has no \"record\""
-                ))
-            })?;
-            Message::Record { stream, record }
+    let upper = |expected: &str| kind.eq_ignore_ascii_case(expected);
+    Ok(Some(if upper("RECORD") {
+        let stream = stream("RECORD")?;
+        let record = env.record.ok_or_else(|| {
+            fail(format!(
+                "RECORD message for stream '{stream}' has no \"record\""
+            ))
+        })?;
+        Message::Record { stream, record }
+    } else if upper("SCHEMA") {
+        let stream = stream("SCHEMA")?.into_owned();
+        let schema = env.schema.ok_or_else(|| {
+            fail(format!(
+                "SCHEMA message for stream '{stream}' has no \"schema\""
+            ))
+        })?;
+        if !schema.get("properties").is_some_and(Value::is_object) {
+            return Err(fail(format!(
+                "SCHEMA message for stream '{stream}' has no \"schema.properties\" object"
+            )));
         }
-        "SCHEMA" => {
-            let stream = stream("SCHEMA")?;
-            let schema = env.schema.ok_or_else(|| {
-                fail(format!(
-                    "SCHEMA message for stream '{stream}' has no \"schema\""
-                ))
-            })?;
-            if !schema.get("properties").is_some_and(Value::is_object) {
-                return Err(fail(format!(
-                    "SCHEMA message for stream '{stream}' has no \"schema.properties\" object"
-                )));
-            }
-            let key_properties = env
-                .key_properties
-                .as_ref()
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|k| k.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Message::Schema {
-                stream,
-                schema,
-                key_properties,
-            }
+        let key_properties = env
+            .key_properties
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Message::Schema {
+            stream,
+            schema,
+            key_properties,
         }
-        "STATE" => Message::State {
+    } else if upper("STATE") {
+        Message::State {
             value: env
                 .value
                 .ok_or_else(|| fail("STATE message has no \"value\"".into()))?,
-        },
-        "ACTIVATE_VERSION" => Message::ActivateVersion {
-            stream: stream("ACTIVATE_VERSION")?,
-        },
-        _ => Message::Other { kind },
+        }
+    } else if upper("ACTIVATE_VERSION") {
+        Message::ActivateVersion {
+            stream: stream("ACTIVATE_VERSION")?.into_owned(),
+        }
+    } else {
+        Message::Other {
+            kind: kind.into_owned(),
+        }
     }))
+}
+
+/// A JSON string's value, borrowed when it has no escapes; `None` when `raw` is not a string.
+fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
+        Some(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +191,17 @@ mod tests {
         };
         assert_eq!(stream, "contacts");
         assert_eq!(record.get(), r#"{"email" : "A@B.co",  "n":1.50}"#);
+    }
+
+    #[test]
+    fn escaped_type_and_stream_names_are_unescaped() {
+        let line = r#"{"type":"REC\u004fRD","stream":"con\u0074acts","record":{}}"#;
+        let Some(Message::Record { stream, .. }) = parse_line(1, line).unwrap() else {
+            panic!()
+        };
+        assert_eq!(stream, "contacts");
+        let err = parse_line(2, r#"{"type":"RECORD","stream":7,"record":{}}"#).unwrap_err();
+        assert!(err.reason.contains("not a non-empty string"), "{err}");
     }
 
     #[test]

@@ -116,10 +116,13 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
         }
     }
     for input in resend {
-        for (i, origin) in input.origins.into_iter().enumerate() {
+        for (i, mut origin) in input.origins.into_iter().enumerate() {
             let mut single = Input {
                 key: input.key.clone(),
-                properties: origin.properties.clone(),
+                properties: origin
+                    .properties
+                    .take()
+                    .unwrap_or_else(|| input.properties.clone()),
                 origins: vec![origin],
             };
             let outcome = match send_group(&client, &target, std::slice::from_ref(&single)).await {

@@ -1,6 +1,6 @@
 //! HubSpot request and response bodies.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,7 +16,7 @@ pub struct UpsertInput<'a> {
     /// Unique per input, so HubSpot answers per input (207) instead of failing the batch.
     pub object_write_trace_id: &'a str,
     /// Values as strings.
-    pub properties: &'a BTreeMap<String, String>,
+    pub properties: &'a crate::mapping::Properties,
 }
 
 /// The request body of a batch upsert.

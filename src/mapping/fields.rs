@@ -7,6 +7,7 @@
 //! Anything else is unknown. Read-only and calculated properties are never sent.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -16,8 +17,8 @@ use crate::hubspot::wire::PropertyInfo;
 /// One HubSpot property as the mapping uses it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Property {
-    /// Internal name.
-    pub name: String,
+    /// Internal name (shared by every record's properties).
+    pub name: Arc<str>,
     /// What its values must look like.
     pub kind: PropertyKind,
     /// The API refuses values for it (read-only or calculated).
@@ -28,7 +29,7 @@ impl Property {
     /// From a definition as `GET /crm/v3/properties/{type}` lists it.
     pub fn of(p: &PropertyInfo) -> Self {
         Self {
-            name: p.name.clone(),
+            name: p.name.as_str().into(),
             kind: PropertyKind::of(p),
             read_only: p.is_read_only(),
         }
@@ -59,6 +60,41 @@ pub struct FieldMap {
     drop: HashSet<String>,
     associations: Vec<String>,
     created: HashMap<String, String>,
+    /// Where every field named by a property, a rename, a drop or an association goes,
+    /// worked out once: most records' fields are found with one lookup.
+    known: HashMap<String, Route>,
+}
+
+/// A [`Target`] worked out ahead, owning what it points to.
+#[derive(Debug, Clone, PartialEq)]
+enum Route {
+    Property(Property),
+    Association(usize),
+    Dropped,
+    ReadOnly(String),
+    Unknown,
+}
+
+impl Route {
+    fn of(target: Target<'_>) -> Self {
+        match target {
+            Target::Property(p) => Self::Property(p.clone()),
+            Target::Association(i) => Self::Association(i),
+            Target::Dropped => Self::Dropped,
+            Target::ReadOnly(name) => Self::ReadOnly(name.to_string()),
+            Target::Unknown => Self::Unknown,
+        }
+    }
+
+    fn target(&self) -> Target<'_> {
+        match self {
+            Self::Property(p) => Target::Property(p),
+            Self::Association(i) => Target::Association(*i),
+            Self::Dropped => Target::Dropped,
+            Self::ReadOnly(name) => Target::ReadOnly(name),
+            Self::Unknown => Target::Unknown,
+        }
+    }
 }
 
 impl FieldMap {
@@ -76,18 +112,35 @@ impl FieldMap {
             drop,
             associations,
             created: HashMap::new(),
+            known: HashMap::new(),
         };
         for p in properties {
             map.insert(Property::of(p));
         }
+        map.learn_routes();
         map
     }
 
     fn insert(&mut self, p: Property) {
         self.lowercase
             .entry(p.name.to_lowercase())
-            .or_insert_with(|| p.name.clone());
-        self.properties.insert(p.name.clone(), p);
+            .or_insert_with(|| p.name.to_string());
+        self.properties.insert(p.name.to_string(), p);
+    }
+
+    fn learn_routes(&mut self) {
+        let names: HashSet<&String> = self
+            .properties
+            .keys()
+            .chain(self.renames.keys())
+            .chain(&self.drop)
+            .chain(&self.associations)
+            .chain(self.created.keys())
+            .collect();
+        self.known = names
+            .into_iter()
+            .map(|n| (n.clone(), Route::of(self.work_out(n))))
+            .collect();
     }
 
     /// The property called `name`, exactly.
@@ -116,10 +169,18 @@ impl FieldMap {
     pub fn add_created(&mut self, field: &str, created: &PropertyInfo) {
         self.insert(Property::of(created));
         self.created.insert(field.to_string(), created.name.clone());
+        self.learn_routes();
     }
 
     /// Where `field` goes.
     pub fn target(&self, field: &str) -> Target<'_> {
+        match self.known.get(field) {
+            Some(route) => route.target(),
+            None => self.work_out(field),
+        }
+    }
+
+    fn work_out(&self, field: &str) -> Target<'_> {
         if let Some(i) = self.associations.iter().position(|a| a == field) {
             return Target::Association(i);
         }
@@ -244,7 +305,7 @@ mod tests {
             vec!["company_ext".to_string()],
         );
         let name = |t: Target| match t {
-            Target::Property(p) => p.name.clone(),
+            Target::Property(p) => p.name.to_string(),
             other => format!("{other:?}"),
         };
         assert_eq!(name(map.target("First Name")), "firstname");

@@ -7,7 +7,9 @@ pub mod fields;
 pub mod keys;
 pub mod values;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
@@ -27,7 +29,7 @@ pub struct StreamMapping {
     /// Object type as HubSpot's URLs name it.
     pub object_type: String,
     /// The identifying property (`email` on contacts, else a unique-value property).
-    pub id_property: String,
+    pub id_property: Arc<str>,
     /// Field → property.
     pub fields: FieldMap,
     /// Associations made from record fields, in configuration order.
@@ -42,13 +44,16 @@ pub struct StreamMapping {
     pub rules: ValueRules,
 }
 
+/// Property values by property name, as an upsert input carries them.
+pub type Properties = BTreeMap<Arc<str>, String>;
+
 /// A record ready to batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapped {
     /// The normalised identifying value (emails trimmed and lowercased).
     pub key: String,
     /// Property values as strings; blank values left out unless `blank_values: clear`.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// `(association index, key of the other record)` for each association the record asks for.
     pub links: Vec<(usize, String)>,
     /// Fields that match no property (not sent).
@@ -152,7 +157,7 @@ impl StreamMapping {
         }
         Ok(Self {
             object_type,
-            id_property,
+            id_property: id_property.into(),
             fields,
             associations: config.associations,
             write_mode: config.write_mode,
@@ -165,7 +170,7 @@ impl StreamMapping {
     }
 
     fn key_kind(&self) -> KeyKind {
-        if self.id_property == "email" {
+        if &*self.id_property == "email" {
             KeyKind::Email
         } else {
             KeyKind::Unique
@@ -179,7 +184,7 @@ impl StreamMapping {
             match self.fields.target(field) {
                 Target::Property(p) => {
                     plan.mapped
-                        .push((field.to_string(), p.name.clone(), p.kind.describe()));
+                        .push((field.to_string(), p.name.to_string(), p.kind.describe()));
                 }
                 Target::Association(_) => {}
                 Target::Dropped => plan.dropped.push(field.to_string()),
@@ -205,8 +210,7 @@ impl StreamMapping {
                 None,
             ));
         }
-        let record: BTreeMap<String, &RawValue> =
-            serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
+        let Fields(record) = serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
         let mut mapped = Mapped {
             key: String::new(),
             properties: BTreeMap::new(),
@@ -216,17 +220,18 @@ impl StreamMapping {
         };
         let mut key: Option<Result<String, KeyProblem>> = None;
         let mut errors: Vec<Rejection> = Vec::new();
-        let mut filled: Vec<(&str, &str)> = Vec::new();
+        let mut filled: Vec<(&str, &str)> = Vec::with_capacity(record.len());
         for (name, raw_value) in &record {
+            let name: &str = name;
             let target = self.fields.target(name);
             let property = match target {
                 Target::Dropped => continue,
                 Target::Unknown => {
-                    mapped.unknown.push(name.clone());
+                    mapped.unknown.push(name.to_string());
                     continue;
                 }
                 Target::ReadOnly(_) => {
-                    mapped.read_only.push(name.clone());
+                    mapped.read_only.push(name.to_string());
                     continue;
                 }
                 Target::Association(i) => {
@@ -242,7 +247,7 @@ impl StreamMapping {
                 }
                 Target::Property(p) => p,
             };
-            if let Some((other, _)) = filled.iter().find(|(_, p)| *p == property.name) {
+            if let Some((other, _)) = filled.iter().find(|(_, p)| **p == *property.name) {
                 return Err(Rejection::local(
                     "INVALID_RECORD",
                     format!(
@@ -254,7 +259,7 @@ impl StreamMapping {
             }
             filled.push((name, &property.name));
             let value = Field::read(raw_value).map_err(|e| unreadable_field(text, name, &e.0))?;
-            if property.name == self.id_property {
+            if *property.name == *self.id_property {
                 key = Some(self.key_kind().normalise(Some(&value)));
                 continue;
             }
@@ -277,7 +282,7 @@ impl StreamMapping {
                         Some(&property.name),
                     )
                     .with_code(e.code);
-                    if *name != property.name {
+                    if *name != *property.name {
                         r = r.with_field(name);
                     }
                     errors.push(r);
@@ -334,6 +339,44 @@ impl StreamMapping {
             ),
             Some(&self.id_property),
         )
+    }
+}
+
+/// A record's field name, borrowed from its JSON text when it has no escapes.
+#[derive(serde::Deserialize)]
+struct FieldName<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// A record's fields in name order, each name once (the last value given wins, as in a
+/// JSON object read into a map).
+struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields<'de>, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((FieldName(name), value)) =
+                    map.next_entry::<FieldName, &RawValue>()?
+                {
+                    fields.push((name, value));
+                }
+                // Stable: of the same name, the last one given stays.
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                fields.reverse();
+                fields.dedup_by(|a, b| a.0 == b.0);
+                fields.reverse();
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
 
@@ -458,7 +501,7 @@ mod tests {
             .map(&raw(r#"{"Email":"  Ann@Example.COM ","age":41.10,"vip":"t","city":null,"hs_buying_role":["champion","End User"],"addr":{"city":"Oslo"},"_sdc_batched_at":"x","hs_object_id":"5","shoe_size":44}"#))
             .unwrap();
         assert_eq!(m.key, "ann@example.com");
-        let expected: BTreeMap<String, String> = [
+        let expected: Properties = [
             ("addr", r#"{"city":"Oslo"}"#),
             ("age", "41.10"),
             ("email", "ann@example.com"),
@@ -466,11 +509,32 @@ mod tests {
             ("vip", "true"),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.into(), v.to_string()))
         .collect();
         assert_eq!(m.properties, expected);
         assert_eq!(m.unknown, ["shoe_size"]);
         assert_eq!(m.read_only, ["hs_object_id"]);
+    }
+
+    #[test]
+    fn a_repeated_field_keeps_its_last_value_and_escaped_names_and_values_are_read() {
+        let m = stream(json!({}))
+            .map(&raw(r#"{"city":"Bergen","email":"a@b.co","city":"Oslo","first\u006eame":"Ann \"A\" \u00c5s"}"#))
+            .unwrap();
+        assert_eq!(m.properties["city"], "Oslo");
+        assert_eq!(m.properties["firstname"], "Ann \"A\" Ås");
+    }
+
+    #[test]
+    fn a_field_matched_ignoring_case_or_renamed_goes_to_its_property() {
+        let mapping = stream(json!({"properties": {"Town": "city"}, "drop": ["FirstName"]}));
+        let m = mapping
+            .map(&raw(
+                r#"{"EMAIL":"a@b.co","Town":"Oslo","FirstName":"x","AGE":"7"}"#,
+            ))
+            .unwrap();
+        let names: Vec<&str> = m.properties.keys().map(|k| &**k).collect();
+        assert_eq!(names, ["age", "city", "email"]);
     }
 
     #[test]
@@ -519,7 +583,7 @@ mod tests {
             .map(&raw(r#"{"Email Address":"A@B.co","first_name":"Ann","internal_note":"x","secret":"y","city":"Oslo"}"#))
             .unwrap();
         assert_eq!(mapped.key, "a@b.co");
-        let names: Vec<&str> = mapped.properties.keys().map(String::as_str).collect();
+        let names: Vec<&str> = mapped.properties.keys().map(|k| &**k).collect();
         assert_eq!(names, ["city", "email", "firstname"]);
     }
 

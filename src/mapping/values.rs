@@ -4,6 +4,8 @@
 //! string (HubSpot takes every value as a string) or a [`ValueError`] out. Numbers are handled
 //! as text from the input, never through a float, so every digit survives.
 
+use std::borrow::Cow;
+
 use serde_json::value::RawValue;
 use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
 
@@ -97,8 +99,8 @@ pub enum Field<'a> {
     Bool(bool),
     /// A JSON number, as written.
     Number(&'a str),
-    /// A JSON string, unescaped.
-    Text(String),
+    /// A JSON string, unescaped (borrowed when it has no escapes).
+    Text(Cow<'a, str>),
     /// A JSON array (its text) with its items read.
     Array(&'a str, Vec<Field<'a>>),
     /// A JSON object, as written.
@@ -119,8 +121,13 @@ impl<'a> Field<'a> {
             Some(b't') => Ok(Self::Bool(true)),
             Some(b'f') => Ok(Self::Bool(false)),
             Some(b'"') => {
-                let s: String =
-                    serde_json::from_str(text).map_err(|e| Unreadable(e.to_string()))?;
+                let s = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    // The record was parsed whole already, so unescaped text is valid as is.
+                    Some(inner) if !inner.contains('\\') => Cow::Borrowed(inner),
+                    _ => Cow::Owned(
+                        serde_json::from_str(text).map_err(|e| Unreadable(e.to_string()))?,
+                    ),
+                };
                 Ok(if s.trim().is_empty() {
                     Self::Blank
                 } else {
@@ -156,11 +163,11 @@ impl<'a> Field<'a> {
     }
 
     /// The field as plain text, when it is a scalar.
-    fn scalar_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+    fn scalar_text(&self) -> Option<Cow<'_, str>> {
         match self {
             Self::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
             Self::Number(n) => Some((*n).into()),
-            Self::Text(s) => Some(s.as_str().into()),
+            Self::Text(s) => Some(s.as_ref().into()),
             _ => None,
         }
     }
@@ -277,6 +284,15 @@ pub fn decimal_text(s: &str) -> Option<String> {
     }
     if !s.parse::<f64>().is_ok_and(f64::is_finite) {
         return None;
+    }
+    let is_zero = int.bytes().chain(frac.bytes()).all(|b| b == b'0');
+    if exponent.is_none()
+        && !s.starts_with('+')
+        && (int == "0" || !int.is_empty() && !int.starts_with('0'))
+        && !(negative && is_zero)
+    {
+        // Already plain: nothing to expand or drop.
+        return Some(s.to_string());
     }
     let exponent: i64 = match exponent {
         None => 0,
@@ -482,11 +498,9 @@ fn not_midnight(field: &Field, millis: i128) -> ValueError {
 fn temporal<'a>(
     field: &'a Field,
     code: &'static str,
-    expected: &str,
-) -> (Option<&'a str>, impl Fn() -> ValueError) {
-    let shown = quoted(field);
-    let expected = expected.to_string();
-    let refuse = move || ValueError::new(code, format!("{shown} is not {expected}"));
+    expected: &'static str,
+) -> (Option<&'a str>, impl Fn() -> ValueError + 'a) {
+    let refuse = move || ValueError::new(code, format!("{} is not {expected}", quoted(field)));
     let text = match field {
         Field::Number(n) => Some(*n),
         Field::Text(s) => Some(s.trim()),
@@ -635,7 +649,12 @@ fn text(field: &Field) -> Result<String, ValueError> {
         Field::Array(t, _) | Field::Object(t) => (*t).to_string(),
         other => other.scalar_text().unwrap_or_default().into_owned(),
     };
-    let chars = value.chars().count();
+    // A character takes at least a byte: most values need no count.
+    let chars = if value.len() <= MAX_TEXT_CHARS {
+        0
+    } else {
+        value.chars().count()
+    };
     if chars > MAX_TEXT_CHARS {
         return Err(ValueError::new(
             "VALUE_TOO_LONG",

@@ -1,6 +1,6 @@
 //! Open batches: at most `batch_size` distinct keys, records with the same key merged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use serde_json::value::RawValue;
@@ -16,8 +16,9 @@ pub struct Origin {
     pub line: u64,
     /// The record exactly as read, for the rejected file.
     pub raw: Box<RawValue>,
-    /// Its own mapped properties, to resend it alone if its merged input fails.
-    pub properties: BTreeMap<String, String>,
+    /// Its own mapped properties, to resend it alone if its merged input fails; kept only
+    /// once another record merges into its input (until then the input's are its own).
+    pub properties: Option<crate::mapping::Properties>,
     /// The associations it asks for: `(association index, key of the other record)`.
     pub links: Vec<(usize, String)>,
 }
@@ -28,7 +29,7 @@ pub struct Input {
     /// The normalised identifying value.
     pub key: String,
     /// Merged properties: later records win per property.
-    pub properties: BTreeMap<String, String>,
+    pub properties: crate::mapping::Properties,
     /// The records merged into it, in input order.
     pub origins: Vec<Origin>,
 }
@@ -68,15 +69,19 @@ impl Batch {
 
     /// Adds a record, merging it into an input with the same key. Returns whether it merged.
     pub fn push(&mut self, mapped: Mapped, seq: u64, line: u64, raw: Box<RawValue>) -> bool {
-        let origin = Origin {
+        let mut origin = Origin {
             seq,
             line,
             raw,
-            properties: mapped.properties.clone(),
+            properties: None,
             links: mapped.links,
         };
         if let Some(&i) = self.by_key.get(&mapped.key) {
             let input = &mut self.inputs[i];
+            if let [first] = input.origins.as_mut_slice() {
+                first.properties = Some(input.properties.clone());
+            }
+            origin.properties = Some(mapped.properties.clone());
             input.properties.extend(mapped.properties);
             input.origins.push(origin);
             return true;
@@ -128,7 +133,7 @@ mod tests {
             key: key.into(),
             properties: props
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| ((*k).into(), v.to_string()))
                 .collect(),
         }
     }
