@@ -178,6 +178,7 @@ async fn run_target() -> ExitCode {
         max_retries: config.max_retries,
         request_timeout: config.request_timeout,
         retry_budget: config.retry_budget,
+        max_concurrency: config.max_concurrency,
     };
     let mut client = match Client::new(config.base_url.clone(), config.credentials.clone(), limits)
     {

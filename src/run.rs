@@ -178,7 +178,7 @@ pub async fn run<W: Write>(
         let can_read = !input_done && r.ready.is_empty();
         // Partial batches are only sent early when they would go out at once: while requests
         // are queued for the rate limit, waiting costs nothing and keeps batches full.
-        let has_room = r.inflight.len() < r.config.max_concurrency;
+        let has_room = r.inflight.len() < r.batch_tasks();
         let deadline = if can_read && has_room {
             r.next_deadline()
         } else {
@@ -284,6 +284,12 @@ impl<W: Write> Runner<W> {
         self.halted = true;
         *input_done = true;
         self.ready.clear();
+    }
+
+    /// Batches handed to the client at once: twice the requests it puts on the wire, so that
+    /// while some wait to retry, others use the wire.
+    fn batch_tasks(&self) -> usize {
+        self.config.max_concurrency * 2
     }
 
     fn no_open_batches(&self) -> bool {
@@ -681,7 +687,7 @@ impl<W: Write> Runner<W> {
             return;
         }
         let mut i = 0;
-        while self.inflight.len() < self.config.max_concurrency && i < self.ready.len() {
+        while self.inflight.len() < self.batch_tasks() && i < self.ready.len() {
             match self.readiness(i) {
                 Readiness::Go => {}
                 Readiness::Wait => {

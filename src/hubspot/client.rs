@@ -10,7 +10,7 @@ use url::Url;
 
 use super::auth::TokenSource;
 use super::dry_run::DryRun;
-use super::pacer::Pacer;
+use super::pacer::{Answer, Pacer};
 use super::wire::{ErrorBody, PropertyCreate, PropertyInfo, PropertyList, UpsertRequest};
 use crate::config::Credentials;
 use crate::error::FatalError;
@@ -125,6 +125,8 @@ pub struct Client {
     pub dry_run: Option<DryRun>,
     retry_budget: Duration,
     cancel: tokio_util::sync::CancellationToken,
+    /// Requests on the wire at once.
+    wire: tokio::sync::Semaphore,
 }
 
 /// How long requests may take.
@@ -136,6 +138,8 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// All attempts of one request, waits included.
     pub retry_budget: Duration,
+    /// Requests on the wire at once.
+    pub max_concurrency: usize,
 }
 
 impl Client {
@@ -145,6 +149,7 @@ impl Client {
             max_retries,
             request_timeout,
             retry_budget,
+            max_concurrency,
         } = limits;
         let http = reqwest::Client::builder()
             .user_agent(concat!("target-hubspot/", env!("CARGO_PKG_VERSION")))
@@ -165,6 +170,7 @@ impl Client {
             dry_run: None,
             retry_budget,
             cancel: tokio_util::sync::CancellationToken::new(),
+            wire: tokio::sync::Semaphore::new(max_concurrency.max(1)),
         })
     }
 
@@ -373,14 +379,24 @@ impl Client {
         let mut rate_waits = 0u32;
         let mut refreshed = false;
         loop {
-            let waiting = std::time::Instant::now();
-            tokio::select! {
+            // A slot on the wire first, then the pacer: what the pacer counts as sent goes out
+            // at once. Both are let go before any retry wait, so a batch that waits to retry
+            // holds up no other.
+            let permit = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => {
                     return Err(SendFailure::Fatal(FatalError::Interrupted));
                 }
-                () = self.pacer.ready() => {}
-            }
+                permit = self.wire.acquire() => permit.map_err(|_| SendFailure::Fatal(FatalError::Interrupted))?,
+            };
+            let waiting = std::time::Instant::now();
+            let sent = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => {
+                    return Err(SendFailure::Fatal(FatalError::Interrupted));
+                }
+                sent = self.pacer.ready() => sent,
+            };
             self.counters
                 .rate_wait_ms
                 .fetch_add(waiting.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -388,7 +404,7 @@ impl Client {
                 .auth
                 .bearer(&self.http)
                 .await
-                .map_err(SendFailure::Fatal)?;
+                .map_err(|f| self.fatal(f))?;
             attempts += 1;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let exhausted =
@@ -402,8 +418,9 @@ impl Client {
                 };
             let started = std::time::Instant::now();
             let step = self
-                .attempt(&method, &url, &body, &token, object_type)
+                .attempt(&method, &url, &body, &token, object_type, sent)
                 .await;
+            drop(permit);
             let status = match &step {
                 Step::Answer(reply) => reply.status,
                 Step::RateLimited { .. } => 429,
@@ -418,13 +435,13 @@ impl Client {
                     reply.attempts = attempts;
                     return Ok(reply);
                 }
-                Step::Fatal(f) => return Err(SendFailure::Fatal(f)),
+                Step::Fatal(f) => return Err(self.fatal(f)),
                 Step::Expired(_) if self.auth.is_oauth() && !refreshed => {
                     refreshed = true;
                     self.auth.expire(&token).await;
                 }
                 Step::Expired(message) => {
-                    return Err(SendFailure::Fatal(FatalError::Unauthorized {
+                    return Err(self.fatal(FatalError::Unauthorized {
                         object_type: Some(object_type.to_string()),
                         message,
                     }));
@@ -439,7 +456,16 @@ impl Client {
                     if rate_waits > MAX_RATE_LIMIT_WAITS {
                         return Err(exhausted(reason, Some(429), correlation_id));
                     }
-                    let wait = wait.unwrap_or_else(|| self.pacer.limit().1);
+                    // Without Retry-After the pacer already counts the window as full;
+                    // repeated 429s still back off, doubling from one request's share of the
+                    // window up to the whole window.
+                    let (max, window) = self.pacer.limit();
+                    let share = window / max.max(1);
+                    let wait = wait.unwrap_or_else(|| {
+                        share
+                            .saturating_mul(1 << (rate_waits - 1).min(16))
+                            .min(window)
+                    });
                     if budget_start.elapsed() + wait > self.retry_budget {
                         return Err(exhausted(
                             self.over_budget(&reason),
@@ -486,6 +512,7 @@ impl Client {
         body: &Option<Bytes>,
         token: &Secret,
         object_type: &str,
+        sent: std::time::Instant,
     ) -> Step {
         let mut request = self
             .http
@@ -511,8 +538,12 @@ impl Client {
                 return transport(transport_error(&e, url, self.timeout), None, None);
             }
         };
-        self.pacer
-            .observe_answer(response.status().as_u16(), response.headers());
+        self.pacer.observe_answer(Answer {
+            status: response.status().as_u16(),
+            headers: response.headers(),
+            sent,
+            latency: sent.elapsed(),
+        });
         let status = response.status();
         let header = |name| {
             response
@@ -607,6 +638,12 @@ impl Client {
                 attempts: 0,
             }),
         }
+    }
+
+    /// A fatal answer ends the run: requests waiting for the wire are not sent.
+    fn fatal(&self, error: FatalError) -> SendFailure {
+        self.wire.close();
+        SendFailure::Fatal(error)
     }
 
     async fn retry_after(&self, delay: Duration, reason: &str) -> Result<(), SendFailure> {

@@ -1,63 +1,32 @@
-//! One pacer shared by every request: a GCRA limiter sized from the account's limit as the
-//! `X-HubSpot-RateLimit-*` headers report it, plus a shared pause after a 429.
+//! One pacer shared by every request: the account's rolling window counted exactly (a sliding
+//! log of sends, with a margin of one request), HubSpot's secondly limit where it is sent,
+//! other users of the account estimated from `X-HubSpot-RateLimit-Remaining`, a shared pause
+//! after a 429 that names a wait, and adaptive pacing when no rate-limit headers come back.
 
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 
 /// The limit assumed before HubSpot has told us: the lowest tier's 100 per 10 s.
 pub const ASSUMED_LIMIT: (u32, Duration) = (100, Duration::from_secs(10));
 
-/// Paces requests under a rolling "N per window" limit.
-///
-/// HubSpot counts requests in any rolling window. GCRA with burst `b` and `r` per window lets
-/// at most `b + r` through in any window, so `r = max - b - 1` keeps one request of headroom
-/// while using ~98% of a 190/10 s limit.
-#[derive(Debug)]
-pub struct Pacer {
-    limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
-    limit: Mutex<(u32, Duration)>,
-    paused_until: Mutex<Option<Instant>>,
-    adaptive: Mutex<Adaptive>,
-}
+/// Requests of each window left unused, so that a send counted here a moment before HubSpot
+/// counts it can never be the one over the limit.
+pub const MARGIN: u32 = 1;
 
-/// Pacing when the answers carry no rate-limit headers (a proxy strips them): additive
-/// increase while answers succeed, multiplicative decrease on a 429, in the manner of
-/// Vector's adaptive request concurrency.
-#[derive(Debug, Default)]
-struct Adaptive {
-    /// Headers were seen: the limit is HubSpot's, never adapted.
-    headers_seen: bool,
-    /// 2xx answers since the limit last changed.
-    successes: u32,
-    /// A 429 has been seen: growth is by a quarter from then on, not by doubling.
-    backed_off: bool,
-}
-
-/// The highest limit adaptive pacing reaches per window: ten times HubSpot's highest tier.
-pub const ADAPTIVE_MAX: u32 = 2_500;
-
-fn limiter_for(max: u32, window: Duration) -> DefaultDirectRateLimiter {
-    let burst = (max / 50).max(1);
-    let rate = max.saturating_sub(burst + 1).max(1);
-    let period = window / rate;
-    let quota = Quota::with_period(period.max(Duration::from_micros(1)))
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
-    RateLimiter::direct(quota)
-}
-
-impl Default for Pacer {
-    fn default() -> Self {
-        Self::new(ASSUMED_LIMIT.0, ASSUMED_LIMIT.1)
-    }
-}
+/// How much longer than the window a send is remembered: HubSpot counts a request when it
+/// arrives, a moment after the pacer lets it go (more on a fresh connection), and its count
+/// must have expired there before ours frees the slot. [INFERENCE] measured at 1–3 ms on
+/// loopback under load.
+pub const EXPIRY_PAD: Duration = Duration::from_millis(5);
 
 /// The longest single wait the server can ask for (Retry-After, a learned interval).
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// The highest limit adaptive pacing reaches per window: ten times HubSpot's highest tier.
+pub const ADAPTIVE_MAX: u32 = 2_500;
 
 /// Whether rate-limit headers describe a limit HubSpot publishes: windows of 1 to 60 s
 /// (10 s rolling, 1 s secondly, the daily limit is not sent this way) and at most 10 s between
@@ -67,161 +36,351 @@ pub fn plausible(max: u64, interval_ms: u64) -> bool {
     (1_000..=60_000).contains(&interval_ms) && max >= 1 && interval_ms / max <= 10_000
 }
 
+/// Who made a send in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    Ours,
+    /// Another app or process on the account, as HubSpot's `Remaining` reveals it.
+    Others,
+}
+
+/// Sends in a rolling window, oldest first, kept for two windows (so that what we had sent by
+/// the time an answer's request was counted can still be looked up).
+#[derive(Debug)]
+struct Log {
+    max: u32,
+    window: Duration,
+    sends: VecDeque<(Instant, Whose)>,
+}
+
+impl Log {
+    fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max,
+            window,
+            sends: VecDeque::new(),
+        }
+    }
+
+    /// Sends the window may hold.
+    fn budget(&self) -> usize {
+        self.max.saturating_sub(MARGIN).max(1) as usize
+    }
+
+    fn forget_before(&mut self, now: Instant) {
+        let keep_from = now.checked_sub(self.window * 2).unwrap_or(now);
+        while self.sends.front().is_some_and(|(t, _)| *t < keep_from) {
+            self.sends.pop_front();
+        }
+    }
+
+    /// Index of the first send inside the window (padded) that ends at `at`.
+    fn window_start(&self, at: Instant) -> usize {
+        let from = at.checked_sub(self.window + EXPIRY_PAD);
+        self.sends
+            .partition_point(|(t, _)| from.is_some_and(|f| *t <= f))
+    }
+
+    /// Sends by `whose` inside the window that ends at `at`.
+    fn count(&self, at: Instant, whose: Whose) -> usize {
+        let end = self.sends.partition_point(|(t, _)| *t <= at);
+        self.sends
+            .range(self.window_start(at)..end)
+            .filter(|(_, w)| *w == whose)
+            .count()
+    }
+
+    /// The first moment from `now` when one more send fits in the window: fewer than the
+    /// budget sent by anyone, and, while others use the account too, fewer than half of it
+    /// sent by us (two users each keeping to half never collide, and neither is starved).
+    fn next_free(&self, now: Instant) -> Instant {
+        let start = self.window_start(now);
+        let in_window = self.sends.len() - start;
+        let budget = self.budget();
+        let mut free = now;
+        if in_window >= budget {
+            // The send that must leave the window first.
+            free = self.sends[start + in_window - budget].0 + self.window + EXPIRY_PAD;
+        }
+        let ours: Vec<Instant> = self
+            .sends
+            .range(start..)
+            .filter(|(_, w)| *w == Whose::Ours)
+            .map(|(t, _)| *t)
+            .collect();
+        let fair = (budget / 2).max(1);
+        if ours.len() < in_window && ours.len() >= fair {
+            free = free.max(ours[ours.len() - fair] + self.window + EXPIRY_PAD);
+        }
+        free
+    }
+
+    fn record(&mut self, at: Instant) {
+        self.sends.push_back((at, Whose::Ours));
+    }
+
+    /// Learns that HubSpot had counted `counted` requests in the window when it counted the
+    /// one we sent at `sent`: what is not ours is someone else's, spread over that window.
+    fn learn_count(&mut self, sent: Instant, counted: usize) {
+        let ours = self.count(sent, Whose::Ours);
+        let known = self.count(sent, Whose::Others);
+        let missing = counted.saturating_sub(ours + known);
+        if missing == 0 {
+            return;
+        }
+        let Some(from) = sent.checked_sub(self.window) else {
+            return;
+        };
+        let step = self.window / (missing as u32 + 1);
+        for i in 1..=missing as u32 {
+            let at = from + step * i;
+            let index = self.sends.partition_point(|(t, _)| *t <= at);
+            self.sends.insert(index, (at, Whose::Others));
+        }
+    }
+
+    /// Resizes to `max` per `window`, keeping what was sent.
+    fn resize(&mut self, max: u32, window: Duration) {
+        self.max = max;
+        self.window = window;
+    }
+}
+
+/// Pacing when the answers carry no rate-limit headers (a proxy strips them), in the manner
+/// of Vector's adaptive request concurrency: grow while answers succeed and latency holds,
+/// back off multiplicatively on a 429 or when latency climbs.
+#[derive(Debug, Default)]
+struct Adaptive {
+    /// Headers were seen: the limit is HubSpot's, never adapted.
+    headers_seen: bool,
+    /// 2xx answers since the limit last changed.
+    successes: u32,
+    /// A 429 has been seen: growth is by a quarter from then on, not by doubling.
+    backed_off: bool,
+    /// The lowest smoothed latency seen, and the smoothed latency now.
+    baseline: Option<Duration>,
+    smoothed: Option<Duration>,
+}
+
+/// Latency this many times the baseline means the server is queueing: back off.
+const LATENCY_BACKOFF_FACTOR: u32 = 3;
+
+impl Adaptive {
+    /// Folds in one answer's latency; true when latency has climbed past the baseline.
+    fn latency_climbed(&mut self, latency: Duration) -> bool {
+        let smoothed = match self.smoothed {
+            Some(s) => (s * 7 + latency) / 8,
+            None => latency,
+        };
+        self.smoothed = Some(smoothed);
+        let baseline = self.baseline.map_or(smoothed, |b| b.min(smoothed));
+        self.baseline = Some(baseline);
+        // Below 50 ms everything is noise on a fast link.
+        smoothed > baseline * LATENCY_BACKOFF_FACTOR && smoothed > Duration::from_millis(50)
+    }
+}
+
+#[derive(Debug)]
+struct State {
+    rolling: Log,
+    /// HubSpot's secondly limit, once an answer has named it.
+    secondly: Option<Log>,
+    paused_until: Option<Instant>,
+    adaptive: Adaptive,
+}
+
+/// Paces requests under HubSpot's limits.
+#[derive(Debug)]
+pub struct Pacer {
+    state: Mutex<State>,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::new(ASSUMED_LIMIT.0, ASSUMED_LIMIT.1)
+    }
+}
+
+/// What an answer tells the pacer.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    /// HTTP status.
+    pub status: u16,
+    /// Its headers.
+    pub headers: &'a HeaderMap,
+    /// When its request was let through (what [`Pacer::ready`] returned).
+    pub sent: Instant,
+    /// How long it took.
+    pub latency: Duration,
+}
+
 impl Pacer {
     /// A pacer for `max` requests per `window`.
     pub fn new(max: u32, window: Duration) -> Self {
         Self {
-            limiter: RwLock::new(Arc::new(limiter_for(max, window))),
-            limit: Mutex::new((max, window)),
-            paused_until: Mutex::new(None),
-            adaptive: Mutex::new(Adaptive::default()),
+            state: Mutex::new(State {
+                rolling: Log::new(max, window),
+                secondly: None,
+                paused_until: None,
+                adaptive: Adaptive::default(),
+            }),
         }
     }
 
-    /// The limit the pacer currently works to.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The rolling limit the pacer currently works to.
     pub fn limit(&self) -> (u32, Duration) {
-        *self.limit.lock().unwrap_or_else(|e| e.into_inner())
+        let s = self.state();
+        (s.rolling.max, s.rolling.window)
     }
 
-    /// Waits until a request may be sent.
-    pub async fn ready(&self) {
+    /// Waits until a request may be sent, counts it as sent, and says when.
+    pub async fn ready(&self) -> Instant {
         loop {
-            let pause = *self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(until) = pause
-                && until > Instant::now()
-            {
-                tokio::time::sleep_until(until.into()).await;
-                continue;
-            }
-            let limiter = self
-                .limiter
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            limiter
-                .until_ready_with_jitter(Jitter::up_to(Duration::from_millis(5)))
-                .await;
-            let still_clear = self
-                .paused_until
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_none_or(|until| until <= Instant::now());
-            if still_clear {
-                return;
-            }
-        }
-    }
-
-    /// Learns from one answer: the account's limit from its headers (resized when it differs),
-    /// or, while no answer has carried them, adapts: each tenth of a window's worth of 2xx
-    /// answers doubles the limit until the first 429, then raises it by a quarter (up to
-    /// [`ADAPTIVE_MAX`]); a 429 halves it.
-    pub fn observe_answer(&self, status: u16, headers: &HeaderMap) {
-        let has_headers = headers.contains_key("x-hubspot-ratelimit-max");
-        let resize = {
-            let mut a = self.adaptive.lock().unwrap_or_else(|e| e.into_inner());
-            a.headers_seen |= has_headers;
-            if a.headers_seen {
-                None
-            } else {
-                let (max, window) = self.limit();
-                match status {
-                    429 => {
-                        a.successes = 0;
-                        a.backed_off = true;
-                        Some(((max / 2).max(1), window))
-                    }
-                    200..=299 => {
-                        a.successes += 1;
-                        // A tenth of a window's worth of successes at the current rate.
-                        (a.successes >= (max / 10).max(1) && max < ADAPTIVE_MAX).then(|| {
-                            a.successes = 0;
-                            let grown = if a.backed_off { max + max / 4 } else { max * 2 };
-                            (grown.min(ADAPTIVE_MAX), window)
-                        })
-                    }
-                    _ => None,
+            let next = {
+                let mut s = self.state();
+                let now = Instant::now();
+                s.rolling.forget_before(now);
+                let mut next = s.rolling.next_free(now);
+                if let Some(secondly) = &mut s.secondly {
+                    secondly.forget_before(now);
+                    next = next.max(secondly.next_free(now));
                 }
-            }
-        };
-        if let Some(limit) = resize {
-            tracing::debug!(
-                max = limit.0,
-                "no rate-limit headers: adaptive limit now {} per {:?}",
-                limit.0,
-                limit.1
-            );
-            self.set_limit(limit);
-        }
-        if has_headers {
-            self.observe(headers);
-        }
-    }
-
-    fn set_limit(&self, learned: (u32, Duration)) {
-        let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
-        if *limit != learned {
-            *limit = learned;
-            *self.limiter.write().unwrap_or_else(|e| e.into_inner()) =
-                Arc::new(limiter_for(learned.0, learned.1));
+                if let Some(until) = s.paused_until {
+                    next = next.max(until);
+                }
+                if next <= now {
+                    s.rolling.record(now);
+                    if let Some(secondly) = &mut s.secondly {
+                        secondly.record(now);
+                    }
+                    return now;
+                }
+                next
+            };
+            tokio::time::sleep_until(next.into()).await;
         }
     }
 
-    /// Learns the account's limit from a response's headers; resizes when it differs.
-    pub fn observe(&self, headers: &HeaderMap) {
-        let number = |name: &str| {
-            headers
+    /// Learns from one answer: the account's limits and how much of them others use, from
+    /// the headers; without headers, adapts the limit (see [`Adaptive`]).
+    pub fn observe_answer(&self, answer: Answer<'_>) {
+        let h = |name: &str| {
+            answer
+                .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
         };
-        if number("x-hubspot-ratelimit-remaining") == Some(0)
-            && let Some(max) = number("x-hubspot-ratelimit-max").filter(|m| *m > 0)
+        let mut s = self.state();
+        let rolling = match (
+            h("x-hubspot-ratelimit-max"),
+            h("x-hubspot-ratelimit-interval-milliseconds"),
+        ) {
+            (Some(max), Some(ms)) if plausible(max, ms) => Some((max, ms)),
+            (Some(max), Some(ms)) => {
+                tracing::debug!(
+                    max,
+                    interval_ms = ms,
+                    "rate-limit headers ignored: no HubSpot tier looks like this"
+                );
+                None
+            }
+            _ => None,
+        };
+        if answer.headers.contains_key("x-hubspot-ratelimit-max") {
+            s.adaptive.headers_seen = true;
+        }
+        if let Some((max, ms)) = rolling {
+            let learned = (
+                max.min(u64::from(u32::MAX)) as u32,
+                Duration::from_millis(ms),
+            );
+            if (s.rolling.max, s.rolling.window) != learned {
+                tracing::debug!(
+                    max = learned.0,
+                    interval_ms = ms,
+                    "rate limit learned from HubSpot's headers"
+                );
+                s.rolling.resize(learned.0, learned.1);
+            }
+            if let Some(remaining) = h("x-hubspot-ratelimit-remaining") {
+                let counted = max.saturating_sub(remaining) as usize;
+                s.rolling.learn_count(answer.sent, counted);
+            }
+        }
+        if let Some(per_second) = h("x-hubspot-ratelimit-secondly").filter(|m| plausible(*m, 1_000))
         {
-            // Someone else (another app on the account) is using the window too: give it one
-            // request's worth of time before sending more.
-            let interval = number("x-hubspot-ratelimit-interval-milliseconds").unwrap_or(10_000);
-            self.pause(Duration::from_millis(interval / max));
+            let per_second = per_second.min(u64::from(u32::MAX)) as u32;
+            let log = s
+                .secondly
+                .get_or_insert_with(|| Log::new(per_second, Duration::from_secs(1)));
+            log.resize(per_second, Duration::from_secs(1));
+            if let Some(remaining) = h("x-hubspot-ratelimit-secondly-remaining") {
+                let counted = u64::from(per_second).saturating_sub(remaining) as usize;
+                log.learn_count(answer.sent, counted);
+            }
         }
-        let (Some(max), Some(interval)) = (
-            number("x-hubspot-ratelimit-max"),
-            number("x-hubspot-ratelimit-interval-milliseconds"),
-        ) else {
-            return;
-        };
-        if !plausible(max, interval) {
-            tracing::debug!(
-                max,
-                interval_ms = interval,
-                "rate-limit headers ignored: no HubSpot tier looks like this"
-            );
-            return;
+        if answer.status == 429 {
+            // The window is full as HubSpot counts it, whatever we thought.
+            let counted = s.rolling.max as usize;
+            s.rolling.learn_count(answer.sent, counted);
         }
-        let learned = (
-            max.clamp(1, u64::from(u32::MAX)) as u32,
-            Duration::from_millis(interval.max(1)),
-        );
-        let mut limit = self.limit.lock().unwrap_or_else(|e| e.into_inner());
-        if *limit != learned {
-            tracing::debug!(
-                max = learned.0,
-                interval_ms = interval,
-                "rate limit learned from HubSpot's headers"
-            );
-            *limit = learned;
-            *self.limiter.write().unwrap_or_else(|e| e.into_inner()) =
-                Arc::new(limiter_for(learned.0, learned.1));
+        if !s.adaptive.headers_seen {
+            adapt(&mut s, answer);
         }
     }
 
-    /// Holds every request back for `wait` (after a 429), at most [`MAX_WAIT`].
+    /// Holds every request back for `wait` (a 429's `Retry-After`), at most [`MAX_WAIT`].
     pub fn pause(&self, wait: Duration) {
-        let wait = wait.min(MAX_WAIT);
-        let until = Instant::now() + wait;
-        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
+        let until = Instant::now() + wait.min(MAX_WAIT);
+        let mut s = self.state();
+        if s.paused_until.is_none_or(|p| p < until) {
+            s.paused_until = Some(until);
         }
+    }
+}
+
+/// Adaptive pacing: each tenth of a window's worth of 2xx answers doubles the limit until the
+/// first backoff, then raises it by a quarter (up to [`ADAPTIVE_MAX`]); a 429 halves it, and
+/// latency climbing past [`LATENCY_BACKOFF_FACTOR`] × its baseline takes a quarter off.
+fn adapt(s: &mut State, answer: Answer<'_>) {
+    let (max, window) = (s.rolling.max, s.rolling.window);
+    let a = &mut s.adaptive;
+    let climbed = (200..300).contains(&answer.status) && a.latency_climbed(answer.latency);
+    let resized = match answer.status {
+        429 => {
+            a.successes = 0;
+            a.backed_off = true;
+            Some((max / 2).max(1))
+        }
+        200..=299 if climbed => {
+            a.successes += 1;
+            (a.successes >= (max / 10).max(1)).then(|| {
+                a.successes = 0;
+                a.backed_off = true;
+                (max - max / 4).max(1)
+            })
+        }
+        200..=299 => {
+            a.successes += 1;
+            (a.successes >= (max / 10).max(1) && max < ADAPTIVE_MAX).then(|| {
+                a.successes = 0;
+                let grown = if a.backed_off { max + max / 4 } else { max * 2 };
+                grown.min(ADAPTIVE_MAX)
+            })
+        }
+        _ => None,
+    };
+    if let Some(max) = resized.filter(|m| *m != s.rolling.max) {
+        tracing::debug!(
+            max,
+            "no rate-limit headers: adaptive limit now {max} per {window:?}"
+        );
+        s.rolling.resize(max, window);
     }
 }
 
@@ -229,37 +388,52 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    fn answer(status: u16, headers: &HeaderMap, latency_ms: u64) -> Answer<'_> {
+        Answer {
+            status,
+            headers,
+            sent: Instant::now(),
+            latency: Duration::from_millis(latency_ms),
+        }
+    }
+
     #[test]
     fn without_headers_the_limit_grows_on_success_and_halves_on_429() {
         let pacer = Pacer::default();
         let none = HeaderMap::new();
         for _ in 0..10 {
-            pacer.observe_answer(200, &none);
+            pacer.observe_answer(answer(200, &none, 30));
         }
         assert_eq!(
             pacer.limit().0,
             200,
             "a tenth of a window of successes doubles it"
         );
-        pacer.observe_answer(429, &none);
+        pacer.observe_answer(answer(429, &none, 30));
         assert_eq!(pacer.limit().0, 100, "a 429 halves it");
         for _ in 0..10 {
-            pacer.observe_answer(200, &none);
+            pacer.observe_answer(answer(200, &none, 30));
         }
         assert_eq!(pacer.limit().0, 125, "after a 429 it grows by a quarter");
         for _ in 0..100_000 {
-            pacer.observe_answer(200, &none);
+            pacer.observe_answer(answer(200, &none, 30));
         }
         assert_eq!(pacer.limit().0, ADAPTIVE_MAX, "bounded");
-        let mut h = HeaderMap::new();
-        h.insert("x-hubspot-ratelimit-max", "190".parse().unwrap());
-        h.insert(
-            "x-hubspot-ratelimit-interval-milliseconds",
-            "10000".parse().unwrap(),
-        );
-        pacer.observe_answer(200, &h);
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "190"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "10000"),
+        ]);
+        pacer.observe_answer(answer(200, &h, 30));
         assert_eq!(pacer.limit().0, 190, "headers win");
-        pacer.observe_answer(429, &none);
+        pacer.observe_answer(answer(429, &none, 30));
         assert_eq!(
             pacer.limit().0,
             190,
@@ -267,37 +441,130 @@ mod tests {
         );
     }
 
+    #[test]
+    fn without_headers_climbing_latency_takes_a_quarter_off() {
+        let pacer = Pacer::default();
+        let none = HeaderMap::new();
+        for _ in 0..10 {
+            pacer.observe_answer(answer(200, &none, 30));
+        }
+        assert_eq!(pacer.limit().0, 200);
+        for _ in 0..40 {
+            pacer.observe_answer(answer(200, &none, 400));
+        }
+        assert!(pacer.limit().0 < 200, "{:?}", pacer.limit());
+    }
+
     #[tokio::test]
-    async fn never_lets_more_than_the_limit_through_in_one_window() {
-        let pacer = Pacer::new(20, Duration::from_millis(400));
+    async fn bursts_what_the_window_allows_then_never_more_than_max_minus_one_in_any_window() {
+        let window = Duration::from_millis(400);
+        let pacer = Pacer::new(20, window);
         let start = Instant::now();
         let mut times = Vec::new();
-        for _ in 0..40 {
-            pacer.ready().await;
-            times.push(start.elapsed());
+        for _ in 0..60 {
+            times.push(pacer.ready().await - start);
         }
+        assert!(
+            times[18] < Duration::from_millis(20),
+            "the first 19 go at once: {:?}",
+            times[18]
+        );
         for (i, t) in times.iter().enumerate() {
-            let in_window = times[i..]
-                .iter()
-                .take_while(|u| **u < *t + Duration::from_millis(400))
-                .count();
+            let in_window = times[i..].iter().take_while(|u| **u < *t + window).count();
             assert!(
-                in_window < 20,
+                in_window <= 19,
                 "{in_window} requests within one window starting at {t:?}"
             );
         }
+        // 60 sends at 19 per window: the last one goes out in the fourth window.
+        assert!(times[59] < window * 3 + Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn what_others_use_of_the_window_is_left_to_them() {
+        let window = Duration::from_millis(500);
+        let pacer = Pacer::new(20, window);
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "20"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "1000"),
+        ]);
+        pacer.observe_answer(answer(200, &h, 1));
+        assert_eq!(pacer.limit(), (20, Duration::from_secs(1)));
+        let sent = pacer.ready().await;
+        // HubSpot counted 11 requests with ours: 10 are someone else's.
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "20"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "1000"),
+            ("x-hubspot-ratelimit-remaining", "9"),
+        ]);
+        for _ in 0..3 {
+            // Learned once, not once per answer.
+            pacer.observe_answer(Answer {
+                sent,
+                ..answer(200, &h, 1)
+            });
+        }
+        let start = Instant::now();
+        let mut at_once = 0;
+        while pacer.ready().await - start < Duration::from_millis(20) {
+            at_once += 1;
+        }
+        assert_eq!(at_once, 8, "19 - 1 ours - 10 others");
+    }
+
+    #[tokio::test]
+    async fn while_others_use_the_account_we_keep_to_half_of_the_window() {
+        let pacer = Pacer::new(20, Duration::from_secs(1));
+        let sent = pacer.ready().await;
+        // HubSpot counted 3 with ours: another user sent 2.
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "20"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "1000"),
+            ("x-hubspot-ratelimit-remaining", "17"),
+        ]);
+        pacer.observe_answer(Answer {
+            sent,
+            ..answer(200, &h, 1)
+        });
+        let start = Instant::now();
+        let mut at_once = 1;
+        while pacer.ready().await - start < Duration::from_millis(20) {
+            at_once += 1;
+        }
+        assert_eq!(at_once, 9, "half of the 19 the window allows");
+    }
+
+    #[tokio::test]
+    async fn the_secondly_limit_is_honoured_once_named() {
+        let pacer = Pacer::new(190, Duration::from_secs(10));
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "190"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "10000"),
+            ("x-hubspot-ratelimit-secondly", "5"),
+        ]);
+        pacer.observe_answer(answer(200, &h, 1));
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..9 {
+            times.push(pacer.ready().await - start);
+        }
+        // Four a second (five less the margin), the rolling window far from full.
+        assert!(times[3] < Duration::from_millis(50), "{times:?}");
+        assert!(times[4] >= Duration::from_millis(990), "{times:?}");
+        assert!(times[7] < Duration::from_millis(1_100), "{times:?}");
+        assert!(times[8] >= Duration::from_millis(1_990), "{times:?}");
     }
 
     #[test]
-    fn learns_the_limit_from_headers() {
+    fn implausible_headers_are_ignored() {
         let pacer = Pacer::default();
-        let mut h = HeaderMap::new();
-        h.insert("x-hubspot-ratelimit-max", "190".parse().unwrap());
-        h.insert(
-            "x-hubspot-ratelimit-interval-milliseconds",
-            "10000".parse().unwrap(),
-        );
-        pacer.observe(&h);
-        assert_eq!(pacer.limit(), (190, Duration::from_secs(10)));
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "1"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "999999999999"),
+        ]);
+        pacer.observe_answer(answer(200, &h, 1));
+        assert_eq!(pacer.limit(), ASSUMED_LIMIT);
+        assert!(!plausible(1, 999_999_999_999));
+        assert!(plausible(190, 10_000) && plausible(11, 1_000));
     }
 }
