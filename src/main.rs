@@ -13,11 +13,6 @@ use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
 use target_hubspot::{about, check, input, run};
 
-/// mimalloc: allocations made on the reading thread and freed on the writing ones (every
-/// record's properties) stay cheap, which glibc's per-thread caches do not do.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit codes; documented in the README.
 mod exit {
     /// A fatal error stopped the run.
