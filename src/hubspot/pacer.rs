@@ -83,9 +83,14 @@ impl Log {
 
     /// Sends by `whose` inside the window that ends at `at`.
     fn count(&self, at: Instant, whose: Whose) -> usize {
-        let end = self.sends.partition_point(|(t, _)| *t <= at);
+        self.count_between(at, at, whose)
+    }
+
+    /// Sends by `whose` from the start of the window that ends at `from` up to `to`.
+    fn count_between(&self, from: Instant, to: Instant, whose: Whose) -> usize {
+        let end = self.sends.partition_point(|(t, _)| *t <= to);
         self.sends
-            .range(self.window_start(at)..end)
+            .range(self.window_start(from)..end)
             .filter(|(_, w)| *w == whose)
             .count()
     }
@@ -122,7 +127,10 @@ impl Log {
     /// Learns that HubSpot had counted `counted` requests in the window when it counted the
     /// one we sent at `sent`: what is not ours is someone else's, spread over that window.
     fn learn_count(&mut self, sent: Instant, counted: usize) {
-        let ours = self.count(sent, Whose::Ours);
+        // Ours sent after it may have reached HubSpot first: they count as possibly counted,
+        // so that a reordering on the way is never taken for someone else.
+        let now = Instant::now().max(sent);
+        let ours = self.count_between(sent, now, Whose::Ours);
         let known = self.count(sent, Whose::Others);
         let missing = counted.saturating_sub(ours + known);
         if missing == 0 {
@@ -532,6 +540,29 @@ mod tests {
             at_once += 1;
         }
         assert_eq!(at_once, 9, "half of the 19 the window allows");
+    }
+
+    #[tokio::test]
+    async fn our_own_requests_arriving_out_of_order_are_not_taken_for_someone_else() {
+        let pacer = Pacer::new(20, Duration::from_secs(1));
+        let first = pacer.ready().await;
+        let _second = pacer.ready().await;
+        // The second reached HubSpot first: it counted 2 when it counted the first.
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "20"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "1000"),
+            ("x-hubspot-ratelimit-remaining", "18"),
+        ]);
+        pacer.observe_answer(Answer {
+            sent: first,
+            ..answer(200, &h, 1)
+        });
+        let start = Instant::now();
+        let mut at_once = 2;
+        while pacer.ready().await - start < Duration::from_millis(20) {
+            at_once += 1;
+        }
+        assert_eq!(at_once, 19, "the whole window less the margin");
     }
 
     #[tokio::test]
