@@ -241,6 +241,7 @@ pub async fn run<W: Write>(
                 }
             },
             _ = sleep_until(deadline), if deadline.is_some() => r.flush_due(),
+            () = r.client.retry_started(), if !r.ready.is_empty() => {}
             _ = ticks.tick() => {
                 let snapshot = r.snapshot();
                 progress.tick(&snapshot, || r.client.counters.take_timings());
@@ -286,10 +287,12 @@ impl<W: Write> Runner<W> {
         self.ready.clear();
     }
 
-    /// Batches handed to the client at once: twice the requests it puts on the wire, so that
-    /// while some wait to retry, others use the wire.
+    /// Batches handed to the client at once: one per slot on the wire, and one more for each
+    /// request sleeping before a retry (it holds no slot), up to twice the slots. So batches
+    /// go out in order while all is well, and a retry never holds up the others.
     fn batch_tasks(&self) -> usize {
-        self.config.max_concurrency * 2
+        let slots = self.config.max_concurrency;
+        slots + self.client.waiting_to_retry().min(slots)
     }
 
     fn no_open_batches(&self) -> bool {

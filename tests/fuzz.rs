@@ -4,8 +4,12 @@
 //! `cargo test --test fuzz` runs a bounded number of cases; for a longer run,
 //! `PROPTEST_CASES=200000 cargo test --release --test fuzz`.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
 use proptest::prelude::*;
 use serde_json::value::RawValue;
+use target_hubspot::input::InputFormat;
 use target_hubspot::mapping::values::{Field, PropertyKind, ValueRules, convert, decimal_text};
 use target_hubspot::singer::parse_line;
 
@@ -137,4 +141,59 @@ fn any_json() -> impl Strategy<Value = String> {
             }),
         ]
     })
+}
+
+/// Every line `input::spawn` hands over for a file holding `bytes`, read as `format`.
+fn read_export(format: InputFormat, bytes: &[u8]) -> Vec<target_hubspot::input::Chunk> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export");
+    std::fs::write(&path, bytes).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut lines = target_hubspot::input::spawn(
+            format,
+            Some(path),
+            Some("s".into()),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let mut chunks = Vec::new();
+        while let Some(chunk) = lines.recv().await {
+            chunks.push(chunk);
+        }
+        chunks
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn any_csv_export_gives_records_or_an_error_that_ends_the_input(
+        text in "([a-zA-Z\",;\\r\\n ]|\\PC){0,200}",
+    ) {
+        let chunks = read_export(InputFormat::Csv, text.as_bytes());
+        // Only the last item may be an error, and every line it parsed is numbered in order.
+        let errors = chunks.iter().filter(|c| c.is_err()).count();
+        prop_assert!(errors <= 1);
+        prop_assert!(errors == 0 || chunks.last().is_some_and(Result::is_err));
+        let numbers: Vec<u64> = chunks.iter().flatten().flatten().map(|(n, _)| *n).collect();
+        let expected: Vec<u64> = (1..).take(numbers.len()).collect();
+        prop_assert_eq!(numbers, expected);
+    }
+
+    #[test]
+    fn any_jsonl_export_gives_messages_or_errors_naming_their_line(
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let chunks = read_export(InputFormat::Jsonl, &bytes);
+        for (n, parsed) in chunks.iter().flatten().flatten() {
+            if let Err(e) = parsed {
+                let prefix = format!("line {n}: ");
+                prop_assert!(e.to_string().starts_with(&prefix));
+            }
+        }
+    }
 }

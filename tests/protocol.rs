@@ -250,6 +250,47 @@ async fn a_429_is_waited_out_with_or_without_retry_after() {
 }
 
 #[tokio::test]
+async fn a_retry_after_of_31_years_is_capped_and_the_retry_budget_ends_the_wait() {
+    let server = server_with_properties().await;
+    let limited = server
+        .mock_async(|when, then| {
+            when.method(POST).path(UPSERT);
+            then.status(429)
+                .header("retry-after", "999999999")
+                .json_body(json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+                    "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "category": "RATE_LIMITS"}));
+        })
+        .await;
+    let work = Workdir::new();
+    let mut input = contacts(&[json!({"email": "a@example.com"})]);
+    input.push_str(&format!("{}\n", state(json!({"n": 1}))));
+    let started = std::time::Instant::now();
+    let out = run_against(&server, &work, json!({"retry_budget_s": 30}), &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // The wait, capped at 60 s, does not fit in the 30 s budget: no wait at all.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    limited.assert_calls_async(1).await;
+    let error = work.first_rejection();
+    assert_eq!(error["category"], "RETRIES_EXHAUSTED");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("retry_budget_s (30 s) spent"),
+        "{error}"
+    );
+    assert_eq!(
+        out.states(),
+        [json!({"n": 1})],
+        "the record has its outcome"
+    );
+}
+
+#[tokio::test]
 async fn server_errors_are_retried_and_then_rejected_as_retries_exhausted() {
     let server = server_with_properties().await;
     let flaky = server

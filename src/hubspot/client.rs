@@ -1,6 +1,6 @@
 //! The HubSpot HTTP client: pacing, auth, and retries of everything worth retrying.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -127,6 +127,9 @@ pub struct Client {
     cancel: tokio_util::sync::CancellationToken,
     /// Requests on the wire at once.
     wire: tokio::sync::Semaphore,
+    /// Requests sleeping before a retry, and a signal when one starts to.
+    retrying: AtomicUsize,
+    retry_started: tokio::sync::Notify,
 }
 
 /// How long requests may take.
@@ -171,6 +174,8 @@ impl Client {
             retry_budget,
             cancel: tokio_util::sync::CancellationToken::new(),
             wire: tokio::sync::Semaphore::new(max_concurrency.max(1)),
+            retrying: AtomicUsize::new(0),
+            retry_started: tokio::sync::Notify::new(),
         })
     }
 
@@ -420,6 +425,15 @@ impl Client {
             let step = self
                 .attempt(&method, &url, &body, &token, object_type, sent)
                 .await;
+            let ends_the_run = match &step {
+                Step::Fatal(_) => true,
+                Step::Expired(_) => !self.auth.is_oauth() || refreshed,
+                _ => false,
+            };
+            if ends_the_run {
+                // Before the slot is let go: no waiting request may take it.
+                self.wire.close();
+            }
             drop(permit);
             let status = match &step {
                 Step::Answer(reply) => reply.status,
@@ -646,9 +660,29 @@ impl Client {
         SendFailure::Fatal(error)
     }
 
+    /// Requests now sleeping before a retry: they hold no slot on the wire, so that many more
+    /// batches may be handed to the client without any waiting for the wire.
+    pub fn waiting_to_retry(&self) -> usize {
+        self.retrying.load(Ordering::Relaxed)
+    }
+
+    /// Resolves when a request starts to sleep before a retry (a slot on the wire is free).
+    pub async fn retry_started(&self) {
+        self.retry_started.notified().await;
+    }
+
     async fn retry_after(&self, delay: Duration, reason: &str) -> Result<(), SendFailure> {
         self.counters.retries.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(delay_ms = delay.as_millis() as u64, reason, "retrying");
+        struct Sleeping<'a>(&'a AtomicUsize);
+        impl Drop for Sleeping<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.retrying.fetch_add(1, Ordering::Relaxed);
+        let _sleeping = Sleeping(&self.retrying);
+        self.retry_started.notify_one();
         tokio::select! {
             biased;
             _ = self.cancel.cancelled() => Err(SendFailure::Fatal(FatalError::Interrupted)),

@@ -81,11 +81,6 @@ impl Log {
             .partition_point(|(t, _)| from.is_some_and(|f| *t <= f))
     }
 
-    /// Sends by `whose` inside the window that ends at `at`.
-    fn count(&self, at: Instant, whose: Whose) -> usize {
-        self.count_between(at, at, whose)
-    }
-
     /// Sends by `whose` from the start of the window that ends at `from` up to `to`.
     fn count_between(&self, from: Instant, to: Instant, whose: Whose) -> usize {
         let end = self.sends.partition_point(|(t, _)| *t <= to);
@@ -125,23 +120,40 @@ impl Log {
     }
 
     /// Learns that HubSpot had counted `counted` requests in the window when it counted the
-    /// one we sent at `sent`: what is not ours is someone else's, spread over that window.
+    /// one we sent at `sent`: what is not ours is someone else's. When they sent it is not
+    /// known; it is taken to be `sent`, the latest it can have been, so that it is never
+    /// forgotten before HubSpot forgets it.
     fn learn_count(&mut self, sent: Instant, counted: usize) {
+        self.learn(sent, counted, false);
+    }
+
+    /// Learns from a 429 that HubSpot's window was full when it counted the request sent at
+    /// `sent`. The requests not ours are spread over the window: slots come free at a steady
+    /// pace, rather than all a whole window later.
+    fn learn_full(&mut self, sent: Instant) {
+        self.learn(sent, self.max as usize, true);
+    }
+
+    fn learn(&mut self, sent: Instant, counted: usize, spread: bool) {
         // Ours sent after it may have reached HubSpot first: they count as possibly counted,
         // so that a reordering on the way is never taken for someone else.
         let now = Instant::now().max(sent);
         let ours = self.count_between(sent, now, Whose::Ours);
-        let known = self.count(sent, Whose::Others);
+        let known = self.count_between(sent, now, Whose::Others);
         let missing = counted.saturating_sub(ours + known);
         if missing == 0 {
             return;
         }
-        let Some(from) = sent.checked_sub(self.window) else {
-            return;
-        };
+        tracing::debug!(
+            counted,
+            ours,
+            missing,
+            "HubSpot counted requests that are not ours: another user of the account"
+        );
+        let from = sent.checked_sub(self.window).filter(|_| spread);
         let step = self.window / (missing as u32 + 1);
         for i in 1..=missing as u32 {
-            let at = from + step * i;
+            let at = from.map_or(sent, |f| f + step * i);
             let index = self.sends.partition_point(|(t, _)| *t <= at);
             self.sends.insert(index, (at, Whose::Others));
         }
@@ -334,8 +346,7 @@ impl Pacer {
         }
         if answer.status == 429 {
             // The window is full as HubSpot counts it, whatever we thought.
-            let counted = s.rolling.max as usize;
-            s.rolling.learn_count(answer.sent, counted);
+            s.rolling.learn_full(answer.sent);
         }
         if !s.adaptive.headers_seen {
             adapt(&mut s, answer);
