@@ -108,7 +108,9 @@ impl Log {
             .filter(|(_, w)| *w == Whose::Ours)
             .map(|(t, _)| *t)
             .collect();
-        let fair = (budget / 2).max(1);
+        // Less one more each: two users sending at the same moment when their windows roll
+        // over can each be a request ahead of HubSpot's count.
+        let fair = (budget.saturating_sub(2) / 2).max(1);
         if ours.len() < in_window && ours.len() >= fair {
             free = free.max(ours[ours.len() - fair] + self.window + EXPIRY_PAD);
         }
@@ -510,11 +512,11 @@ mod tests {
         pacer.observe_answer(answer(200, &h, 1));
         assert_eq!(pacer.limit(), (20, Duration::from_secs(1)));
         let sent = pacer.ready().await;
-        // HubSpot counted 11 requests with ours: 10 are someone else's.
+        // HubSpot counted 13 requests with ours: 12 are someone else's.
         let h = headers(&[
             ("x-hubspot-ratelimit-max", "20"),
             ("x-hubspot-ratelimit-interval-milliseconds", "1000"),
-            ("x-hubspot-ratelimit-remaining", "9"),
+            ("x-hubspot-ratelimit-remaining", "7"),
         ]);
         for _ in 0..3 {
             // Learned once, not once per answer.
@@ -528,7 +530,7 @@ mod tests {
         while pacer.ready().await - start < Duration::from_millis(20) {
             at_once += 1;
         }
-        assert_eq!(at_once, 8, "19 - 1 ours - 10 others");
+        assert_eq!(at_once, 6, "19 - 1 ours - 12 others");
     }
 
     #[tokio::test]
@@ -550,7 +552,7 @@ mod tests {
         while pacer.ready().await - start < Duration::from_millis(20) {
             at_once += 1;
         }
-        assert_eq!(at_once, 9, "half of the 19 the window allows");
+        assert_eq!(at_once, 8, "half of the 19 the window allows, less one");
     }
 
     #[tokio::test]
