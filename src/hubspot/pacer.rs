@@ -22,6 +22,10 @@ pub const MARGIN: u32 = 1;
 /// loopback under load.
 pub const EXPIRY_PAD: Duration = Duration::from_millis(5);
 
+/// The most requests by others the pacer keeps in mind per window (four times the highest
+/// adaptive limit): a lying `Remaining` cannot fill memory.
+const MAX_OTHERS: usize = 4 * ADAPTIVE_MAX as usize;
+
 /// The longest single wait the server can ask for (Retry-After, a learned interval).
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
@@ -142,7 +146,10 @@ impl Log {
         let now = Instant::now().max(sent);
         let ours = self.count_between(sent, now, Whose::Ours);
         let known = self.count_between(sent, now, Whose::Others);
-        let missing = counted.saturating_sub(ours + known);
+        // Bounded whatever the headers say: more than this in one window is no HubSpot tier.
+        let missing = counted
+            .saturating_sub(ours + known)
+            .min(MAX_OTHERS.saturating_sub(known));
         if missing == 0 {
             return;
         }
@@ -155,10 +162,11 @@ impl Log {
         let from = sent.checked_sub(self.window).filter(|_| spread);
         let step = self.window / (missing as u32 + 1);
         for i in 1..=missing as u32 {
-            let at = from.map_or(sent, |f| f + step * i);
-            let index = self.sends.partition_point(|(t, _)| *t <= at);
-            self.sends.insert(index, (at, Whose::Others));
+            self.sends
+                .push_back((from.map_or(sent, |f| f + step * i), Whose::Others));
         }
+        // Stable: of sends at the same moment, those known first stay first.
+        self.sends.make_contiguous().sort_by_key(|(t, _)| *t);
     }
 
     /// Resizes to `max` per `window`, keeping what was sent.
@@ -597,6 +605,26 @@ mod tests {
         assert!(times[4] >= Duration::from_millis(990), "{times:?}");
         assert!(times[7] < Duration::from_millis(1_100), "{times:?}");
         assert!(times[8] >= Duration::from_millis(1_990), "{times:?}");
+    }
+
+    #[tokio::test]
+    async fn a_remaining_of_zero_out_of_a_million_is_remembered_within_bounds() {
+        let pacer = Pacer::default();
+        let sent = pacer.ready().await;
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "1000000"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "10000"),
+            ("x-hubspot-ratelimit-remaining", "0"),
+        ]);
+        pacer.observe_answer(Answer {
+            sent,
+            ..answer(200, &h, 1)
+        });
+        assert!(pacer.state().rolling.sends.len() <= MAX_OTHERS + 1);
+        // Shared with a heavy user, but not stopped.
+        let start = Instant::now();
+        pacer.ready().await;
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 
     #[test]
