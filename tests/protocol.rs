@@ -47,6 +47,14 @@ fn contacts(records: &[Value]) -> String {
     singer(&lines)
 }
 
+/// The first rejected record was rejected as `RETRIES_EXHAUSTED`, its message saying `why`.
+fn exhausted_because(work: &Workdir, why: &str) {
+    let error = work.first_rejection();
+    assert_eq!(error["category"], "RETRIES_EXHAUSTED");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains(why), "{error}");
+}
+
 async fn run_against(server: &MockServer, work: &Workdir, extra: Value, input: &str) -> Output {
     let config = work.config(&server.base_url(), extra);
     run(&["--config", config.to_str().unwrap()], input).await
@@ -274,15 +282,7 @@ async fn a_retry_after_of_31_years_is_capped_and_the_retry_budget_ends_the_wait(
         started.elapsed()
     );
     limited.assert_calls_async(1).await;
-    let error = work.first_rejection();
-    assert_eq!(error["category"], "RETRIES_EXHAUSTED");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("retry_budget_s (30 s) spent"),
-        "{error}"
-    );
+    exhausted_because(&work, "retry_budget_s (30 s) spent");
     assert_eq!(
         out.states(),
         [json!({"n": 1})],
@@ -712,15 +712,7 @@ async fn a_huge_answer_is_not_read_and_its_records_are_rejected_after_retries() 
     )
     .await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let error = work.first_rejection();
-    assert_eq!(error["category"], "RETRIES_EXHAUSTED");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("larger than 16 MiB"),
-        "{error}"
-    );
+    exhausted_because(&work, "larger than 16 MiB");
 }
 
 #[tokio::test]
@@ -833,13 +825,5 @@ async fn five_hundreds_forever_end_within_the_retry_budget() {
         "{:?}",
         started.elapsed()
     );
-    let error = work.first_rejection();
-    assert_eq!(error["category"], "RETRIES_EXHAUSTED");
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap()
-            .contains("retry_budget_s (2 s) spent"),
-        "{error}"
-    );
+    exhausted_because(&work, "retry_budget_s (2 s) spent");
 }
