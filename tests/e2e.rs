@@ -560,6 +560,40 @@ async fn oauth_tokens_are_refreshed_before_they_expire() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_app_keeps_to_hubspots_secondly_limit_without_429s() {
+    // HubSpot's OAuth limits as the emulator applies them: 110 / 10 s and 11 / s, the latter
+    // announced in X-HubSpot-RateLimit-Secondly.
+    let hub = hubspot_emulator::start(Settings {
+        refresh_token: Some("rtoken-xyz".into()),
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let work = Workdir::new();
+    let config = work.path("oauth.json");
+    std::fs::write(
+        &config,
+        json!({"client_id": "cid", "client_secret": "cs", "refresh_token": "rtoken-xyz", "base_url": hub.base_url(),
+               "rejected_records_path": work.rejected_path(), "batch_size": 10})
+        .to_string(),
+    )
+    .unwrap();
+    // 41 requests with the properties read: more than the first second's 11 allow at once.
+    let lines: Vec<Value> = std::iter::once(schema("contacts"))
+        .chain((0..400).map(|i| record("contacts", json!({"email": format!("s{i}@example.com")}))))
+        .collect();
+    let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 400);
+    let stats = stats(&hub.base_url()).await;
+    assert_eq!(
+        stats["by_status"]["429"].as_u64().unwrap_or(0),
+        0,
+        "{stats}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
     let (hub, work, config) = start(
         Settings::default(),

@@ -13,7 +13,7 @@ use serde_json::{Map, json};
 
 use crate::auth::{Auth, AuthFailure, TokenKind};
 use crate::error::{ApiError, json_response};
-use crate::limits::{Chaos, Fault, RateLimiter, Verdict};
+use crate::limits::{Caller, Chaos, Fault, RateLimiter, Verdict};
 use crate::routes;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -150,14 +150,20 @@ async fn hubspot_pipeline(State(state): State<Shared>, mut req: Request, next: N
                 return rate_limited("You have reached your secondly limit.", "SECONDLY", &corr);
             }
         } else {
-            let daily_applies = kind == TokenKind::PrivateApp;
-            let verdict = state.limiter.admit(daily_applies);
-            rate_headers(&state, &mut limit_headers, verdict, daily_applies);
+            let caller = match kind {
+                TokenKind::PrivateApp => Caller::PrivateApp,
+                TokenKind::OAuth => Caller::OAuthApp,
+            };
+            let verdict = state.limiter.admit(caller);
+            rate_headers(&state, &mut limit_headers, verdict, caller);
             let refused = match verdict {
                 Verdict::Rolling => Some((
                     "You have reached your ten_secondly_rolling limit.",
                     "TEN_SECONDLY_ROLLING",
                 )),
+                Verdict::Secondly { .. } => {
+                    Some(("You have reached your secondly limit.", "SECONDLY"))
+                }
                 Verdict::Daily => Some(("You have reached your daily limit.", "DAILY")),
                 Verdict::Allowed { .. } => None,
             };
@@ -199,16 +205,28 @@ fn finish(state: &AppState, route: String, corr: &str, mut response: Response) -
     response
 }
 
-fn rate_headers(state: &AppState, headers: &mut HeaderMap, verdict: Verdict, daily: bool) {
-    let max = state.limiter.max();
-    let (remaining, daily_remaining) = match verdict {
+fn rate_headers(state: &AppState, headers: &mut HeaderMap, verdict: Verdict, caller: Caller) {
+    let max = state.limiter.max(caller);
+    let daily = caller == Caller::PrivateApp;
+    let (remaining, daily_remaining, secondly_remaining) = match verdict {
         Verdict::Allowed {
             remaining,
             daily_remaining,
-        } => (remaining, daily_remaining),
-        Verdict::Rolling => (0, 0),
-        Verdict::Daily => (0, 0),
+            secondly_remaining,
+        } => (remaining, daily_remaining, secondly_remaining.unwrap_or(0)),
+        // [INFERENCE] A per-second refusal still reports the rolling window's count.
+        Verdict::Secondly { remaining } => (remaining, 0, 0),
+        Verdict::Rolling | Verdict::Daily => (0, 0, 0),
     };
+    let per_second = state.limiter.per_second(caller);
+    if per_second > 0 {
+        set_header(headers, "x-hubspot-ratelimit-secondly", per_second);
+        set_header(
+            headers,
+            "x-hubspot-ratelimit-secondly-remaining",
+            secondly_remaining,
+        );
+    }
     if max > 0 {
         set_header(
             headers,
@@ -224,7 +242,7 @@ fn rate_headers(state: &AppState, headers: &mut HeaderMap, verdict: Verdict, dai
             "x-hubspot-ratelimit-daily",
             state.limiter.daily_limit(),
         );
-        let daily_remaining = if verdict == Verdict::Rolling {
+        let daily_remaining = if matches!(verdict, Verdict::Rolling | Verdict::Secondly { .. }) {
             // A rolling refusal says nothing about the day; report what is left.
             state.limiter.daily_limit()
         } else {

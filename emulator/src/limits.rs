@@ -18,88 +18,208 @@ pub enum Verdict {
         remaining: u32,
         /// Requests left today.
         daily_remaining: u64,
+        /// Requests left this second, where a per-second limit applies (OAuth apps).
+        secondly_remaining: Option<u32>,
     },
     /// Over the rolling-window limit.
     Rolling,
+    /// Over the per-second limit (OAuth apps); what is left of the rolling window.
+    Secondly {
+        /// Requests left in the rolling window.
+        remaining: u32,
+    },
     /// Over the daily limit.
     Daily,
 }
 
-/// A rolling window of request times plus a daily counter, for the whole portal.
+/// Whose limits a request counts against: HubSpot limits private apps and each OAuth app
+/// installed on a portal separately, with different numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A private-app (static) token: the portal's tier limit and the daily limit.
+    PrivateApp,
+    /// An OAuth access token: 110 / 10 s and a per-second limit, no daily limit.
+    OAuthApp,
+}
+
+/// A rolling window of request times.
+#[derive(Debug)]
+struct Window {
+    max: u32,
+    length: Duration,
+    recent: VecDeque<Instant>,
+}
+
+impl Window {
+    fn new(max: u32, length: Duration) -> Self {
+        Self {
+            max,
+            length,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Whether one more request fits at `now` (always, when the limit is off).
+    fn has_room(&mut self, now: Instant) -> bool {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.length)
+        {
+            self.recent.pop_front();
+        }
+        self.max == 0 || (self.recent.len() as u32) < self.max
+    }
+
+    fn count(&mut self, now: Instant) {
+        if self.max > 0 {
+            self.recent.push_back(now);
+        }
+    }
+
+    fn remaining(&self) -> u32 {
+        self.max.saturating_sub(self.recent.len() as u32)
+    }
+}
+
+/// The portal's limits: a rolling window per kind of caller, a per-second limit for OAuth
+/// apps, a daily counter for private apps, and the search limit per token.
 #[derive(Debug)]
 pub struct RateLimiter {
-    max: u32,
-    window: Duration,
-    daily_limit: u64,
-    search_per_second: u32,
+    settings: Limits,
     state: Mutex<LimiterState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max: u32,
+    oauth_max: u32,
+    oauth_per_second: u32,
+    window: Duration,
+    daily_limit: u64,
+    search_per_second: u32,
+}
+
+#[derive(Debug)]
 struct LimiterState {
-    recent: VecDeque<Instant>,
+    private: Window,
+    oauth: Window,
+    oauth_secondly: Window,
     daily_used: u64,
     search: HashMap<String, VecDeque<Instant>>,
+}
+
+impl LimiterState {
+    fn new(l: Limits) -> Self {
+        Self {
+            private: Window::new(l.max, l.window),
+            oauth: Window::new(l.oauth_max, l.window),
+            oauth_secondly: Window::new(l.oauth_per_second, Duration::from_secs(1)),
+            daily_used: 0,
+            search: HashMap::new(),
+        }
+    }
 }
 
 impl RateLimiter {
     /// A limiter with the settings' limits.
     pub fn new(settings: &Settings) -> Self {
-        Self {
+        let limits = Limits {
             max: settings.rate_limit,
+            oauth_max: settings.oauth_rate_limit,
+            oauth_per_second: settings.oauth_per_second,
             window: settings.window,
             daily_limit: settings.daily_limit,
             search_per_second: settings.search_per_second,
-            state: Mutex::default(),
+        };
+        Self {
+            settings: limits,
+            state: Mutex::new(LimiterState::new(limits)),
         }
     }
 
-    /// The configured rolling limit (0 = off).
-    pub fn max(&self) -> u32 {
-        self.max
+    /// The rolling limit `caller` works to (0 = off).
+    pub fn max(&self, caller: Caller) -> u32 {
+        match caller {
+            Caller::PrivateApp => self.settings.max,
+            Caller::OAuthApp => self.settings.oauth_max,
+        }
+    }
+
+    /// The per-second limit `caller` works to (0 = none).
+    pub fn per_second(&self, caller: Caller) -> u32 {
+        match caller {
+            Caller::PrivateApp => 0,
+            Caller::OAuthApp => self.settings.oauth_per_second,
+        }
     }
 
     /// The configured window.
     pub fn window(&self) -> Duration {
-        self.window
+        self.settings.window
     }
 
     /// The configured daily limit (0 = off).
     pub fn daily_limit(&self) -> u64 {
-        self.daily_limit
+        self.settings.daily_limit
     }
 
-    /// Counts one request against the portal's limits. Rejected requests are not counted:
-    /// HubSpot does not document whether they are, and not counting them is the kinder reading.
-    pub fn admit(&self, daily_applies: bool) -> Verdict {
+    /// Counts one request against `caller`'s limits. Rejected requests are not counted:
+    /// HubSpot does not document whether they are, and not counting them is the kinder
+    /// reading.
+    pub fn admit(&self, caller: Caller) -> Verdict {
         let now = Instant::now();
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if daily_applies && self.daily_limit > 0 && s.daily_used >= self.daily_limit {
+        let daily_limit = self.settings.daily_limit;
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let s = &mut *guard;
+        let daily_applies = caller == Caller::PrivateApp;
+        if daily_applies && daily_limit > 0 && s.daily_used >= daily_limit {
             return Verdict::Daily;
         }
-        while s
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            s.recent.pop_front();
-        }
-        if self.max > 0 && s.recent.len() as u32 >= self.max {
+        let rolling = match caller {
+            Caller::PrivateApp => &mut s.private,
+            Caller::OAuthApp => &mut s.oauth,
+        };
+        if !rolling.has_room(now) {
             return Verdict::Rolling;
         }
-        if self.max > 0 {
-            s.recent.push_back(now);
+        // [INFERENCE] HubSpot's per-second limit is taken to count like its rolling window.
+        let secondly = (caller == Caller::OAuthApp && s.oauth_secondly.max > 0)
+            .then_some(&mut s.oauth_secondly);
+        let secondly_remaining = match secondly {
+            Some(w) => {
+                if !w.has_room(now) {
+                    let remaining = match caller {
+                        Caller::PrivateApp => s.private.remaining(),
+                        Caller::OAuthApp => s.oauth.remaining(),
+                    };
+                    return Verdict::Secondly { remaining };
+                }
+                w.count(now);
+                Some(w.remaining())
+            }
+            None => None,
+        };
+        let rolling = match caller {
+            Caller::PrivateApp => &mut s.private,
+            Caller::OAuthApp => &mut s.oauth,
+        };
+        rolling.count(now);
+        let remaining = rolling.remaining();
+        if daily_applies {
+            s.daily_used += 1;
         }
-        s.daily_used += 1;
         Verdict::Allowed {
-            remaining: self.max.saturating_sub(s.recent.len() as u32),
-            daily_remaining: self.daily_limit.saturating_sub(s.daily_used),
+            remaining,
+            daily_remaining: daily_limit.saturating_sub(s.daily_used),
+            secondly_remaining,
         }
     }
 
     /// Counts one search request for `token`; false when over the per-second search limit.
     pub fn admit_search(&self, token: &str) -> bool {
-        if self.search_per_second == 0 {
+        let per_second = self.settings.search_per_second;
+        if per_second == 0 {
             return true;
         }
         let now = Instant::now();
@@ -111,7 +231,7 @@ impl RateLimiter {
         {
             times.pop_front();
         }
-        if times.len() as u32 >= self.search_per_second {
+        if times.len() as u32 >= per_second {
             return false;
         }
         times.push_back(now);
@@ -120,7 +240,7 @@ impl RateLimiter {
 
     /// Forgets every counted request.
     pub fn reset(&self) {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = LimiterState::default();
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = LimiterState::new(self.settings);
     }
 }
 
@@ -199,14 +319,14 @@ mod tests {
             ..Settings::default()
         });
         assert!(matches!(
-            limiter.admit(true),
+            limiter.admit(Caller::PrivateApp),
             Verdict::Allowed { remaining: 1, .. }
         ));
         assert!(matches!(
-            limiter.admit(true),
+            limiter.admit(Caller::PrivateApp),
             Verdict::Allowed { remaining: 0, .. }
         ));
-        assert_eq!(limiter.admit(true), Verdict::Rolling);
+        assert_eq!(limiter.admit(Caller::PrivateApp), Verdict::Rolling);
     }
 
     #[test]
@@ -216,14 +336,56 @@ mod tests {
             ..Settings::default()
         });
         assert!(matches!(
-            limiter.admit(true),
+            limiter.admit(Caller::PrivateApp),
             Verdict::Allowed {
                 daily_remaining: 0,
                 ..
             }
         ));
-        assert_eq!(limiter.admit(true), Verdict::Daily);
-        assert!(matches!(limiter.admit(false), Verdict::Allowed { .. }));
+        assert_eq!(limiter.admit(Caller::PrivateApp), Verdict::Daily);
+        assert!(matches!(
+            limiter.admit(Caller::OAuthApp),
+            Verdict::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn oauth_apps_have_their_own_window_and_a_per_second_limit() {
+        let limiter = RateLimiter::new(&Settings {
+            rate_limit: 1,
+            oauth_rate_limit: 5,
+            oauth_per_second: 2,
+            ..Settings::default()
+        });
+        assert!(matches!(
+            limiter.admit(Caller::PrivateApp),
+            Verdict::Allowed {
+                remaining: 0,
+                secondly_remaining: None,
+                ..
+            }
+        ));
+        assert!(matches!(
+            limiter.admit(Caller::OAuthApp),
+            Verdict::Allowed {
+                remaining: 4,
+                secondly_remaining: Some(1),
+                ..
+            }
+        ));
+        assert!(matches!(
+            limiter.admit(Caller::OAuthApp),
+            Verdict::Allowed {
+                remaining: 3,
+                secondly_remaining: Some(0),
+                ..
+            }
+        ));
+        assert_eq!(
+            limiter.admit(Caller::OAuthApp),
+            Verdict::Secondly { remaining: 3 }
+        );
+        assert_eq!(limiter.admit(Caller::PrivateApp), Verdict::Rolling);
     }
 
     #[test]

@@ -34,6 +34,13 @@ struct Args {
     /// Requests per rolling window (0 = no limit).
     #[arg(long, default_value_t = 190)]
     rate_limit: u32,
+    /// Requests per rolling window for each OAuth app (0 = no limit).
+    #[arg(long, default_value_t = 110)]
+    oauth_rate_limit: u32,
+    /// Requests per second for each OAuth app, announced in X-HubSpot-RateLimit-Secondly
+    /// (0 = no limit).
+    #[arg(long, default_value_t = 11)]
+    oauth_per_second: u32,
     /// Rolling window length in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     window_ms: u64,
@@ -67,6 +74,8 @@ impl From<Args> for Settings {
             refresh_token: a.refresh_token,
             token_ttl: Duration::from_secs(a.token_ttl_s),
             rate_limit: a.rate_limit,
+            oauth_rate_limit: a.oauth_rate_limit,
+            oauth_per_second: a.oauth_per_second,
             window: Duration::from_millis(a.window_ms),
             daily_limit: a.daily_limit,
             search_per_second: a.search_per_second,

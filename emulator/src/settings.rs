@@ -18,8 +18,13 @@ pub struct Settings {
     pub refresh_token: Option<String>,
     /// Lifetime of issued OAuth access tokens.
     pub token_ttl: Duration,
-    /// Requests allowed per rolling window; 0 turns the rolling limit off.
+    /// Requests allowed per rolling window to private-app tokens; 0 turns the limit off.
     pub rate_limit: u32,
+    /// Requests allowed per rolling window to each OAuth app (HubSpot: 110 / 10 s); 0 = off.
+    pub oauth_rate_limit: u32,
+    /// Requests allowed per second to each OAuth app, announced in
+    /// `X-HubSpot-RateLimit-Secondly` (recorded: 11); 0 = off.
+    pub oauth_per_second: u32,
     /// Length of the rolling window.
     pub window: Duration,
     /// Requests allowed per day for private-app tokens; 0 turns the daily limit off.
@@ -46,6 +51,8 @@ impl Default for Settings {
             refresh_token: None,
             token_ttl: Duration::from_secs(1800),
             rate_limit: 190,
+            oauth_rate_limit: 110,
+            oauth_per_second: 11,
             window: Duration::from_millis(10_000),
             daily_limit: 650_000,
             search_per_second: 5,
@@ -62,6 +69,8 @@ impl Settings {
     pub fn unlimited() -> Self {
         Self {
             rate_limit: 0,
+            oauth_rate_limit: 0,
+            oauth_per_second: 0,
             daily_limit: 0,
             search_per_second: 0,
             ..Self::default()

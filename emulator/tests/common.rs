@@ -28,6 +28,8 @@ const PINNED_HEADERS: &[&str] = &[
     "x-hubspot-ratelimit-interval-milliseconds",
     "x-hubspot-ratelimit-daily",
     "x-hubspot-ratelimit-daily-remaining",
+    "x-hubspot-ratelimit-secondly",
+    "x-hubspot-ratelimit-secondly-remaining",
     "x-hubspot-notfound",
 ];
 

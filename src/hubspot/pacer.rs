@@ -354,7 +354,11 @@ impl Pacer {
                 log.learn_count(answer.sent, counted);
             }
         }
-        if answer.status == 429 {
+        // A 429 with the second used up and the rolling window not is the secondly limit's
+        // (its log has learned that from the headers above).
+        let secondly_refusal = h("x-hubspot-ratelimit-secondly-remaining") == Some(0)
+            && h("x-hubspot-ratelimit-remaining").is_some_and(|r| r > 0);
+        if answer.status == 429 && !secondly_refusal {
             // The window is full as HubSpot counts it, whatever we thought.
             s.rolling.learn_full(answer.sent);
         }
@@ -625,6 +629,30 @@ mod tests {
         let start = Instant::now();
         pacer.ready().await;
         assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_429_of_the_secondly_limit_leaves_the_rolling_window_alone() {
+        let pacer = Pacer::default();
+        let sent = pacer.ready().await;
+        let h = headers(&[
+            ("x-hubspot-ratelimit-max", "110"),
+            ("x-hubspot-ratelimit-interval-milliseconds", "10000"),
+            ("x-hubspot-ratelimit-remaining", "99"),
+            ("x-hubspot-ratelimit-secondly", "11"),
+            ("x-hubspot-ratelimit-secondly-remaining", "0"),
+        ]);
+        pacer.observe_answer(Answer {
+            sent,
+            ..answer(429, &h, 1)
+        });
+        let s = pacer.state();
+        assert_eq!(
+            s.rolling.sends.len(),
+            11,
+            "ours and the 10 others HubSpot counted"
+        );
+        assert_eq!(s.secondly.as_ref().map(|l| l.sends.len()), Some(11));
     }
 
     #[test]
