@@ -289,6 +289,7 @@ pub fn decimal_text(s: &str) -> Option<String> {
     if exponent.is_none()
         && !s.starts_with('+')
         && (int == "0" || !int.is_empty() && !int.starts_with('0'))
+        && !mantissa.ends_with('.')
         && !(negative && is_zero)
     {
         // Already plain: nothing to expand or drop.
@@ -704,6 +705,8 @@ mod tests {
             ("+7", "7"),
             ("007.50", "7.50"),
             (".5", "0.5"),
+            ("1.", "1"),
+            ("-3.", "-3"),
             ("42", "42"),
         ];
         for (written, sent) in table {
