@@ -428,13 +428,7 @@ async fn sigterm_writes_the_last_safe_state_and_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
     let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    terminate(&pid);
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
         .unwrap()
@@ -524,6 +518,19 @@ async fn injected_faults_are_retried_and_nothing_is_lost() {
     assert!(faults > 0, "the emulator injected no faults: {stats}");
 }
 
+/// A config for OAuth client `cid` / `csecret-abc` with refresh token `rtoken-xyz`, batches of
+/// 10, and `extra` settings.
+fn oauth_config(work: &Workdir, base_url: &str, extra: Value) -> std::path::PathBuf {
+    let config = work.path("oauth.json");
+    let mut settings = json!({"client_id": "cid", "client_secret": "csecret-abc", "refresh_token": "rtoken-xyz",
+                              "base_url": base_url, "rejected_records_path": work.rejected_path(), "batch_size": 10});
+    if let (Some(all), Some(more)) = (settings.as_object_mut(), extra.as_object()) {
+        all.extend(more.clone());
+    }
+    std::fs::write(&config, settings.to_string()).unwrap();
+    config
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oauth_tokens_are_refreshed_before_they_expire() {
     let hub = hubspot_emulator::start(Settings {
@@ -537,14 +544,7 @@ async fn oauth_tokens_are_refreshed_before_they_expire() {
     .await
     .unwrap();
     let work = Workdir::new();
-    let config = work.path("oauth.json");
-    std::fs::write(
-        &config,
-        json!({"client_id": "cid", "client_secret": "csecret-abc", "refresh_token": "rtoken-xyz", "base_url": hub.base_url(),
-               "rejected_records_path": work.rejected_path(), "batch_size": 10, "max_concurrency": 1})
-        .to_string(),
-    )
-    .unwrap();
+    let config = oauth_config(&work, &hub.base_url(), json!({"max_concurrency": 1}));
     let lines: Vec<Value> = std::iter::once(schema("contacts"))
         .chain((0..120).map(|i| record("contacts", json!({"email": format!("o{i}@example.com")}))))
         .collect();
@@ -570,14 +570,7 @@ async fn an_oauth_app_keeps_to_hubspots_secondly_limit_without_429s() {
     .await
     .unwrap();
     let work = Workdir::new();
-    let config = work.path("oauth.json");
-    std::fs::write(
-        &config,
-        json!({"client_id": "cid", "client_secret": "cs", "refresh_token": "rtoken-xyz", "base_url": hub.base_url(),
-               "rejected_records_path": work.rejected_path(), "batch_size": 10})
-        .to_string(),
-    )
-    .unwrap();
+    let config = oauth_config(&work, &hub.base_url(), json!({}));
     // 41 requests with the properties read: more than the first second's 11 allow at once.
     let lines: Vec<Value> = std::iter::once(schema("contacts"))
         .chain((0..400).map(|i| record("contacts", json!({"email": format!("s{i}@example.com")}))))
@@ -861,13 +854,7 @@ async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records()
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = child.id().unwrap().to_string();
     for _ in 0..2 {
-        assert!(
-            std::process::Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        terminate(&pid);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())

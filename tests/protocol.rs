@@ -47,6 +47,12 @@ fn contacts(records: &[Value]) -> String {
     singer(&lines)
 }
 
+/// HubSpot's 429 body for the rolling (ten-secondly) limit.
+fn rolling_limit_body() -> Value {
+    json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
+           "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "category": "RATE_LIMITS"})
+}
+
 /// The first rejected record was rejected as `RETRIES_EXHAUSTED`, its message saying `why`.
 fn exhausted_because(work: &Workdir, why: &str) {
     let error = work.first_rejection();
@@ -231,8 +237,7 @@ async fn a_429_is_waited_out_with_or_without_retry_after() {
                     Some(s) => then.header("retry-after", s),
                     None => then,
                 };
-                then.json_body(json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-                    "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "category": "RATE_LIMITS"}));
+                then.json_body(rolling_limit_body());
             })
             .await;
         limited.up_to_n_times_async(1).await;
@@ -265,8 +270,7 @@ async fn a_retry_after_of_31_years_is_capped_and_the_retry_budget_ends_the_wait(
             when.method(POST).path(UPSERT);
             then.status(429)
                 .header("retry-after", "999999999")
-                .json_body(json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-                    "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING", "category": "RATE_LIMITS"}));
+                .json_body(rolling_limit_body());
         })
         .await;
     let work = Workdir::new();
@@ -720,10 +724,12 @@ async fn sigterm_during_a_long_server_directed_wait_exits_at_once_with_the_last_
     let server = server_with_properties().await;
     server
         .mock_async(|when, then| {
-            when.method(POST).path(UPSERT).body_includes("second@example.com");
+            when.method(POST)
+                .path(UPSERT)
+                .body_includes("second@example.com");
             then.status(429)
                 .header("retry-after", "999999999")
-                .json_body(json!({"status": "error", "message": "You have reached your ten_secondly_rolling limit.", "category": "RATE_LIMITS", "policyName": "TEN_SECONDLY_ROLLING"}));
+                .json_body(rolling_limit_body());
         })
         .await;
     server
@@ -767,13 +773,7 @@ async fn sigterm_during_a_long_server_directed_wait_exits_at_once_with_the_last_
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let pid = child.id().unwrap().to_string();
     let signalled = std::time::Instant::now();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    terminate(&pid);
     let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
         .await
         .expect("exits within its bound")

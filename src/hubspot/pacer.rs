@@ -106,17 +106,17 @@ impl Log {
             // The send that must leave the window first.
             free = self.sends[start + in_window - budget].0 + self.window + EXPIRY_PAD;
         }
-        let ours: Vec<Instant> = self
-            .sends
-            .range(start..)
-            .filter(|(_, w)| *w == Whose::Ours)
-            .map(|(t, _)| *t)
-            .collect();
+        let ours = |(_, w): &&(Instant, Whose)| *w == Whose::Ours;
+        let our_count = self.sends.range(start..).filter(ours).count();
         // Less one more each: two users sending at the same moment when their windows roll
         // over can each be a request ahead of HubSpot's count.
         let fair = (budget.saturating_sub(2) / 2).max(1);
-        if ours.len() < in_window && ours.len() >= fair {
-            free = free.max(ours[ours.len() - fair] + self.window + EXPIRY_PAD);
+        if our_count < in_window
+            && our_count >= fair
+            && let Some((t, _)) = self.sends.range(start..).rev().filter(ours).nth(fair - 1)
+        {
+            // Our send that must leave the window first.
+            free = free.max(*t + self.window + EXPIRY_PAD);
         }
         free
     }

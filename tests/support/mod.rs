@@ -204,3 +204,12 @@ pub fn spawn_target(config: &Path) -> tokio::process::Child {
         .spawn()
         .expect("spawn target-hubspot")
 }
+
+/// Sends SIGTERM to the process `pid`.
+pub fn terminate(pid: &str) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", pid])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -TERM {pid}");
+}
