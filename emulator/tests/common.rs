@@ -145,10 +145,15 @@ impl Hub {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
+        self.get_as(path, &self.token).await
+    }
+
+    /// `GET path` with another bearer token (an OAuth access token, say).
+    pub async fn get_as(&self, path: &str, token: &str) -> Reply {
         let resp = self
             .client
             .get(self.url(path))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .send()
             .await
             .expect("send");

@@ -59,20 +59,7 @@ async fn oauth_apps_get_110_per_10_s_and_a_secondly_limit_with_its_own_429() {
     .await;
     let grant: serde_json::Value = refresh(&hub, "rt").await.json().await.unwrap();
     let token = grant["access_token"].as_str().unwrap().to_string();
-    let get = || async {
-        let resp = hub
-            .client
-            .get(hub.url("/crm/v3/properties/contacts"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        common::Reply {
-            status: resp.status().as_u16(),
-            headers: resp.headers().clone(),
-            body: resp.json().await.unwrap_or_default(),
-        }
-    };
+    let get = || hub.get_as("/crm/v3/properties/contacts", &token);
     let first = get().await;
     assert_eq!(first.status, 200);
     let header = |r: &common::Reply, name: &str| r.headers[name].to_str().unwrap().to_string();
