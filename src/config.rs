@@ -884,4 +884,25 @@ mod drift_tests {
             "SETTINGS and RawConfig must list the same settings, in order"
         );
     }
+
+    #[test]
+    fn the_documented_defaults_are_the_ones_applied() {
+        let c = Config::from_value(serde_json::json!({"access_token": "pat-x"})).unwrap();
+        let applied = [
+            ("batch_size", c.batch_size.to_string()),
+            ("max_concurrency", c.max_concurrency.to_string()),
+            ("max_retries", c.max_retries.to_string()),
+            ("request_timeout_s", c.request_timeout.as_secs().to_string()),
+            ("retry_budget_s", c.retry_budget.as_secs().to_string()),
+            (
+                "flush_interval_ms",
+                c.flush_interval.as_millis().to_string(),
+            ),
+            ("max_reject_rate", c.max_reject_rate.to_string()),
+        ];
+        for (name, value) in applied {
+            let doc = SETTINGS.iter().find(|s| s.name == name).unwrap();
+            assert_eq!(doc.default, Some(value.as_str()), "{name}");
+        }
+    }
 }
