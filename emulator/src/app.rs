@@ -14,6 +14,7 @@ use serde_json::{Map, json};
 use crate::auth::{Auth, AuthFailure, TokenKind};
 use crate::error::{ApiError, json_response};
 use crate::limits::{Caller, Chaos, Fault, RateLimiter, Verdict};
+use crate::preload::PreloadError;
 use crate::routes;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -53,20 +54,27 @@ pub struct AppState {
     pub stats: Mutex<Stats>,
 }
 
+/// A portal as `settings` start it: HubSpot's standard types plus the preload.
+pub fn fresh_store(settings: &Settings) -> Result<Store, PreloadError> {
+    let mut store = Store::new(settings.portal_id);
+    settings.preload.apply(&mut store)?;
+    Ok(store)
+}
+
 /// The shared state as handlers receive it.
 pub type Shared = Arc<AppState>;
 
 impl AppState {
-    /// Fresh state for `settings`.
-    pub fn new(settings: Settings) -> Self {
-        Self {
-            store: Mutex::new(Store::new(settings.portal_id)),
+    /// Fresh state for `settings`, its preload applied.
+    pub fn new(settings: Settings) -> Result<Self, PreloadError> {
+        Ok(Self {
+            store: Mutex::new(fresh_store(&settings)?),
             auth: Auth::new(&settings),
             limiter: RateLimiter::new(&settings),
             chaos: Chaos::new(&settings),
             stats: Mutex::default(),
             settings,
-        }
+        })
     }
 
     /// The store, locked. A panic elsewhere never poisons it for good.

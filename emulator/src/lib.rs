@@ -20,6 +20,7 @@ pub mod defaults;
 pub mod error;
 pub mod limits;
 pub mod model;
+pub mod preload;
 mod routes;
 pub mod settings;
 pub mod store;
@@ -82,7 +83,10 @@ impl Drop for RunningEmulator {
 pub async fn start(settings: Settings) -> std::io::Result<RunningEmulator> {
     let listener = TcpListener::bind(("127.0.0.1", settings.port)).await?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(app::AppState::new(settings));
+    let state = Arc::new(
+        app::AppState::new(settings)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+    );
     let router = app::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

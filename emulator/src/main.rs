@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use hubspot_emulator::Settings;
+use hubspot_emulator::preload::Preload;
 
 /// A faithful, stateful local HubSpot CRM API.
 ///
@@ -62,11 +63,25 @@ struct Args {
     /// Portal (hub) id.
     #[arg(long, default_value_t = 23_170_316)]
     portal_id: u64,
+    /// JSON file of properties, custom-object schemas, records and lists the portal holds at
+    /// start (see the README). A fresh portal has HubSpot's standard properties only.
+    #[arg(long, value_name = "FILE")]
+    preload: Option<std::path::PathBuf>,
 }
 
-impl From<Args> for Settings {
-    fn from(a: Args) -> Self {
-        Settings {
+impl Args {
+    fn settings(self) -> Result<Settings, String> {
+        let preload = match &self.preload {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read --preload {}: {e}", path.display()))?;
+                Preload::from_json(&text)
+                    .map_err(|e| format!("--preload {}: {e}", path.display()))?
+            }
+            None => Preload::default(),
+        };
+        let a = self;
+        Ok(Settings {
             port: a.port,
             tokens: a.tokens,
             oauth_client_id: a.oauth_client_id,
@@ -83,7 +98,8 @@ impl From<Args> for Settings {
             fault_rate: a.fault_rate.clamp(0.0, 1.0),
             seed: a.seed,
             portal_id: a.portal_id,
-        }
+            preload,
+        })
     }
 }
 
@@ -95,7 +111,13 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let settings: Settings = Args::parse().into();
+    let settings = match Args::parse().settings() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let emulator = match hubspot_emulator::start(settings).await {
         Ok(e) => e,
         Err(e) => {

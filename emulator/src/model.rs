@@ -148,6 +148,12 @@ pub struct ObjectType {
     /// Property groups created through `POST /crm/v3/properties/{type}/groups`, beside the
     /// groups its properties already use.
     pub created_groups: BTreeSet<String>,
+    /// Ids merged away into another record: merged-away id → the record it lives on in.
+    pub merged: HashMap<u64, u64>,
+    /// Name of the creation-time property (`createdate`; `hs_createdate` on engagements).
+    pub created_property: String,
+    /// Properties a create must set (`hs_timestamp` on engagements).
+    pub required: Vec<String>,
 }
 
 impl ObjectType {
@@ -179,10 +185,12 @@ impl ObjectType {
         }
     }
 
-    /// The record whose identifying `property` equals `value`.
+    /// The record whose identifying `property` equals `value`. A merged-away record id
+    /// finds the record it was merged into, as HubSpot's single-record routes do.
     pub fn find_by(&self, property: &str, value: &str) -> Option<u64> {
         if property == "hs_object_id" {
             let id = value.parse::<u64>().ok()?;
+            let id = self.merged.get(&id).copied().unwrap_or(id);
             return self.objects.get(&id).filter(|o| !o.archived).map(|o| o.id);
         }
         let key = self.normalise_key(property, value);

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::preload::Preload;
+
 /// How an emulator behaves. `Settings::default()` is HubSpot's Professional private-app
 /// limits with no latency and no faults.
 #[derive(Debug, Clone)]
@@ -39,6 +41,8 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// The portal (hub) id.
     pub portal_id: u64,
+    /// What the portal holds at start (and again after `POST /_emulator/reset`).
+    pub preload: Preload,
 }
 
 impl Default for Settings {
@@ -60,6 +64,7 @@ impl Default for Settings {
             fault_rate: 0.0,
             seed: None,
             portal_id: 23_170_316,
+            preload: Preload::default(),
         }
     }
 }

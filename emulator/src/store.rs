@@ -1,10 +1,14 @@
 //! The portal's state: object types, records, unique indexes and associations.
 
+use axum::http::StatusCode;
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::clock;
 use crate::defaults;
-use crate::model::{ObjectType, StoredObject};
+use crate::error::ApiError;
+use crate::model::{ObjectType, PropertyDef, PropertyType, StoredObject};
 
 /// A stored association between two records.
 #[derive(Debug, Clone)]
@@ -30,6 +34,25 @@ pub struct UniqueConflict {
     pub existing_id: u64,
 }
 
+/// A list (segment) of records, as the Lists API keeps it.
+#[derive(Debug, Clone)]
+pub struct List {
+    /// List id.
+    pub id: u64,
+    /// Name, unique per object type.
+    pub name: String,
+    /// Type id of its members (`0-1`).
+    pub object_type_id: String,
+    /// `MANUAL`, `DYNAMIC` or `SNAPSHOT`.
+    pub processing_type: String,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// ISO-8601 time of the last change.
+    pub updated_at: String,
+    /// Members with the time they joined, in join order.
+    pub members: Vec<(u64, String)>,
+}
+
 /// Everything one emulated portal holds.
 #[derive(Debug)]
 pub struct Store {
@@ -39,8 +62,11 @@ pub struct Store {
     pub types: Vec<ObjectType>,
     /// Associations in creation order.
     pub associations: Vec<Association>,
+    /// Lists by id.
+    pub lists: std::collections::BTreeMap<u64, List>,
     next_object_id: u64,
     next_custom_type: u64,
+    next_list_id: u64,
 }
 
 impl Store {
@@ -50,9 +76,61 @@ impl Store {
             portal_id,
             types: defaults::standard_types(),
             associations: Vec::new(),
+            lists: Default::default(),
             next_object_id: 1001,
             next_custom_type: 1_000_001,
+            next_list_id: 1,
         }
+    }
+
+    /// A fresh list id (one no preloaded list holds).
+    pub fn next_list_id(&mut self) -> u64 {
+        while self.lists.contains_key(&self.next_list_id) {
+            self.next_list_id += 1;
+        }
+        self.next_list_id
+    }
+
+    /// Stores a record as given, with its own id (for `--preload`): values are not
+    /// validated, since they stand for what HubSpot already holds. Unique values are indexed;
+    /// `hs_merged_object_ids` makes the listed ids find this record.
+    pub fn insert_record(&mut self, idx: usize, id: u64, properties: BTreeMap<String, String>) {
+        let now = clock::now_iso();
+        let t = &mut self.types[idx];
+        let mut properties = properties;
+        properties.insert("hs_object_id".into(), id.to_string());
+        let created_at = properties
+            .get(&t.created_property)
+            .cloned()
+            .unwrap_or_else(|| now.clone());
+        properties
+            .entry(t.created_property.clone())
+            .or_insert_with(|| created_at.clone());
+        for (name, index) in t.unique_index.iter_mut() {
+            if let Some(value) = properties.get(name).filter(|v| !v.is_empty()) {
+                let key = if name == "email" {
+                    value.to_lowercase()
+                } else {
+                    value.clone()
+                };
+                index.insert(key, id);
+            }
+        }
+        if let Some(away) = properties.get("hs_merged_object_ids") {
+            for other in away.split(';').filter_map(|s| s.trim().parse::<u64>().ok()) {
+                t.merged.insert(other, id);
+            }
+        }
+        t.objects.insert(
+            id,
+            StoredObject {
+                id,
+                properties,
+                created_at,
+                updated_at: now,
+                archived: false,
+            },
+        );
     }
 
     /// The index of an object type named by plural name, type id (`0-1`), fully qualified
@@ -88,6 +166,16 @@ impl Store {
         values: &[(String, String)],
     ) -> Result<(u64, bool), UniqueConflict> {
         self.check_unique(idx, existing, values)?;
+        if existing.is_none() {
+            // Preloaded records keep their own ids; new ones never take those.
+            while self
+                .types
+                .iter()
+                .any(|t| t.objects.contains_key(&self.next_object_id))
+            {
+                self.next_object_id += 1;
+            }
+        }
         let id = existing.unwrap_or(self.next_object_id);
         let now = clock::now_iso();
         let created = existing.is_none();
@@ -106,7 +194,9 @@ impl Store {
             object
                 .properties
                 .insert("hs_object_id".into(), id.to_string());
-            object.properties.insert("createdate".into(), now.clone());
+            object
+                .properties
+                .insert(t.created_property.clone(), now.clone());
         }
         for (name, value) in values {
             let old = object.properties.get(name).cloned();
@@ -249,7 +339,11 @@ impl Store {
         let properties: Map<String, Value> = match only {
             Some(names) => {
                 let mut m = Map::new();
-                for name in ["createdate", "hs_object_id", t.modified_property.as_str()] {
+                for name in [
+                    t.created_property.as_str(),
+                    "hs_object_id",
+                    t.modified_property.as_str(),
+                ] {
                     m.insert(name.into(), json!(object.properties.get(name)));
                 }
                 for name in names {
@@ -272,11 +366,139 @@ impl Store {
         m
     }
 
-    /// The record's link in HubSpot's UI.
+    /// A record as `GET` and search return it: [`Store::object_json`] plus `url`.
+    pub fn record_json(&self, idx: usize, object: &StoredObject, only: Option<&[String]>) -> Value {
+        let mut m = self.object_json(idx, object, only);
+        m.insert("url".into(), json!(self.url(idx, object.id)));
+        Value::Object(m)
+    }
+
+    /// The record's link in HubSpot's UI, as recorded for contacts, companies, deals, calls,
+    /// tasks and notes ([INFERENCE] meetings and emails link like notes, other types like
+    /// contacts).
     pub fn url(&self, idx: usize, id: u64) -> String {
-        format!(
-            "https://app.hubspot.com/contacts/{}/record/{}/{id}",
-            self.portal_id, self.types[idx].type_id
-        )
+        let portal = self.portal_id;
+        let type_id = &self.types[idx].type_id;
+        match type_id.as_str() {
+            "0-48" => format!("https://app.hubspot.com/calls/{portal}/review/{id}"),
+            "0-27" => format!("https://app.hubspot.com/tasks/{portal}/view/all/task/{id}"),
+            "0-46" | "0-47" | "0-49" => format!(
+                "https://app.hubspot.com/contacts/{portal}/objects/{type_id}/views/all/list?filters=%5B%7B%22property%22%3A%22hs_object_id%22%2C%22operator%22%3A%22EQ%22%2C%22value%22%3A%22{id}%22%7D%5D"
+            ),
+            _ => format!("https://app.hubspot.com/contacts/{portal}/record/{type_id}/{id}"),
+        }
+    }
+}
+
+/// HubSpot's documented limit on unique-value properties per object type.
+pub const MAX_UNIQUE_PROPERTIES: usize = 10;
+
+/// [INFERENCE] HubSpot's limits page allows 1,000 custom properties per object type; its
+/// refusal text was not captured.
+pub const MAX_CUSTOM_PROPERTIES: usize = 1_000;
+
+/// The field types a property `type` may be shown with, from HubSpot's properties guide
+/// (`number` with `calculation_equation` is [INFERENCE]: calculated properties use it).
+fn field_types_for(kind: PropertyType) -> &'static [&'static str] {
+    match kind {
+        PropertyType::Bool => &["booleancheckbox"],
+        PropertyType::Enumeration => &["booleancheckbox", "checkbox", "radio", "select"],
+        PropertyType::Date | PropertyType::DateTime => &["date"],
+        PropertyType::Number => &["number", "calculation_equation"],
+        PropertyType::PhoneNumber => &["phonenumber"],
+        PropertyType::String => &["text", "textarea", "file", "html", "phonenumber"],
+    }
+}
+
+/// Whether `name` is a valid internal property name: a lowercase letter, then lowercase
+/// letters, digits and underscores, at most 100 characters ([INFERENCE]: HubSpot's settings
+/// page enforces this form; the API's refusal text was not captured).
+pub fn is_valid_property_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 100
+}
+
+impl Store {
+    /// Adds a portal-defined property to type `idx` after HubSpot's checks, returning its
+    /// JSON. Errors carry `correlation_id`.
+    pub fn create_property(
+        &mut self,
+        idx: usize,
+        def: PropertyDef,
+        correlation_id: &str,
+    ) -> Result<Value, ApiError> {
+        let t = &mut self.types[idx];
+        let invalid = |message: String| ApiError::validation(message, correlation_id);
+        if t.property(&def.name).is_some() {
+            // [INFERENCE] category and wording as HubSpot's client libraries report them.
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                Some("OBJECT_ALREADY_EXISTS"),
+                format!("Property named '{}' already exists.", def.name),
+                correlation_id,
+            ));
+        }
+        if !is_valid_property_name(&def.name) {
+            // [INFERENCE] wording.
+            return Err(invalid(format!(
+                "Property name '{}' is invalid: use lowercase letters, digits and underscores, starting with a letter (at most 100 characters)",
+                def.name
+            )));
+        }
+        let allowed = field_types_for(def.kind);
+        if !allowed.contains(&def.field_type.as_str()) {
+            // [INFERENCE] wording.
+            return Err(invalid(format!(
+                "Property {} of type {} cannot have fieldType {}; allowed: {}",
+                def.name,
+                serde_json::to_value(def.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                def.field_type,
+                allowed.join(", ")
+            )));
+        }
+        if def.kind == PropertyType::Enumeration
+            && def.field_type != "booleancheckbox"
+            && def.options.is_empty()
+        {
+            // [INFERENCE] wording.
+            return Err(invalid(format!(
+                "Enumeration property {} needs at least one option",
+                def.name
+            )));
+        }
+        if !t.has_group(&def.group_name) {
+            // [INFERENCE] HubSpot refuses a property in a group that does not exist; the exact
+            // wording was not captured.
+            return Err(invalid(format!(
+                "Property group {} does not exist for object type {}",
+                def.group_name, t.type_id
+            )));
+        }
+        if def.has_unique_value
+            && t.properties.iter().filter(|p| p.has_unique_value).count() >= MAX_UNIQUE_PROPERTIES
+        {
+            // [INFERENCE] wording; the limit of ten is documented.
+            return Err(invalid(format!(
+                "Object type {} already has {MAX_UNIQUE_PROPERTIES} unique-value properties, the limit",
+                t.type_id
+            )));
+        }
+        if t.properties.iter().filter(|p| !p.hubspot_defined).count() >= MAX_CUSTOM_PROPERTIES {
+            return Err(invalid(format!(
+                "Object type {} already has {MAX_CUSTOM_PROPERTIES} custom properties, the limit",
+                t.type_id
+            )));
+        }
+        if def.has_unique_value {
+            t.unique_index.entry(def.name.clone()).or_default();
+        }
+        let body = def.to_json();
+        t.properties.push(def);
+        Ok(body)
     }
 }

@@ -82,6 +82,28 @@ impl PropertyError {
     }
 }
 
+/// The error for a create that leaves out a property its type requires (`hs_timestamp` on
+/// engagements). [INFERENCE] HubSpot refuses such creates; its code and text were not
+/// captured.
+pub fn missing_required(t: &ObjectType, values: &[(String, String)]) -> Vec<PropertyError> {
+    t.required
+        .iter()
+        .filter(|name| !values.iter().any(|(n, v)| n == *name && !v.is_empty()))
+        .map(|name| {
+            PropertyError::new(
+                "REQUIRED_PROPERTY",
+                name,
+                format!(
+                    "{name} is required when creating a {}",
+                    t.upper_singular.to_lowercase()
+                ),
+                "",
+                Detail::Localized,
+            )
+        })
+        .collect()
+}
+
 /// `Property values were not valid: [...]`, the message HubSpot uses for every value error.
 pub fn invalid_values_message(errors: &[PropertyError], portal_id: u64) -> String {
     let list: Vec<Value> = errors.iter().map(|e| e.embedded(portal_id)).collect();
@@ -118,6 +140,17 @@ pub fn check(
     }
     if t.type_id == "0-1" && name == "email" {
         return check_email(value);
+    }
+    if name == "hubspot_owner_id" && value.parse::<i32>().is_err() {
+        // As recorded: owner ids are 32-bit integers; a larger number (a record id, say) is
+        // refused with this text. [INFERENCE] an integer no owner has passes.
+        return Err(PropertyError::new(
+            "INVALID_INTEGER",
+            name,
+            format!("{value} was not a valid integer (for owner ID)."),
+            value,
+            Detail::Localized,
+        ));
     }
     match def.kind {
         PropertyType::String | PropertyType::PhoneNumber => check_length(def, value),

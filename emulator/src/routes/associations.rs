@@ -253,3 +253,247 @@ pub async fn list_for_object(
         &json!({ "results": results }),
     ))
 }
+
+/// The labels of association `types` (empty for unlabelled ones).
+fn labels_of(types: &[TypeSpec]) -> Vec<&'static str> {
+    types
+        .iter()
+        .filter_map(|t| {
+            DEFAULT_ASSOCIATIONS
+                .iter()
+                .find(|(_, _, id, label)| *id == t.association_type_id && !label.is_empty())
+                .map(|(_, _, _, label)| *label)
+        })
+        .collect()
+}
+
+/// Both records of a single-association route, or the 400 naming the one that is missing
+/// ([INFERENCE] worded like the batch routes' per-input error).
+fn both_records(
+    store: &Store,
+    (fi, from_id): (usize, &str),
+    (ti, to_id): (usize, &str),
+    ctx: &Ctx,
+) -> Result<(u64, u64), ApiError> {
+    match (live_id(store, fi, from_id), live_id(store, ti, to_id)) {
+        (Some(f), Some(t)) => Ok((f, t)),
+        (None, _) => Err(ApiError::validation(
+            format!(
+                "{}={from_id} is not a valid object",
+                store.types[fi].type_id
+            ),
+            &ctx.correlation_id,
+        )),
+        (_, None) => Err(ApiError::validation(
+            format!("{}={to_id} is not a valid object", store.types[ti].type_id),
+            &ctx.correlation_id,
+        )),
+    }
+}
+
+/// The two records a single-association route names.
+struct Ends {
+    fi: usize,
+    ti: usize,
+    f: u64,
+    t: u64,
+    from_type: String,
+    to_type_id: String,
+}
+
+fn ends(
+    store: &Store,
+    (from, from_id): (&str, &str),
+    (to, to_id): (&str, &str),
+    ctx: &Ctx,
+) -> Result<Ends, ApiError> {
+    let (fi, ti) = pair(store, from, to, ctx)?;
+    let (f, t) = both_records(store, (fi, from_id), (ti, to_id), ctx)?;
+    Ok(Ends {
+        fi,
+        ti,
+        f,
+        t,
+        from_type: store.types[fi].type_id.clone(),
+        to_type_id: store.types[ti].type_id.clone(),
+    })
+}
+
+/// `PUT /crm/v4/objects/{objectType}/{id}/associations/{toObjectType}/{toId}` with a list of
+/// association types: 201 with the pair and its labels, object ids as JSON numbers and a
+/// `Location` ending in the source id, as recorded.
+pub async fn put_labelled(
+    State(state): State<Shared>,
+    Path((object_type, id, to_type, to_id)): Path<(String, String, String, String)>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let types = parse_json::<Vec<TypeSpec>>(&body, &ctx)?;
+    let mut store = state.store();
+    let Ends {
+        f,
+        t,
+        from_type,
+        to_type_id,
+        ..
+    } = ends(&store, (&object_type, &id), (&to_type, &to_id), &ctx)?;
+    for spec in &types {
+        let known = DEFAULT_ASSOCIATIONS.iter().any(|(a, b, type_id, _)| {
+            *a == from_type && *b == to_type_id && *type_id == spec.association_type_id
+        });
+        if spec.association_category == "HUBSPOT_DEFINED" && !known {
+            // [INFERENCE] wording; HubSpot refuses a type id that does not join these types.
+            return Err(ApiError::validation(
+                format!(
+                    "association type id {} does not exist between {from_type} and {to_type_id}",
+                    spec.association_type_id
+                ),
+                &ctx.correlation_id,
+            ));
+        }
+    }
+    let labels = labels_of(&types);
+    let pairs = types
+        .iter()
+        .map(|t| (t.association_category.clone(), t.association_type_id))
+        .collect();
+    store.associate(&from_type, f, &to_type_id, t, pairs);
+    let mut response = json_response(
+        StatusCode::CREATED,
+        &json!({"fromObjectTypeId": from_type, "fromObjectId": f, "toObjectTypeId": to_type_id, "toObjectId": t, "labels": labels}),
+    );
+    let location = format!(
+        "https://api.hubapi.com/crm/objects/v4/{object_type}/{f}/associations/{to_type}/{t}/{f}"
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// `PUT /crm/v4/objects/{objectType}/{id}/associations/default/{toObjectType}/{toId}`: 200
+/// with the default association made ([INFERENCE] body in the batch default route's form).
+pub async fn put_default(
+    State(state): State<Shared>,
+    Path((object_type, id, to_type, to_id)): Path<(String, String, String, String)>,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Response, ApiError> {
+    let mut store = state.store();
+    let Ends {
+        f,
+        t,
+        from_type,
+        to_type_id,
+        ..
+    } = ends(&store, (&object_type, &id), (&to_type, &to_id), &ctx)?;
+    let Some(type_id) = default_association(&from_type, &to_type_id) else {
+        return Err(ApiError::validation(
+            format!("no default association between {from_type} and {to_type_id}"),
+            &ctx.correlation_id,
+        ));
+    };
+    store.associate(
+        &from_type,
+        f,
+        &to_type_id,
+        t,
+        vec![("HUBSPOT_DEFINED".into(), type_id)],
+    );
+    let result = json!({"from": {"id": f.to_string()}, "to": {"id": t.to_string()}, "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}});
+    Ok(envelope(vec![result], Vec::new(), StatusCode::OK))
+}
+
+/// `DELETE /crm/v4/objects/{objectType}/{id}/associations/{toObjectType}/{toId}`: 204; every
+/// association type between the two records goes, whether or not there was one.
+pub async fn delete_pair(
+    State(state): State<Shared>,
+    Path((object_type, id, to_type, to_id)): Path<(String, String, String, String)>,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Response, ApiError> {
+    let mut store = state.store();
+    let (fi, ti) = pair(&store, &object_type, &to_type, &ctx)?;
+    let (from_type, to_type_id) = (
+        store.types[fi].type_id.clone(),
+        store.types[ti].type_id.clone(),
+    );
+    if let (Ok(f), Ok(t)) = (id.parse::<u64>(), to_id.parse::<u64>()) {
+        store.associations.retain(|a| {
+            !((a.from_type == from_type
+                && a.from_id == f
+                && a.to_type == to_type_id
+                && a.to_id == t)
+                || (a.from_type == to_type_id
+                    && a.from_id == t
+                    && a.to_type == from_type
+                    && a.to_id == f))
+        });
+    }
+    Ok(axum::response::IntoResponse::into_response(
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+/// `PUT /crm/v3/objects/{objectType}/{id}/associations/{toObjectType}/{toId}/{associationType}`
+/// (the v3 API, `associationType` a name such as `call_to_deal`): 200 with the source record
+/// and all its associations to that type, as recorded.
+pub async fn put_v3(
+    State(state): State<Shared>,
+    Path((object_type, id, to_type, to_id, association_type)): Path<(
+        String,
+        String,
+        String,
+        String,
+        String,
+    )>,
+    Extension(ctx): Extension<Ctx>,
+) -> Result<Response, ApiError> {
+    let mut store = state.store();
+    let Ends {
+        fi,
+        ti,
+        f,
+        t,
+        from_type,
+        to_type_id,
+    } = ends(&store, (&object_type, &id), (&to_type, &to_id), &ctx)?;
+    let expected = format!(
+        "{}_to_{}",
+        store.types[fi].upper_singular.to_lowercase(),
+        store.types[ti].upper_singular.to_lowercase()
+    );
+    let type_id = default_association(&from_type, &to_type_id)
+        .filter(|_| association_type.eq_ignore_ascii_case(&expected));
+    let Some(type_id) = type_id else {
+        // [INFERENCE] wording.
+        return Err(ApiError::validation(
+            format!(
+                "{association_type} is not a valid association type between {from_type} and {to_type_id}"
+            ),
+            &ctx.correlation_id,
+        ));
+    };
+    store.associate(
+        &from_type,
+        f,
+        &to_type_id,
+        t,
+        vec![("HUBSPOT_DEFINED".into(), type_id)],
+    );
+    let Some(object) = store.live(fi, f) else {
+        return Err(ApiError::not_found("record vanished", &ctx.correlation_id));
+    };
+    let mut body = store.object_json(fi, object, Some(&[]));
+    body.insert("url".into(), json!(store.url(fi, f)));
+    let linked: Vec<Value> = store
+        .associations
+        .iter()
+        .filter(|a| a.from_type == from_type && a.from_id == f && a.to_type == to_type_id)
+        .map(|a| json!({"id": a.to_id.to_string(), "type": expected}))
+        .collect();
+    let mut associations = serde_json::Map::new();
+    associations.insert(store.types[ti].name.clone(), json!({ "results": linked }));
+    body.insert("associations".into(), Value::Object(associations));
+    Ok(json_response(StatusCode::OK, &Value::Object(body)))
+}

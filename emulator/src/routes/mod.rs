@@ -2,14 +2,18 @@
 
 mod associations;
 mod inspect;
+mod lists;
 mod oauth;
 mod objects;
 mod properties;
 mod schemas;
 
+pub use properties::PropertyCreate;
+pub use schemas::{SchemaCreate, create_schema};
+
 use axum::Router;
 use axum::body::Bytes;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::app::{Ctx, Shared};
@@ -81,6 +85,32 @@ pub fn crm_routes() -> Router<Shared> {
         .route(
             "/crm/v4/objects/{object_type}/{id}/associations/{to_type}",
             get(associations::list_for_object),
+        )
+        .route(
+            "/crm/v4/objects/{object_type}/{id}/associations/{to_type}/{to_id}",
+            put(associations::put_labelled).delete(associations::delete_pair),
+        )
+        .route(
+            "/crm/v4/objects/{object_type}/{id}/associations/default/{to_type}/{to_id}",
+            put(associations::put_default),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/{id}/associations/{to_type}/{to_id}/{association_type}",
+            put(associations::put_v3),
+        )
+        .route("/crm/v3/lists", post(lists::create))
+        .route(
+            "/crm/v3/lists/object-type-id/{object_type_id}/name/{name}",
+            get(lists::by_name),
+        )
+        .route("/crm/v3/lists/{id}", get(lists::get_one))
+        .route(
+            "/crm/v3/lists/{id}/memberships/join-order",
+            get(lists::join_order),
+        )
+        .route(
+            "/crm/v3/lists/{id}/memberships/add-and-remove",
+            put(lists::add_and_remove),
         )
 }
 

@@ -67,7 +67,9 @@ pub struct PropertyCreate {
     #[serde(rename = "type")]
     kind: PropertyType,
     field_type: String,
-    group_name: String,
+    /// Required on the properties route; a custom-object schema's properties may leave it
+    /// out (they go to the object's `{name}information` group).
+    group_name: Option<String>,
     #[serde(default)]
     options: Vec<PropertyOption>,
     #[serde(default)]
@@ -75,14 +77,15 @@ pub struct PropertyCreate {
 }
 
 impl PropertyCreate {
-    /// The definition this request creates (portal-defined, writable).
-    pub fn into_def(self) -> PropertyDef {
+    /// The definition this request creates (portal-defined, writable), in `default_group`
+    /// when it names none.
+    pub fn into_def(self, default_group: &str) -> PropertyDef {
         PropertyDef {
             name: self.name,
             label: self.label,
             kind: self.kind,
             field_type: self.field_type,
-            group_name: self.group_name,
+            group_name: self.group_name.unwrap_or_else(|| default_group.to_string()),
             options: self.options,
             external_options: false,
             has_unique_value: self.has_unique_value,
@@ -100,39 +103,20 @@ pub async fn create(
     Extension(ctx): Extension<Ctx>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let def = parse_json::<PropertyCreate>(&body, &ctx)?.into_def();
+    let create = parse_json::<PropertyCreate>(&body, &ctx)?;
+    if create.group_name.is_none() {
+        // [INFERENCE] HubSpot's spec makes `groupName` required here; its text was not captured.
+        return Err(ApiError::validation(
+            "Invalid input JSON: groupName is required",
+            &ctx.correlation_id,
+        ));
+    }
+    let def = create.into_def("");
     let mut store = state.store();
     let idx = store
         .resolve(&object_type)
         .ok_or_else(|| ApiError::unknown_type(&object_type, &ctx.correlation_id))?;
-    let t = &mut store.types[idx];
-    if t.property(&def.name).is_some() {
-        // [INFERENCE] category and wording as HubSpot's client libraries report them.
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            Some("OBJECT_ALREADY_EXISTS"),
-            format!("Property named '{}' already exists.", def.name),
-            &ctx.correlation_id,
-        ));
-    }
-    if !t.has_group(&def.group_name) {
-        // [INFERENCE] HubSpot refuses a property in a group that does not exist; the exact
-        // wording was not captured.
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Some("VALIDATION_ERROR"),
-            format!(
-                "Property group {} does not exist for object type {}",
-                def.group_name, t.type_id
-            ),
-            &ctx.correlation_id,
-        ));
-    }
-    if def.has_unique_value {
-        t.unique_index.entry(def.name.clone()).or_default();
-    }
-    let body = def.to_json();
-    t.properties.push(def);
+    let body = store.create_property(idx, def, &ctx.correlation_id)?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
 

@@ -15,6 +15,7 @@ use crate::clock;
 use crate::defaults;
 use crate::error::{ApiError, json_response};
 use crate::model::{ObjectType, PropertyDef};
+
 use crate::store::Store;
 
 fn schema_json(store: &Store, t: &ObjectType) -> Value {
@@ -77,15 +78,17 @@ pub async fn get_one(
     Ok(json_response(StatusCode::OK, &schema_json(&store, t)))
 }
 
+/// Singular and plural labels of a custom object.
 #[derive(Deserialize)]
-struct Labels {
+pub struct Labels {
     singular: String,
     plural: String,
 }
 
+/// The body of `POST …/schemas` (HubSpot's `ObjectSchemaEgg`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SchemaCreate {
+pub struct SchemaCreate {
     name: String,
     labels: Labels,
     primary_display_property: Option<String>,
@@ -101,20 +104,31 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let egg = parse_json::<SchemaCreate>(&body, &ctx)?;
     let mut store = state.store();
+    let idx = create_schema(&mut store, egg, &ctx.correlation_id)?;
+    let body = schema_json(&store, &store.types[idx]);
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+/// Adds the custom object type `egg` describes, its properties checked as the properties
+/// route checks them. Returns the new type's index.
+pub fn create_schema(
+    store: &mut Store,
+    egg: SchemaCreate,
+    correlation_id: &str,
+) -> Result<usize, ApiError> {
     if store.types.iter().any(|t| t.name == egg.name) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             Some("OBJECT_ALREADY_EXISTS"),
             format!("Object type with name {} already exists", egg.name),
-            &ctx.correlation_id,
+            correlation_id,
         ));
     }
-    let mut properties = vec![
+    let properties = vec![
         defaults_property("hs_object_id"),
         defaults_property("createdate"),
         defaults_property("hs_lastmodifieddate"),
     ];
-    properties.extend(egg.properties.into_iter().map(PropertyCreate::into_def));
     let mut t = defaults::object_type(
         "",
         &egg.name,
@@ -126,9 +140,19 @@ pub async fn create(
     t.primary_display_property = egg.primary_display_property;
     t.upper_singular = egg.name.to_uppercase();
     t.created_at = clock::now_iso();
-    let idx = store.add_custom_type(t);
-    let body = schema_json(&store, &store.types[idx]);
-    Ok(json_response(StatusCode::CREATED, &body))
+    let group = format!("{}information", t.upper_singular.to_lowercase());
+    let mut candidate = Store::new(store.portal_id);
+    candidate.types = vec![t];
+    for p in egg.properties {
+        let def = p.into_def(&group);
+        // [INFERENCE] a schema's properties bring their groups with them.
+        candidate.types[0]
+            .created_groups
+            .insert(def.group_name.clone());
+        candidate.create_property(0, def, correlation_id)?;
+    }
+    let t = candidate.types.remove(0);
+    Ok(store.add_custom_type(t))
 }
 
 /// A read-only system property every custom object has, copied from the company definitions.

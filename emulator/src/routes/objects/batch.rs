@@ -54,6 +54,17 @@ pub async fn batch_upsert(
             continue;
         }
         let existing = store.types[idx].find_by(property, id);
+        if existing.is_none() {
+            let missing = validate::missing_required(&store.types[idx], &c.values);
+            if !missing.is_empty() {
+                let c = Checked {
+                    values: Vec::new(),
+                    errors: missing,
+                };
+                errors.push(validation_item(&c, portal_id, trace));
+                continue;
+            }
+        }
         match store.write(idx, existing, &c.values) {
             Ok((record, created)) => {
                 results.push(write_result(&store, idx, record, trace, Some(created)))
@@ -82,11 +93,13 @@ pub async fn batch_create(
     let traced = all_traced(&inputs);
     let mut checked = Vec::with_capacity(inputs.len());
     for input in &inputs {
-        let c = check_values(
+        let mut c = check_values(
             &store.types[idx],
             portal_id,
             string_values(&input.properties, &ctx)?,
         );
+        c.errors
+            .extend(validate::missing_required(&store.types[idx], &c.values));
         let links = inline_associations(&store, idx, input, &ctx)?;
         if !traced
             && c.errors.is_empty()
@@ -161,6 +174,15 @@ pub async fn batch_update(
     let mut missing = Vec::new();
     for ((input, (property, id)), c) in inputs.iter().zip(&keys).zip(checked) {
         let trace = &input.object_write_trace_id;
+        if property == "hs_object_id"
+            && id
+                .parse::<u64>()
+                .is_ok_and(|n| store.types[idx].merged.contains_key(&n))
+        {
+            // As recorded: a merged-away id is left out of the answer, neither written nor
+            // reported (a PATCH of the same id updates the record it was merged into).
+            continue;
+        }
         let Some(record) = store.types[idx].find_by(property, id) else {
             missing.push(id.clone());
             continue;

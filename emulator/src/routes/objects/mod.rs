@@ -200,6 +200,9 @@ fn check_values(t: &ObjectType, portal_id: u64, raw: Vec<(String, String)>) -> C
             Err(e) => errors.push(e),
         }
     }
+    // As recorded (hs_task_status before hs_timestamp, amount before closedate): HubSpot
+    // lists one input's value errors by property name.
+    errors.sort_by(|a, b| a.name.cmp(&b.name));
     Checked { values, errors }
 }
 
@@ -395,15 +398,22 @@ fn inline_associations(
         });
         match (to_type, target) {
             (Some(to), Some(id)) => out.push((to, id, types)),
-            _ => {
+            (to, _) => {
+                // As recorded for a note → deal association to a missing deal (HubSpot calls
+                // the target the "from object" here). [INFERENCE] an unknown type id names
+                // the target `?`.
+                let to = to
+                    .as_deref()
+                    .and_then(|t| store.resolve(t))
+                    .map_or("?", |i| store.types[i].type_id.as_str());
                 let mut extra = Map::new();
                 extra.insert(
                     "errors".into(),
-                    json!([{"message": format!("{to_id} is not a valid object"), "code": "INVALID_TO_OBJECT"}]),
+                    json!([{"message": format!("{to}={to_id} is not a valid object"), "context": {"validationResult": ["INVALID_FROM_OBJECT"]}}]),
                 );
                 return Err(ApiError::with_extra(
                     StatusCode::BAD_REQUEST,
-                    Some("VALIDATION_ERROR"),
+                    Some("BAD_REQUEST"),
                     "one or more associations are not valid",
                     &ctx.correlation_id,
                     extra,

@@ -155,7 +155,7 @@ pub async fn search(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|o| Value::Object(store.object_json(idx, o, Some(query.properties.as_slice()))))
+        .map(|o| store.record_json(idx, o, Some(query.properties.as_slice())))
         .collect();
     let mut body = Map::new();
     body.insert("total".into(), json!(total));

@@ -62,7 +62,7 @@ pub async fn list(
         .range(after..)
         .filter(|(_, o)| !o.archived)
         .take(limit + 1)
-        .map(|(_, o)| Value::Object(store.object_json(idx, o, only.as_deref())))
+        .map(|(_, o)| store.record_json(idx, o, only.as_deref()))
         .collect();
     let mut body = Map::new();
     if page.len() > limit {
@@ -96,6 +96,14 @@ pub async fn create_one(
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
     let values = valid_values(&store.types[idx], portal_id, &input.properties, &ctx)?;
+    let missing = crate::validate::missing_required(&store.types[idx], &values);
+    if !missing.is_empty() {
+        return Err(ApiError::property_values(
+            &missing,
+            portal_id,
+            &ctx.correlation_id,
+        ));
+    }
     let links = inline_associations(&store, idx, &input, &ctx)?;
     let (id, _) = store
         .write(idx, None, &values)
@@ -132,7 +140,7 @@ pub async fn get_one(
         return Ok(html_not_found());
     };
     let only = query.property_list();
-    let body = Value::Object(store.object_json(idx, object, only.as_deref()));
+    let body = store.record_json(idx, object, only.as_deref());
     Ok(json_response(StatusCode::OK, &body))
 }
 
