@@ -269,7 +269,7 @@ async fn check_validates_credentials_and_stream_mappings_without_writing() {
     let (hub, _work, config) = start(
         Settings {
             tokens: vec![TOKEN.into()],
-            ..Settings::default()
+            ..support::with_external_ids()
         },
         streams,
     )

@@ -589,7 +589,7 @@ async fn an_oauth_app_keeps_to_hubspots_secondly_limit_without_429s() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn companies_upsert_by_a_unique_value_property_from_a_mapped_stream() {
     let (hub, work, config) = start(
-        Settings::default(),
+        support::with_external_ids(),
         json!({"streams": {"accounts": {"object_type": "companies", "id_property": "external_id",
             "properties": {"company_name": "name", "secret_notes": null}, "unknown_fields": "reject"}}}),
     )
@@ -728,7 +728,7 @@ async fn associations_are_made_once_the_records_they_point_to_are_written() {
     let (hub, work, config) = start(
         Settings {
             latency: Duration::from_millis(60),
-            ..Settings::default()
+            ..support::with_external_ids()
         },
         streams,
     )

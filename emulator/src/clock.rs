@@ -13,10 +13,17 @@ pub fn now_millis() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// An epoch-millisecond instant formatted as HubSpot formats timestamps.
+/// An epoch-millisecond datetime value as HubSpot echoes it: like Java's `Instant`, without
+/// the fraction when it is zero (recorded: `1705312800000` → `2024-01-15T10:00:00Z`).
 pub fn iso_from_millis(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(format)
+        .map(|t| {
+            let text = format(t);
+            match text.strip_suffix(".000Z") {
+                Some(whole) => format!("{whole}Z"),
+                None => text,
+            }
+        })
         .unwrap_or_else(|_| ms.to_string())
 }
 

@@ -1,5 +1,6 @@
 //! The portal every emulator starts with: HubSpot's standard object types and a realistic
-//! subset of their default properties, plus one unique-value custom property per type.
+//! subset of their default properties. Like a real portal, it has no unique-value custom
+//! property until one is created (`POST /crm/v3/properties/{type}` or `--preload`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -79,14 +80,6 @@ fn external(name: &str, label: &str) -> PropertyDef {
         Access::Writable,
     );
     p.external_options = true;
-    p
-}
-
-fn unique(name: &str, label: &str) -> PropertyDef {
-    let mut p = text(name, label);
-    p.has_unique_value = true;
-    p.hubspot_defined = false;
-    p.group_name = "custom".to_string();
     p
 }
 
@@ -361,7 +354,6 @@ fn contacts() -> Vec<PropertyDef> {
             "text",
             Access::Calculated,
         ),
-        unique("external_id", "External ID"),
     ]);
     p
 }
@@ -412,7 +404,6 @@ fn companies() -> Vec<PropertyDef> {
             "number",
             Access::Calculated,
         ),
-        unique("external_id", "External ID"),
     ]);
     p
 }
@@ -457,7 +448,6 @@ fn deals() -> Vec<PropertyDef> {
             "booleancheckbox",
             Access::Calculated,
         ),
-        unique("external_id", "External ID"),
     ]);
     p
 }
@@ -492,7 +482,6 @@ fn tickets() -> Vec<PropertyDef> {
                 "GENERAL_INQUIRY",
             ],
         ),
-        unique("external_id", "External ID"),
     ]);
     p
 }
@@ -510,7 +499,6 @@ fn products() -> Vec<PropertyDef> {
             Access::Writable,
         ),
         text("hs_sku", "SKU"),
-        unique("external_id", "External ID"),
     ]);
     p
 }
@@ -529,7 +517,6 @@ fn line_items() -> Vec<PropertyDef> {
             "number",
             Access::Calculated,
         ),
-        unique("external_id", "External ID"),
     ]);
     p
 }

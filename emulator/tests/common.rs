@@ -172,6 +172,18 @@ impl Hub {
         Self::reply(resp).await
     }
 
+    /// `method path` with a JSON body (or none).
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::reply(request.send().await.expect("send")).await
+    }
+
     /// Every stored record of a type, through the inspection route.
     pub async fn stored(&self, object_type: &str) -> Vec<Value> {
         let resp = self

@@ -112,6 +112,14 @@ async fn emails_are_stored_lowercased_and_matched_case_insensitively() {
 #[tokio::test]
 async fn upsert_by_unique_value_property_on_companies_creates_then_updates() {
     let hub = Hub::default().await;
+    let property = json!({"name": "external_id", "label": "External ID", "type": "string",
+        "fieldType": "text", "groupName": "companyinformation", "hasUniqueValue": true});
+    assert_eq!(
+        hub.post("/crm/v3/properties/companies", property)
+            .await
+            .status,
+        201
+    );
     let input = |name: &str| json!({"inputs": [{"id": "ext-1", "idProperty": "external_id", "objectWriteTraceId": "t", "properties": {"name": name}}]});
     let a = hub
         .post("/crm/v3/objects/companies/batch/upsert", input("Acme"))

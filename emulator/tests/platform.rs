@@ -250,11 +250,14 @@ async fn properties_list_get_and_create() {
         "hs_lead_status",
         "hs_buying_role",
         "date_of_birth",
-        "external_id",
     ] {
         assert!(names.contains(&expected), "{expected} missing");
     }
-    let unique = hub.get("/crm/v3/properties/companies/external_id").await;
+    assert!(
+        !names.contains(&"external_id"),
+        "a fresh portal has no custom unique-value property"
+    );
+    let unique = hub.get("/crm/v3/properties/contacts/email").await;
     insta::assert_json_snapshot!(unique.snapshot());
     let create = json!({"name": "loyalty_id", "label": "Loyalty ID", "type": "string", "fieldType": "text", "groupName": "contactinformation", "hasUniqueValue": true});
     assert_eq!(

@@ -141,6 +141,19 @@ pub async fn run_with_env(args: &[&str], input: &str, env: &[(&str, &str)]) -> O
 }
 
 /// Starts an emulator with `settings` and writes a config for it with `extra` settings.
+/// Emulator settings whose portal has a unique-value `external_id` property on companies,
+/// created as a user creates it in HubSpot's settings (a fresh portal has none).
+pub fn with_external_ids() -> hubspot_emulator::Settings {
+    let property = serde_json::json!({"name": "external_id", "label": "External ID", "type": "string",
+        "fieldType": "text", "groupName": "companyinformation", "hasUniqueValue": true});
+    let preload = serde_json::json!({ "properties": { "companies": [property] } });
+    hubspot_emulator::Settings {
+        preload: hubspot_emulator::preload::Preload::from_json(&preload.to_string())
+            .expect("preload"),
+        ..hubspot_emulator::Settings::default()
+    }
+}
+
 pub async fn start(
     settings: hubspot_emulator::Settings,
     extra: Value,
