@@ -57,7 +57,9 @@ pub struct AppState {
 /// A portal as `settings` start it: HubSpot's standard types plus the preload.
 pub fn fresh_store(settings: &Settings) -> Result<Store, PreloadError> {
     let mut store = Store::new(settings.portal_id);
+    // Preloaded records are already indexed: the lag applies from the first request on.
     settings.preload.apply(&mut store)?;
+    store.search_lag_ms = i64::try_from(settings.search_lag.as_millis()).unwrap_or(i64::MAX);
     Ok(store)
 }
 

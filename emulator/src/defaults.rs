@@ -907,3 +907,63 @@ pub fn default_association(from: &str, to: &str) -> Option<u32> {
         .find(|(f, t, _, label)| *f == from && *t == to && label.is_empty())
         .map(|(_, _, id, _)| *id)
 }
+
+/// The properties free-text search `query` looks in, by type id (HubSpot's search guide;
+/// [INFERENCE] for engagements, their title and body properties).
+pub fn searchable_properties(type_id: &str) -> &'static [&'static str] {
+    match type_id {
+        "0-1" => &[
+            "firstname",
+            "lastname",
+            "email",
+            "phone",
+            "hs_additional_emails",
+            "fax",
+            "mobilephone",
+            "company",
+            "hs_marketable_until_renewal",
+        ],
+        "0-2" => &["website", "phone", "name", "domain"],
+        "0-3" => &[
+            "dealname",
+            "pipeline",
+            "dealstage",
+            "description",
+            "dealtype",
+        ],
+        "0-5" => &[
+            "subject",
+            "content",
+            "hs_pipeline_stage",
+            "hs_ticket_category",
+            "hs_ticket_id",
+        ],
+        "0-7" => &["name", "description", "price", "hs_sku"],
+        "0-8" => &["name", "description", "price", "quantity", "hs_product_id"],
+        "0-14" => &[
+            "hs_sender_firstname",
+            "hs_sender_lastname",
+            "hs_title",
+            "hs_sender_company_name",
+            "hs_sender_email",
+        ],
+        "0-46" => &["hs_note_body"],
+        "0-27" => &["hs_task_subject", "hs_task_body"],
+        "0-48" => &["hs_call_title", "hs_call_body"],
+        "0-47" => &["hs_meeting_title", "hs_meeting_body"],
+        "0-49" => &["hs_email_subject", "hs_email_text"],
+        _ => &[],
+    }
+}
+
+/// The properties a search result carries when the request names none, beside the creation
+/// and modification dates and `hs_object_id` (recorded for contacts and companies; HubSpot's
+/// guide for deals; [INFERENCE] none more for other types).
+pub fn default_result_properties(type_id: &str) -> &'static [&'static str] {
+    match type_id {
+        "0-1" => &["email", "firstname", "lastname"],
+        "0-2" => &["domain", "name"],
+        "0-3" => &["amount", "closedate", "dealname", "dealstage", "pipeline"],
+        _ => &[],
+    }
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 use hubspot_emulator::Settings;
 use hubspot_emulator::preload::Preload;
+use hubspot_emulator::settings::{DEFAULT_SEARCH_LAG_MS, Tier};
 
 /// A faithful, stateful local HubSpot CRM API.
 ///
@@ -32,9 +33,12 @@ struct Args {
     /// Lifetime of issued OAuth access tokens, in seconds.
     #[arg(long, default_value_t = 1800)]
     token_ttl_s: u64,
-    /// Requests per rolling window (0 = no limit).
-    #[arg(long, default_value_t = 190)]
-    rate_limit: u32,
+    /// HubSpot subscription tier: sets the private-app window and daily limits.
+    #[arg(long, value_enum, default_value = "professional")]
+    tier: Tier,
+    /// Requests per rolling window for private-app tokens (0 = no limit); overrides the tier's.
+    #[arg(long)]
+    rate_limit: Option<u32>,
     /// Requests per rolling window for each OAuth app (0 = no limit).
     #[arg(long, default_value_t = 110)]
     oauth_rate_limit: u32,
@@ -45,12 +49,15 @@ struct Args {
     /// Rolling window length in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     window_ms: u64,
-    /// Requests per day for private-app tokens (0 = no limit).
-    #[arg(long, default_value_t = 650_000)]
-    daily_limit: u64,
+    /// Requests per day for private-app tokens (0 = no limit); overrides the tier's.
+    #[arg(long)]
+    daily_limit: Option<u64>,
     /// Search requests per second per token (0 = no limit).
     #[arg(long, default_value_t = 5)]
     search_per_second: u32,
+    /// Milliseconds before a write is found by search (0 = at once).
+    #[arg(long, default_value_t = DEFAULT_SEARCH_LAG_MS)]
+    search_lag_ms: u64,
     /// Latency added to every response in milliseconds, plus up to 50% jitter.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -88,12 +95,13 @@ impl Args {
             oauth_client_secret: a.oauth_client_secret,
             refresh_token: a.refresh_token,
             token_ttl: Duration::from_secs(a.token_ttl_s),
-            rate_limit: a.rate_limit,
+            rate_limit: a.rate_limit.unwrap_or(a.tier.rate_limit()),
             oauth_rate_limit: a.oauth_rate_limit,
             oauth_per_second: a.oauth_per_second,
             window: Duration::from_millis(a.window_ms),
-            daily_limit: a.daily_limit,
+            daily_limit: a.daily_limit.unwrap_or(a.tier.daily_limit()),
             search_per_second: a.search_per_second,
+            search_lag: Duration::from_millis(a.search_lag_ms),
             latency: Duration::from_millis(a.latency_ms),
             fault_rate: a.fault_rate.clamp(0.0, 1.0),
             seed: a.seed,

@@ -118,6 +118,21 @@ pub struct StoredObject {
     pub updated_at: String,
     /// Archived (soft-deleted).
     pub archived: bool,
+    /// What search sees while the latest write is not yet indexed: the values as last indexed
+    /// (`None` for a record search has never seen).
+    pub indexed: Option<BTreeMap<String, String>>,
+    /// When the latest write reaches the search index (epoch ms); `None` once it has.
+    pub index_due: Option<i64>,
+}
+
+impl StoredObject {
+    /// The values search finds at `now_ms`, or `None` while search has not seen the record.
+    pub fn searchable(&self, now_ms: i64) -> Option<&BTreeMap<String, String>> {
+        match self.index_due {
+            Some(due) if due > now_ms => self.indexed.as_ref(),
+            _ => Some(&self.properties),
+        }
+    }
 }
 
 /// An object type and everything stored under it.

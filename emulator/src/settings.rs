@@ -4,6 +4,48 @@ use std::time::Duration;
 
 use crate::preload::Preload;
 
+/// A HubSpot subscription tier: it sets a private app's limits (HubSpot's changelog
+/// "Increasing our API limits" and usage guidelines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tier {
+    /// 100 requests / 10 s, 250,000 a day.
+    Free,
+    /// Same limits as Free.
+    Starter,
+    /// 190 requests / 10 s, 650,000 a day.
+    Professional,
+    /// 190 requests / 10 s, 1,000,000 a day.
+    Enterprise,
+    /// Enterprise with one API Limit Increase pack: 250 requests / 10 s and 1,000,000 more a
+    /// day ([INFERENCE] that the pack is added to Enterprise).
+    ApiAddOn,
+}
+
+impl Tier {
+    /// Requests per 10-second window for a private app.
+    pub fn rate_limit(self) -> u32 {
+        match self {
+            Self::Free | Self::Starter => 100,
+            Self::Professional | Self::Enterprise => 190,
+            Self::ApiAddOn => 250,
+        }
+    }
+
+    /// Requests per day for the account's private apps.
+    pub fn daily_limit(self) -> u64 {
+        match self {
+            Self::Free | Self::Starter => 250_000,
+            Self::Professional => 650_000,
+            Self::Enterprise => 1_000_000,
+            Self::ApiAddOn => 2_000_000,
+        }
+    }
+}
+
+/// [INFERENCE] HubSpot's search index usually catches up with a write within a second or two
+/// (Estuary's connector documents the lag; HubSpot does not publish a figure).
+pub const DEFAULT_SEARCH_LAG_MS: u64 = 1_500;
+
 /// How an emulator behaves. `Settings::default()` is HubSpot's Professional private-app
 /// limits with no latency and no faults.
 #[derive(Debug, Clone)]
@@ -33,6 +75,9 @@ pub struct Settings {
     pub daily_limit: u64,
     /// Requests per second allowed on search endpoints, per token; 0 turns it off.
     pub search_per_second: u32,
+    /// How long a write takes to reach the search index: until then search finds the record's
+    /// previous values (or nothing, for a new record). Zero turns the lag off.
+    pub search_lag: Duration,
     /// Added to every response, plus up to half as much jitter.
     pub latency: Duration,
     /// Share (0..=1) of requests answered with 500/502/503/504/423 or a dropped connection.
@@ -60,6 +105,7 @@ impl Default for Settings {
             window: Duration::from_millis(10_000),
             daily_limit: 650_000,
             search_per_second: 5,
+            search_lag: Duration::from_millis(DEFAULT_SEARCH_LAG_MS),
             latency: Duration::ZERO,
             fault_rate: 0.0,
             seed: None,
@@ -70,6 +116,15 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Default settings with `tier`'s private-app limits.
+    pub fn for_tier(tier: Tier) -> Self {
+        Self {
+            rate_limit: tier.rate_limit(),
+            daily_limit: tier.daily_limit(),
+            ..Self::default()
+        }
+    }
+
     /// Settings with every limit, latency and fault turned off: for throughput tests.
     pub fn unlimited() -> Self {
         Self {
@@ -78,6 +133,7 @@ impl Settings {
             oauth_per_second: 0,
             daily_limit: 0,
             search_per_second: 0,
+            search_lag: Duration::ZERO,
             ..Self::default()
         }
     }

@@ -64,6 +64,8 @@ pub struct Store {
     pub associations: Vec<Association>,
     /// Lists by id.
     pub lists: std::collections::BTreeMap<u64, List>,
+    /// How long a write takes to reach the search index, in ms (0 = at once).
+    pub search_lag_ms: i64,
     next_object_id: u64,
     next_custom_type: u64,
     next_list_id: u64,
@@ -77,6 +79,7 @@ impl Store {
             types: defaults::standard_types(),
             associations: Vec::new(),
             lists: Default::default(),
+            search_lag_ms: 0,
             next_object_id: 1001,
             next_custom_type: 1_000_001,
             next_list_id: 1,
@@ -129,6 +132,8 @@ impl Store {
                 created_at,
                 updated_at: now,
                 archived: false,
+                indexed: None,
+                index_due: None,
             },
         );
     }
@@ -182,6 +187,8 @@ impl Store {
         if created {
             self.next_object_id += 1;
         }
+        let lag = self.search_lag_ms;
+        let now_ms = clock::now_millis();
         let t = &mut self.types[idx];
         let object = t.objects.entry(id).or_insert_with(|| StoredObject {
             id,
@@ -189,7 +196,16 @@ impl Store {
             created_at: now.clone(),
             updated_at: now.clone(),
             archived: false,
+            indexed: None,
+            index_due: None,
         });
+        if lag > 0 {
+            // Search keeps what it last indexed until this write reaches the index.
+            if !created && object.index_due.is_none_or(|due| due <= now_ms) {
+                object.indexed = Some(object.properties.clone());
+            }
+            object.index_due = Some(now_ms + lag);
+        }
         if created {
             object
                 .properties
@@ -349,6 +365,8 @@ impl Store {
                 for name in names {
                     m.insert(name.clone(), json!(object.properties.get(name)));
                 }
+                // HubSpot lists a record's properties by name.
+                m.sort_keys();
                 m
             }
             None => object

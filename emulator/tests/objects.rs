@@ -355,7 +355,12 @@ async fn malformed_bodies_and_unknown_types_get_hubspot_shaped_400s() {
 
 #[tokio::test]
 async fn search_filters_sorts_and_pages() {
-    let hub = Hub::default().await;
+    // Without the index lag (tested in engagements_and_lists.rs), search sees every write.
+    let hub = Hub::start(hubspot_emulator::Settings {
+        search_lag: std::time::Duration::ZERO,
+        ..hubspot_emulator::Settings::default()
+    })
+    .await;
     let inputs: Vec<Value> = (0..5)
         .map(|i| contact(Some(&i.to_string()), &format!("s{i}@example.com"), json!({"firstname": format!("N{i}"), "city": if i % 2 == 0 { "Oslo" } else { "Rome" }})))
         .collect();

@@ -1,6 +1,9 @@
-//! `POST …/search`.
+//! `POST …/search`, with HubSpot's limits: at most 5 filter groups, 10 filters in a group and
+//! 25 in all (HubSpot's changelog of Aug 2024), `limit` up to 200, no paging past 10,000
+//! results. Every documented operator, free-text `query` over the type's default searchable
+//! properties, and the search index's lag: a write is found only once it has been indexed.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -12,8 +15,25 @@ use serde_json::{Map, Value, json};
 
 use super::*;
 use crate::app::{Ctx, Shared};
+use crate::clock;
+use crate::defaults::{default_result_properties, searchable_properties};
 use crate::error::{ApiError, json_response};
+use crate::model::StoredObject;
 use crate::routes::parse_json;
+
+/// Filter groups per request.
+pub const MAX_FILTER_GROUPS: usize = 5;
+/// Filters per group.
+pub const MAX_FILTERS_PER_GROUP: usize = 10;
+/// Filters per request.
+pub const MAX_FILTERS: usize = 25;
+/// Values of one `IN` / `NOT_IN` filter ([INFERENCE]: HubSpot documents no figure; 100 is
+/// the batch size its other APIs use).
+pub const MAX_IN_VALUES: usize = 100;
+/// Results per page.
+pub const MAX_LIMIT: usize = 200;
+/// Results a query can page through.
+pub const MAX_RESULTS: usize = 10_000;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -24,6 +44,7 @@ struct SearchBody {
     sorts: Vec<Sort>,
     #[serde(default)]
     properties: Vec<String>,
+    query: Option<String>,
     limit: Option<usize>,
     after: Option<IdValue>,
 }
@@ -40,6 +61,7 @@ struct Filter {
     property_name: String,
     operator: String,
     value: Option<IdValue>,
+    high_value: Option<IdValue>,
     #[serde(default)]
     values: Vec<IdValue>,
 }
@@ -56,31 +78,175 @@ enum Sort {
     },
 }
 
-fn filter_matches(f: &Filter, properties: &HashMap<&str, &str>) -> Option<bool> {
-    let actual = properties.get(f.property_name.as_str()).copied();
+const OPERATORS: &[&str] = &[
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+];
+
+/// Orders two values as numbers when both are, otherwise as text.
+fn compare(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
+        _ => a.cmp(b),
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    if !text.ends_with(last) {
+        return false;
+    }
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `CONTAINS_TOKEN`: the value, or one of its whitespace-separated words, matches the token
+/// (case-insensitively, `*` as wildcard).
+fn contains_token(value: &str, token: &str) -> bool {
+    let (value, token) = (value.to_lowercase(), token.to_lowercase());
+    wildcard(&token, &value) || value.split_whitespace().any(|w| wildcard(&token, w))
+}
+
+fn filter_matches(f: &Filter, properties: &BTreeMap<String, String>) -> bool {
+    let actual = properties
+        .get(&f.property_name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty());
     let wanted = f.value.as_ref().map(IdValue::text).unwrap_or_default();
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    let cmp = |a: &str| match (a.parse::<f64>(), wanted.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y),
-        _ => Some(a.cmp(wanted.as_str())),
-    };
-    Some(match f.operator.as_str() {
+    let cmp = |a: &str| compare(a, &wanted);
+    match f.operator.as_str() {
         "EQ" => actual.is_some_and(|a| eq(a, &wanted)),
         "NEQ" => !actual.is_some_and(|a| eq(a, &wanted)),
         "IN" => actual.is_some_and(|a| f.values.iter().any(|v| eq(a, &v.text()))),
         "NOT_IN" => !actual.is_some_and(|a| f.values.iter().any(|v| eq(a, &v.text()))),
         "HAS_PROPERTY" => actual.is_some(),
         "NOT_HAS_PROPERTY" => actual.is_none(),
-        "GT" => actual.and_then(cmp).is_some_and(|o| o.is_gt()),
-        "GTE" => actual.and_then(cmp).is_some_and(|o| o.is_ge()),
-        "LT" => actual.and_then(cmp).is_some_and(|o| o.is_lt()),
-        "LTE" => actual.and_then(cmp).is_some_and(|o| o.is_le()),
-        _ => return None,
+        "GT" => actual.is_some_and(|a| cmp(a).is_gt()),
+        "GTE" => actual.is_some_and(|a| cmp(a).is_ge()),
+        "LT" => actual.is_some_and(|a| cmp(a).is_lt()),
+        "LTE" => actual.is_some_and(|a| cmp(a).is_le()),
+        "BETWEEN" => {
+            let high = f.high_value.as_ref().map(IdValue::text).unwrap_or_default();
+            actual.is_some_and(|a| cmp(a).is_ge() && compare(a, &high).is_le())
+        }
+        "CONTAINS_TOKEN" => actual.is_some_and(|a| contains_token(a, &wanted)),
+        "NOT_CONTAINS_TOKEN" => !actual.is_some_and(|a| contains_token(a, &wanted)),
+        _ => false,
+    }
+}
+
+/// Free-text `query`: [INFERENCE] every word of it starts a word of one of the type's default
+/// searchable properties, case-insensitively.
+fn query_matches(query: &str, type_id: &str, properties: &BTreeMap<String, String>) -> bool {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    words.iter().all(|word| {
+        searchable_properties(type_id).iter().any(|name| {
+            properties.get(*name).is_some_and(|v| {
+                let v = v.to_lowercase();
+                v.starts_with(word.as_str())
+                    || v.split(|c: char| !c.is_alphanumeric())
+                        .any(|w| w.starts_with(word.as_str()))
+            })
+        })
     })
 }
 
-/// `POST …/search`: EQ/NEQ/IN/NOT_IN/HAS_PROPERTY/NOT_HAS_PROPERTY/GT/GTE/LT/LTE filters,
-/// filter groups OR-ed and filters within a group AND-ed, sorts, `after` paging.
+/// The request-level refusals, in the order HubSpot would meet them. [INFERENCE] the texts:
+/// HubSpot's were not recorded.
+fn check_limits(query: &SearchBody, ctx: &Ctx) -> Result<(usize, usize), ApiError> {
+    let invalid = |m: String| Err(ApiError::validation(m, &ctx.correlation_id));
+    if query.filter_groups.len() > MAX_FILTER_GROUPS {
+        return invalid(format!(
+            "Too many filter groups: {} were given, the limit is {MAX_FILTER_GROUPS}",
+            query.filter_groups.len()
+        ));
+    }
+    let mut total = 0;
+    for group in &query.filter_groups {
+        if group.filters.len() > MAX_FILTERS_PER_GROUP {
+            return invalid(format!(
+                "Too many filters in a filter group: {} were given, the limit is {MAX_FILTERS_PER_GROUP}",
+                group.filters.len()
+            ));
+        }
+        total += group.filters.len();
+        for f in &group.filters {
+            if !OPERATORS.contains(&f.operator.as_str()) {
+                return invalid(format!(
+                    "Invalid operator {} for property {}",
+                    f.operator, f.property_name
+                ));
+            }
+            if f.values.len() > MAX_IN_VALUES {
+                return invalid(format!(
+                    "Too many values for {} on {}: {} were given, the limit is {MAX_IN_VALUES}",
+                    f.operator,
+                    f.property_name,
+                    f.values.len()
+                ));
+            }
+            if f.operator == "BETWEEN" && (f.value.is_none() || f.high_value.is_none()) {
+                return invalid(format!(
+                    "BETWEEN on {} needs value and highValue",
+                    f.property_name
+                ));
+            }
+        }
+    }
+    if total > MAX_FILTERS {
+        return invalid(format!(
+            "Too many filters: {total} were given, the limit is {MAX_FILTERS}"
+        ));
+    }
+    let limit = query.limit.unwrap_or(10);
+    if limit == 0 || limit > MAX_LIMIT {
+        return invalid(format!(
+            "limit must be between 1 and {MAX_LIMIT}, was {limit}"
+        ));
+    }
+    let offset: usize = match &query.after {
+        None => 0,
+        Some(a) => match a.text().parse() {
+            Ok(n) => n,
+            Err(_) => return invalid(format!("after '{}' is not a valid offset", a.text())),
+        },
+    };
+    if offset + limit > MAX_RESULTS {
+        return invalid(format!(
+            "Searches can page through at most {MAX_RESULTS} results (after {offset} + limit {limit})"
+        ));
+    }
+    Ok((limit, offset))
+}
+
+/// `POST …/search`: filter groups OR-ed, filters within a group AND-ed, `query`, sorts,
+/// `after` paging; records are found as the search index holds them.
 pub async fn search(
     State(state): State<Shared>,
     Path(object_type): Path<String>,
@@ -88,37 +254,30 @@ pub async fn search(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let query = parse_json::<SearchBody>(&body, &ctx)?;
+    let (limit, offset) = check_limits(&query, &ctx)?;
     let store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let t = &store.types[idx];
-    let mut hits = Vec::new();
+    let now = clock::now_millis();
+    // Each record as search sees it: its indexed values, not later writes.
+    let mut hits: Vec<StoredObject> = Vec::new();
     for object in t.objects.values().filter(|o| !o.archived) {
-        let props: HashMap<&str, &str> = object
-            .properties
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let mut matched = query.filter_groups.is_empty();
-        for group in &query.filter_groups {
-            let mut all = true;
-            for f in &group.filters {
-                match filter_matches(f, &props) {
-                    Some(ok) => all &= ok,
-                    None => {
-                        return Err(ApiError::validation(
-                            format!(
-                                "Invalid operator {} for property {}",
-                                f.operator, f.property_name
-                            ),
-                            &ctx.correlation_id,
-                        ));
-                    }
-                }
-            }
-            matched |= all;
-        }
-        if matched {
-            hits.push(object);
+        let Some(props) = object.searchable(now) else {
+            continue;
+        };
+        let by_filters = query.filter_groups.is_empty()
+            || query
+                .filter_groups
+                .iter()
+                .any(|g| g.filters.iter().all(|f| filter_matches(f, props)));
+        let by_query = query
+            .query
+            .as_deref()
+            .is_none_or(|q| query_matches(q, &t.type_id, props));
+        if by_filters && by_query {
+            let mut seen = object.clone();
+            seen.properties = props.clone();
+            hits.push(seen);
         }
     }
     for sort in query.sorts.iter().rev() {
@@ -133,38 +292,52 @@ pub async fn search(
             ),
         };
         hits.sort_by(|a, b| {
-            let (x, y) = (a.properties.get(&name), b.properties.get(&name));
-            let o = match (
-                x.and_then(|v| v.parse::<f64>().ok()),
-                y.and_then(|v| v.parse::<f64>().ok()),
-            ) {
-                (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal),
-                _ => x.cmp(&y),
+            let o = match (a.properties.get(&name), b.properties.get(&name)) {
+                (Some(x), Some(y)) => compare(x, y),
+                (x, y) => x.cmp(&y),
             };
             if descending { o.reverse() } else { o }
         });
     }
     let total = hits.len();
-    let limit = query.limit.unwrap_or(10).clamp(1, 200);
-    let offset: usize = query
-        .after
-        .map(|a| a.text())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(0);
+    let names: Vec<String> = if query.properties.is_empty() {
+        default_result_properties(&t.type_id)
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        query.properties.clone()
+    };
     let results: Vec<Value> = hits
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|o| store.record_json(idx, o, Some(query.properties.as_slice())))
+        .map(|o| store.record_json(idx, o, Some(names.as_slice())))
         .collect();
     let mut body = Map::new();
     body.insert("total".into(), json!(total));
     body.insert("results".into(), Value::Array(results));
-    if offset + limit < total {
+    if offset + limit < total.min(MAX_RESULTS) {
         body.insert(
             "paging".into(),
             json!({"next": {"after": (offset + limit).to_string()}}),
         );
     }
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_runs_of_characters() {
+        assert!(wildcard("*@hubspot.com", "ada@hubspot.com"));
+        assert!(wildcard("ada*", "ada@hubspot.com"));
+        assert!(wildcard("a*b*c", "aXbYc"));
+        assert!(!wildcard("a*b*c", "aXcYb"));
+        assert!(!wildcard("ada", "adam"));
+        assert!(contains_token("Ada King Lovelace", "king"));
+        assert!(!contains_token("Ada Lovelace", "kin"));
+    }
 }
