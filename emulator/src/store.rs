@@ -384,6 +384,88 @@ impl Store {
         m
     }
 
+    /// The records of type `to_idx` associated with record `id` of type `idx`, either way
+    /// round, with the association types as seen from `idx` (a reverse association's type is
+    /// its paired default with the same label, [INFERENCE] for pairs HubSpot's table lists
+    /// one way only).
+    pub fn associated(&self, idx: usize, id: u64, to_idx: usize) -> Vec<(u64, Vec<(String, u32)>)> {
+        let (from, to) = (&self.types[idx].type_id, &self.types[to_idx].type_id);
+        let mut out: Vec<(u64, Vec<(String, u32)>)> = Vec::new();
+        let mut add =
+            |other: u64, types: Vec<(String, u32)>| match out.iter_mut().find(|(o, _)| *o == other)
+            {
+                Some((_, known)) => {
+                    for t in types {
+                        if !known.contains(&t) {
+                            known.push(t);
+                        }
+                    }
+                }
+                None => out.push((other, types)),
+            };
+        for a in &self.associations {
+            if &a.from_type == from && a.from_id == id && &a.to_type == to {
+                add(a.to_id, a.types.clone());
+            } else if &a.from_type == to && &a.to_type == from && a.to_id == id {
+                let types = a
+                    .types
+                    .iter()
+                    .map(|(category, type_id)| {
+                        let label = defaults::DEFAULT_ASSOCIATIONS
+                            .iter()
+                            .find(|(f, t, i, _)| f == to && t == from && i == type_id)
+                            .map(|(_, _, _, l)| *l);
+                        let paired = label.and_then(|label| {
+                            defaults::DEFAULT_ASSOCIATIONS
+                                .iter()
+                                .find(|(f, t, _, l)| f == from && t == to && *l == label)
+                                .map(|(_, _, i, _)| *i)
+                        });
+                        (category.clone(), paired.unwrap_or(*type_id))
+                    })
+                    .collect();
+                add(a.from_id, types);
+            }
+        }
+        out
+    }
+
+    /// The v3 API's name of association type `type_id` from type `idx` to `to_idx`:
+    /// `call_to_deal`; where a pair also has a labelled (primary) type, that one carries the
+    /// plain name and the unlabelled one `…_unlabeled`, as HubSpot's v3 names go.
+    pub fn v3_association_name(&self, idx: usize, to_idx: usize, type_id: u32) -> String {
+        let (from, to) = (&self.types[idx], &self.types[to_idx]);
+        let base = format!(
+            "{}_to_{}",
+            from.upper_singular.to_lowercase(),
+            to.upper_singular.to_lowercase()
+        );
+        let pair: Vec<&(&str, &str, u32, &str)> = defaults::DEFAULT_ASSOCIATIONS
+            .iter()
+            .filter(|(f, t, _, _)| *f == from.type_id && *t == to.type_id)
+            .collect();
+        let labelled = pair.iter().any(|(_, _, _, l)| !l.is_empty());
+        match pair.iter().find(|(_, _, i, _)| *i == type_id) {
+            Some((_, _, _, label)) if labelled && label.is_empty() => format!("{base}_unlabeled"),
+            Some(_) => base,
+            None => format!("{base}_{type_id}"),
+        }
+    }
+
+    /// The association type id a v3 association name stands for (see
+    /// [`Store::v3_association_name`]).
+    pub fn v3_association_type(&self, idx: usize, to_idx: usize, name: &str) -> Option<u32> {
+        let (from, to) = (&self.types[idx].type_id, &self.types[to_idx].type_id);
+        defaults::DEFAULT_ASSOCIATIONS
+            .iter()
+            .filter(|(f, t, _, _)| f == from && t == to)
+            .map(|(_, _, i, _)| *i)
+            .find(|i| {
+                self.v3_association_name(idx, to_idx, *i)
+                    .eq_ignore_ascii_case(name)
+            })
+    }
+
     /// A record as `GET` and search return it: [`Store::object_json`] plus `url`.
     pub fn record_json(&self, idx: usize, object: &StoredObject, only: Option<&[String]>) -> Value {
         let mut m = self.object_json(idx, object, only);

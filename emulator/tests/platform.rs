@@ -463,3 +463,35 @@ async fn the_binary_prints_its_address_and_serves() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn a_tier_sets_the_private_app_limits_hubspot_publishes() {
+    use hubspot_emulator::settings::Tier;
+    for (tier, max, daily) in [
+        (Tier::Free, "100", "250000"),
+        (Tier::Starter, "100", "250000"),
+        (Tier::Professional, "190", "650000"),
+        (Tier::Enterprise, "190", "1000000"),
+        (Tier::ApiAddOn, "250", "2000000"),
+    ] {
+        let hub = Hub::start(Settings::for_tier(tier)).await;
+        let reply = hub.get("/crm/v3/objects/contacts").await;
+        let header = |h: &str| {
+            reply
+                .headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        assert_eq!(
+            header("x-hubspot-ratelimit-max").as_deref(),
+            Some(max),
+            "{tier:?}"
+        );
+        assert_eq!(
+            header("x-hubspot-ratelimit-daily").as_deref(),
+            Some(daily),
+            "{tier:?}"
+        );
+    }
+}

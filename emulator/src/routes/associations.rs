@@ -233,19 +233,16 @@ pub async fn list_for_object(
 ) -> Result<Response, ApiError> {
     let store = state.store();
     let (fi, ti) = pair(&store, &object_type, &to_type, &ctx)?;
-    let (f, t) = (&store.types[fi].type_id, &store.types[ti].type_id);
     let from_id = id.parse::<u64>().unwrap_or_default();
     let results: Vec<Value> = store
-        .associations
-        .iter()
-        .filter(|a| &a.from_type == f && &a.to_type == t && a.from_id == from_id)
-        .map(|a| {
-            let types: Vec<Value> = a
-                .types
+        .associated(fi, from_id, ti)
+        .into_iter()
+        .map(|(to_id, types)| {
+            let types: Vec<Value> = types
                 .iter()
                 .map(|(category, type_id)| json!({"category": category, "typeId": type_id, "label": Value::Null}))
                 .collect();
-            json!({"toObjectId": a.to_id, "associationTypes": types})
+            json!({"toObjectId": to_id, "associationTypes": types})
         })
         .collect();
     Ok(json_response(
@@ -458,14 +455,7 @@ pub async fn put_v3(
         from_type,
         to_type_id,
     } = ends(&store, (&object_type, &id), (&to_type, &to_id), &ctx)?;
-    let expected = format!(
-        "{}_to_{}",
-        store.types[fi].upper_singular.to_lowercase(),
-        store.types[ti].upper_singular.to_lowercase()
-    );
-    let type_id = default_association(&from_type, &to_type_id)
-        .filter(|_| association_type.eq_ignore_ascii_case(&expected));
-    let Some(type_id) = type_id else {
+    let Some(type_id) = store.v3_association_type(fi, ti, &association_type) else {
         // [INFERENCE] wording.
         return Err(ApiError::validation(
             format!(
@@ -487,10 +477,10 @@ pub async fn put_v3(
     let mut body = store.object_json(fi, object, Some(&[]));
     body.insert("url".into(), json!(store.url(fi, f)));
     let linked: Vec<Value> = store
-        .associations
-        .iter()
-        .filter(|a| a.from_type == from_type && a.from_id == f && a.to_type == to_type_id)
-        .map(|a| json!({"id": a.to_id.to_string(), "type": expected}))
+        .associated(fi, f, ti)
+        .into_iter()
+        .flat_map(|(to_id, types)| types.into_iter().map(move |(_, id)| (to_id, id)))
+        .map(|(to_id, id)| json!({"id": to_id.to_string(), "type": store.v3_association_name(fi, ti, id)}))
         .collect();
     let mut associations = serde_json::Map::new();
     associations.insert(store.types[ti].name.clone(), json!({ "results": linked }));

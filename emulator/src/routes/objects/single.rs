@@ -2,7 +2,7 @@
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,26 +14,114 @@ use crate::error::{ApiError, html_not_found, json_response};
 use crate::routes::parse_json;
 use crate::store::Store;
 
-/// Query of the single-record and list routes.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+/// Query of the single-record and list routes. Read from the raw query so that repeated
+/// parameters (`?properties=a&properties=b`, the spec's form and the official clients') and
+/// the comma form (`?properties=a,b`) both work, and so that a malformed query never gets a
+/// framework's plain-text 400: unknown or unreadable parameters are ignored, as HubSpot does.
+#[derive(Debug, Default)]
 pub struct RecordQuery {
     id_property: Option<String>,
-    properties: Option<String>,
+    properties: Option<Vec<String>>,
+    properties_with_history: Vec<String>,
+    associations: Vec<String>,
+    archived: bool,
     limit: Option<usize>,
     after: Option<String>,
 }
 
 impl RecordQuery {
-    fn property_list(&self) -> Option<Vec<String>> {
-        self.properties.as_ref().map(|p| {
-            p.split(',')
+    /// Reads the query string of a request.
+    pub fn parse(raw: Option<&str>) -> Self {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+        let mut q = Self::default();
+        let list = |v: &str| -> Vec<String> {
+            v.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(String::from)
                 .collect()
-        })
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "idProperty" => q.id_property = Some(value),
+                "properties" => q
+                    .properties
+                    .get_or_insert_with(Vec::new)
+                    .extend(list(&value)),
+                "propertiesWithHistory" => q.properties_with_history.extend(list(&value)),
+                "associations" => q.associations.extend(list(&value)),
+                "archived" => q.archived = value.eq_ignore_ascii_case("true"),
+                "limit" => q.limit = value.parse().ok(),
+                "after" => q.after = Some(value),
+                _ => {}
+            }
+        }
+        q
     }
+
+    fn property_list(&self) -> Option<Vec<String>> {
+        self.properties.clone()
+    }
+}
+
+/// A record as GET returns it with this query: its properties, `propertiesWithHistory`
+/// ([INFERENCE] the current value as the one version, as the emulator keeps no history),
+/// `archivedAt` when archived, and the requested `associations` in the v3 form.
+fn read_json(
+    store: &Store,
+    idx: usize,
+    object: &crate::model::StoredObject,
+    query: &RecordQuery,
+) -> Value {
+    let mut body = store.record_json(idx, object, query.property_list().as_deref());
+    let Some(m) = body.as_object_mut() else {
+        return body;
+    };
+    if object.archived {
+        m.insert("archivedAt".into(), json!(object.updated_at));
+    }
+    if !query.properties_with_history.is_empty() {
+        let history: Map<String, Value> = query
+            .properties_with_history
+            .iter()
+            .map(|name| {
+                let versions = match object.properties.get(name) {
+                    Some(v) => {
+                        json!([{"value": v, "timestamp": object.updated_at, "sourceType": "API"}])
+                    }
+                    None => json!([]),
+                };
+                (name.clone(), versions)
+            })
+            .collect();
+        m.insert("propertiesWithHistory".into(), Value::Object(history));
+    }
+    if !query.associations.is_empty() {
+        let mut associations = Map::new();
+        for to in &query.associations {
+            let Some(ti) = store.resolve(to) else {
+                continue;
+            };
+            let results: Vec<Value> = store
+                .associated(idx, object.id, ti)
+                .into_iter()
+                .flat_map(|(to_id, types)| {
+                    types.into_iter().map(move |(_, type_id)| (to_id, type_id))
+                })
+                .map(|(to_id, type_id)| {
+                    json!({"id": to_id.to_string(), "type": store.v3_association_name(idx, ti, type_id)})
+                })
+                .collect();
+            if !results.is_empty() {
+                associations.insert(store.types[ti].name.clone(), json!({ "results": results }));
+            }
+        }
+        if !associations.is_empty() {
+            m.insert("associations".into(), Value::Object(associations));
+        }
+    }
+    body
 }
 
 fn find_record(store: &Store, idx: usize, id: &str, query: &RecordQuery) -> Option<u64> {
@@ -46,8 +134,9 @@ pub async fn list(
     State(state): State<Shared>,
     Path(object_type): Path<String>,
     Extension(ctx): Extension<Ctx>,
-    Query(query): Query<RecordQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let query = RecordQuery::parse(raw.as_deref());
     let store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let limit = query.limit.unwrap_or(10).clamp(1, 100);
@@ -56,13 +145,13 @@ pub async fn list(
         .as_deref()
         .and_then(|a| a.parse().ok())
         .unwrap_or(0);
-    let only = query.property_list();
+    // `archived=true` lists the archived records instead of the live ones.
     let mut page: Vec<Value> = store.types[idx]
         .objects
         .range(after..)
-        .filter(|(_, o)| !o.archived)
+        .filter(|(_, o)| o.archived == query.archived)
         .take(limit + 1)
-        .map(|(_, o)| store.record_json(idx, o, only.as_deref()))
+        .map(|(_, o)| read_json(&store, idx, o, &query))
         .collect();
     let mut body = Map::new();
     if page.len() > limit {
@@ -131,17 +220,28 @@ pub async fn get_one(
     State(state): State<Shared>,
     Path((object_type, id)): Path<(String, String)>,
     Extension(ctx): Extension<Ctx>,
-    Query(query): Query<RecordQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let query = RecordQuery::parse(raw.as_deref());
     let store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
-    let Some(object) = find_record(&store, idx, &id, &query).and_then(|r| store.live(idx, r))
-    else {
+    // With `archived=true`, an archived record is read ([INFERENCE] by record id only: its
+    // unique values were freed when it was archived).
+    let object = if query.archived {
+        id.parse::<u64>()
+            .ok()
+            .and_then(|n| store.types[idx].objects.get(&n))
+            .filter(|o| o.archived)
+    } else {
+        find_record(&store, idx, &id, &query).and_then(|r| store.live(idx, r))
+    };
+    let Some(object) = object else {
         return Ok(html_not_found());
     };
-    let only = query.property_list();
-    let body = store.record_json(idx, object, only.as_deref());
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(json_response(
+        StatusCode::OK,
+        &read_json(&store, idx, object, &query),
+    ))
 }
 
 /// `PATCH /crm/v3/objects/{objectType}/{id}`.
@@ -149,9 +249,10 @@ pub async fn update_one(
     State(state): State<Shared>,
     Path((object_type, id)): Path<(String, String)>,
     Extension(ctx): Extension<Ctx>,
-    Query(query): Query<RecordQuery>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let query = RecordQuery::parse(raw.as_deref());
     let input = parse_json::<SingleBody>(&body, &ctx)?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
