@@ -1,6 +1,6 @@
 //! The CRM's data model: object types, property definitions and stored records.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -105,6 +105,44 @@ impl PropertyDef {
     }
 }
 
+/// A property group created through the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyGroup {
+    /// Display label.
+    pub label: String,
+    /// Position in the UI.
+    pub display_order: i64,
+}
+
+impl ObjectType {
+    /// Every property group of the type: HubSpot's `{singular}information`, those its
+    /// properties use, and those created through the API, by name.
+    pub fn groups(&self) -> BTreeMap<String, PropertyGroup> {
+        let mut out = BTreeMap::new();
+        let own = format!("{}information", self.upper_singular.to_lowercase());
+        let mut label = self.labels.0.clone();
+        if let Some(first) = label.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        out.insert(
+            own,
+            PropertyGroup {
+                label: format!("{label} information"),
+                display_order: -1,
+            },
+        );
+        for p in &self.properties {
+            out.entry(p.group_name.clone())
+                .or_insert_with(|| PropertyGroup {
+                    label: p.group_name.clone(),
+                    display_order: -1,
+                });
+        }
+        out.extend(self.created_groups.clone());
+        out
+    }
+}
+
 /// A stored CRM record.
 #[derive(Debug, Clone)]
 pub struct StoredObject {
@@ -162,7 +200,7 @@ pub struct ObjectType {
     pub created_at: String,
     /// Property groups created through `POST /crm/v3/properties/{type}/groups`, beside the
     /// groups its properties already use.
-    pub created_groups: BTreeSet<String>,
+    pub created_groups: BTreeMap<String, PropertyGroup>,
     /// Ids merged away into another record: merged-away id → the record it lives on in.
     pub merged: HashMap<u64, u64>,
     /// Name of the creation-time property (`createdate`; `hs_createdate` on engagements).
@@ -175,7 +213,7 @@ impl ObjectType {
     /// Whether a property group of this name exists: one its properties use, HubSpot's
     /// `{singular}information` group, or one created through the API.
     pub fn has_group(&self, name: &str) -> bool {
-        self.created_groups.contains(name)
+        self.created_groups.contains_key(name)
             || self.properties.iter().any(|p| p.group_name == name)
             || name == format!("{}information", self.upper_singular.to_lowercase())
     }

@@ -318,6 +318,14 @@ impl Store {
         });
     }
 
+    /// Removes every association between two records, either way round.
+    pub fn dissociate(&mut self, a_type: &str, a: u64, b_type: &str, b: u64) {
+        self.associations.retain(|x| {
+            !((x.from_type == a_type && x.from_id == a && x.to_type == b_type && x.to_id == b)
+                || (x.from_type == b_type && x.from_id == b && x.to_type == a_type && x.to_id == a))
+        });
+    }
+
     /// Archives a record and frees its unique values. Returns whether it existed.
     pub fn archive(&mut self, idx: usize, id: u64) -> bool {
         let t = &mut self.types[idx];
@@ -600,5 +608,95 @@ impl Store {
         let body = def.to_json();
         t.properties.push(def);
         Ok(body)
+    }
+}
+
+/// Why two records could not be merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeRefusal {
+    /// Both ids name the same record.
+    Same,
+    /// This id names no live record.
+    Missing(u64),
+}
+
+impl Store {
+    /// Merges record `other` into `primary` (both of type `idx`), as HubSpot's merge does
+    /// ([INFERENCE] for what the recordings do not show): the primary keeps its id and its
+    /// values, gains the other's values it lacks and its associations, and lists the other's
+    /// id in `hs_merged_object_ids`. The other id (and any merged into it before) then finds
+    /// the primary, and so do its unique values.
+    pub fn merge(&mut self, idx: usize, primary: u64, other: u64) -> Result<(), MergeRefusal> {
+        let t = &self.types[idx];
+        let primary = t.merged.get(&primary).copied().unwrap_or(primary);
+        let other = t.merged.get(&other).copied().unwrap_or(other);
+        if primary == other {
+            return Err(MergeRefusal::Same);
+        }
+        for id in [primary, other] {
+            if self.live(idx, id).is_none() {
+                return Err(MergeRefusal::Missing(id));
+            }
+        }
+        let type_id = self.types[idx].type_id.clone();
+        let now = clock::now_iso();
+        let t = &mut self.types[idx];
+        let Some(gone) = t.objects.remove(&other) else {
+            return Err(MergeRefusal::Missing(other));
+        };
+        let mut away: Vec<String> = vec![other.to_string()];
+        if let Some(before) = gone.properties.get("hs_merged_object_ids") {
+            away.extend(
+                before
+                    .split(';')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
+        }
+        for target in t.merged.values_mut() {
+            if *target == other {
+                *target = primary;
+            }
+        }
+        t.merged.insert(other, primary);
+        for index in t.unique_index.values_mut() {
+            for holder in index.values_mut() {
+                if *holder == other {
+                    *holder = primary;
+                }
+            }
+        }
+        let modified = t.modified_property.clone();
+        if let Some(kept) = t.objects.get_mut(&primary) {
+            for (name, value) in gone.properties {
+                if name != "hs_object_id" && name != "hs_merged_object_ids" {
+                    kept.properties.entry(name).or_insert(value);
+                }
+            }
+            let mut merged: Vec<String> = kept
+                .properties
+                .get("hs_merged_object_ids")
+                .map(|s| {
+                    s.split(';')
+                        .filter(|p| !p.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default();
+            merged.extend(away);
+            kept.properties
+                .insert("hs_merged_object_ids".into(), merged.join(";"));
+            kept.properties.insert(modified, now.clone());
+            kept.updated_at = now;
+        }
+        for a in &mut self.associations {
+            if a.from_type == type_id && a.from_id == other {
+                a.from_id = primary;
+            }
+            if a.to_type == type_id && a.to_id == other {
+                a.to_id = primary;
+            }
+        }
+        Ok(())
     }
 }

@@ -416,16 +416,7 @@ pub async fn delete_pair(
         store.types[ti].type_id.clone(),
     );
     if let (Ok(f), Ok(t)) = (id.parse::<u64>(), to_id.parse::<u64>()) {
-        store.associations.retain(|a| {
-            !((a.from_type == from_type
-                && a.from_id == f
-                && a.to_type == to_type_id
-                && a.to_id == t)
-                || (a.from_type == to_type_id
-                    && a.from_id == t
-                    && a.to_type == from_type
-                    && a.to_id == f))
-        });
+        store.dissociate(&from_type, f, &to_type_id, t);
     }
     Ok(axum::response::IntoResponse::into_response(
         StatusCode::NO_CONTENT,
@@ -486,4 +477,75 @@ pub async fn put_v3(
     associations.insert(store.types[ti].name.clone(), json!({ "results": linked }));
     body.insert("associations".into(), Value::Object(associations));
     Ok(json_response(StatusCode::OK, &Value::Object(body)))
+}
+
+#[derive(Deserialize)]
+struct ArchiveInput {
+    from: Ref,
+    to: Vec<Ref>,
+}
+
+/// `POST /crm/v4/associations/{from}/{to}/batch/read`: every association of each input
+/// record to the other type; unknown records are reported in a 207 ([INFERENCE] in the form
+/// of the batch create route's per-input errors).
+pub async fn batch_read(
+    State(state): State<Shared>,
+    Path((from, to)): Path<(String, String)>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Batch { inputs } = parse_json::<Batch<Ref>>(&body, &ctx)?;
+    let store = state.store();
+    let (fi, ti) = pair(&store, &from, &to, &ctx)?;
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        let Some(id) = live_id(&store, fi, &input.id()) else {
+            errors.push(missing_object_error(&store, fi, &input.id()));
+            continue;
+        };
+        let to: Vec<Value> = store
+            .associated(fi, id, ti)
+            .into_iter()
+            .map(|(to_id, types)| {
+                let types: Vec<Value> = types
+                    .iter()
+                    .map(|(category, type_id)| json!({"category": category, "typeId": type_id, "label": Value::Null}))
+                    .collect();
+                json!({"toObjectId": to_id, "associationTypes": types})
+            })
+            .collect();
+        results.push(json!({"from": {"id": id.to_string()}, "to": to}));
+    }
+    Ok(envelope(results, errors, StatusCode::OK))
+}
+
+/// `POST /crm/v4/associations/{from}/{to}/batch/archive`: 204; every association type
+/// between each pair goes, either way round, whether or not there was one.
+pub async fn batch_archive(
+    State(state): State<Shared>,
+    Path((from, to)): Path<(String, String)>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Batch { inputs } = parse_json::<Batch<ArchiveInput>>(&body, &ctx)?;
+    let mut store = state.store();
+    let (fi, ti) = pair(&store, &from, &to, &ctx)?;
+    let (a_type, b_type) = (
+        store.types[fi].type_id.clone(),
+        store.types[ti].type_id.clone(),
+    );
+    for input in inputs {
+        let Ok(a) = input.from.id().parse::<u64>() else {
+            continue;
+        };
+        for to in input.to {
+            if let Ok(b) = to.id().parse::<u64>() {
+                store.dissociate(&a_type, a, &b_type, b);
+            }
+        }
+    }
+    Ok(axum::response::IntoResponse::into_response(
+        StatusCode::NO_CONTENT,
+    ))
 }

@@ -28,6 +28,7 @@ fn object_routes() -> Router<Shared> {
         .route("/{object_type}/batch/read", post(objects::batch_read))
         .route("/{object_type}/batch/archive", post(objects::batch_archive))
         .route("/{object_type}/search", post(objects::search))
+        .route("/{object_type}/merge", post(objects::merge))
         .route(
             "/{object_type}",
             get(objects::list).post(objects::create_one),
@@ -47,8 +48,22 @@ fn property_routes() -> Router<Shared> {
             "/{object_type}",
             get(properties::list).post(properties::create),
         )
-        .route("/{object_type}/groups", post(properties::create_group))
-        .route("/{object_type}/{name}", get(properties::get_one))
+        .route(
+            "/{object_type}/groups",
+            get(properties::list_groups).post(properties::create_group),
+        )
+        .route(
+            "/{object_type}/groups/{name}",
+            get(properties::get_group)
+                .patch(properties::update_group)
+                .delete(properties::delete_group),
+        )
+        .route(
+            "/{object_type}/{name}",
+            get(properties::get_one)
+                .patch(properties::update)
+                .delete(properties::delete),
+        )
 }
 
 /// Object, property, schema and association routes: auth and rate limits apply. HubSpot's
@@ -77,6 +92,14 @@ pub fn crm_routes() -> Router<Shared> {
         .route(
             "/crm/v4/associations/{from}/{to}/batch/associate/default",
             post(associations::batch_associate_default),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/read",
+            post(associations::batch_read),
+        )
+        .route(
+            "/crm/v4/associations/{from}/{to}/batch/archive",
+            post(associations::batch_archive),
         )
         .route(
             "/crm/v4/associations/{from}/{to}/labels",

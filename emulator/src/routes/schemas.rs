@@ -148,7 +148,11 @@ pub fn create_schema(
         // [INFERENCE] a schema's properties bring their groups with them.
         candidate.types[0]
             .created_groups
-            .insert(def.group_name.clone());
+            .entry(def.group_name.clone())
+            .or_insert_with(|| crate::model::PropertyGroup {
+                label: def.group_name.clone(),
+                display_order: -1,
+            });
         candidate.create_property(0, def, correlation_id)?;
     }
     let t = candidate.types.remove(0);

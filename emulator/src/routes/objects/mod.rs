@@ -9,7 +9,7 @@ mod single;
 
 pub use batch::{batch_archive, batch_create, batch_read, batch_update, batch_upsert};
 pub use search::search;
-pub use single::{create_one, delete_one, get_one, list, update_one};
+pub use single::{create_one, delete_one, get_one, list, merge, update_one};
 
 use std::collections::HashSet;
 

@@ -289,3 +289,67 @@ pub async fn delete_one(
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// The body of `POST /crm/v3/objects/{objectType}/merge`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MergeBody {
+    primary_object_id: IdValue,
+    object_id_to_merge: IdValue,
+}
+
+/// `POST /crm/v3/objects/{objectType}/merge`: 200 with the record both now live on.
+pub async fn merge(
+    State(state): State<Shared>,
+    Path(object_type): Path<String>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let input = parse_json::<MergeBody>(&body, &ctx)?;
+    let mut store = state.store();
+    let idx = resolve(&store, &object_type, &ctx)?;
+    let ids = (
+        input.primary_object_id.text(),
+        input.object_id_to_merge.text(),
+    );
+    let (Ok(primary), Ok(other)) = (ids.0.parse::<u64>(), ids.1.parse::<u64>()) else {
+        return Err(ApiError::validation(
+            format!("Object ids must be numbers: {} and {}", ids.0, ids.1),
+            &ctx.correlation_id,
+        ));
+    };
+    match store.merge(idx, primary, other) {
+        Ok(()) => {}
+        // [INFERENCE] texts: HubSpot's merge refusals were not recorded.
+        Err(crate::store::MergeRefusal::Same) => {
+            return Err(ApiError::validation(
+                format!("Cannot merge object {primary} into itself"),
+                &ctx.correlation_id,
+            ));
+        }
+        Err(crate::store::MergeRefusal::Missing(id)) => {
+            return Err(ApiError::not_found(
+                format!(
+                    "resource not found: {} {id} does not exist",
+                    store.types[idx].upper_singular
+                ),
+                &ctx.correlation_id,
+            ));
+        }
+    }
+    let kept = store.types[idx]
+        .merged
+        .get(&other)
+        .copied()
+        .unwrap_or(primary);
+    let Some(object) = store.live(idx, kept) else {
+        return Err(ApiError::not_found(
+            "merged record vanished",
+            &ctx.correlation_id,
+        ));
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &store.record_json(idx, object, None),
+    ))
+}
