@@ -429,3 +429,51 @@ async fn date_versioned_paths_are_served_like_v3() {
     );
     assert_eq!(hub.stored("contacts").await.len(), 1);
 }
+
+#[tokio::test]
+async fn requests_the_framework_refuses_still_get_hubspot_shaped_errors() {
+    let hub = Hub::default().await;
+    let wrong_method = hub
+        .send(
+            reqwest::Method::PUT,
+            "/crm/v3/objects/contacts/batch/upsert",
+            None,
+        )
+        .await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.body["status"], "error");
+    assert_eq!(wrong_method.body["category"], "VALIDATION_ERROR");
+    assert!(wrong_method.body["correlationId"].is_string());
+    let huge = format!(
+        r#"{{"inputs":[{{"properties":{{"a":"{}"}}}}]}}"#,
+        "x".repeat(hubspot_emulator::app::MAX_BODY_BYTES)
+    );
+    let resp = hub
+        .client
+        .post(hub.url("/crm/v3/objects/contacts/batch/upsert"))
+        .bearer_auth(&hub.token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 413);
+    let body: serde_json::Value = resp.json().await.expect("JSON body");
+    assert_eq!(body["status"], "error");
+    // A wrong kind of JSON value gets Jackson's words, as recorded.
+    let nested = hub
+        .post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "n@example.com"}, "associations": [[]]}),
+        )
+        .await;
+    assert_eq!(nested.status, 400);
+    assert!(
+        nested.body["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("Cannot deserialize value of type `com.hubspot.crmpublic.core.models.associations.PublicAssociationsForObject$Json` from Array value (token `JsonToken.START_ARRAY`)"),
+        "{}",
+        nested.body["message"]
+    );
+}

@@ -151,14 +151,72 @@ pub fn inspect_routes() -> Router<Shared> {
         .route("/_emulator/reset", post(inspect::reset))
 }
 
+/// The Java class HubSpot's parser names when a body holds the wrong kind of JSON value where
+/// this type belongs.
+pub trait JavaName {
+    /// Fully qualified class name.
+    const NAME: &'static str;
+}
+
+/// A `T` that only a JSON object can be (serde would also take an array for a struct), so
+/// that an array in its place is refused as HubSpot's parser refuses it.
+#[derive(Debug)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de> + JavaName> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de> + JavaName> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "`{}`", T::NAME)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// serde's "invalid type: sequence, expected `T`" in the words of HubSpot's (Jackson) parser,
+/// or `None` when serde's words stay.
+fn jackson_words(detail: &str) -> Option<String> {
+    for (serde_kind, jackson) in [
+        ("sequence", "Array value (token `JsonToken.START_ARRAY`)"),
+        ("map", "Object value (token `JsonToken.START_OBJECT`)"),
+    ] {
+        let prefix = format!("invalid type: {serde_kind}, expected `");
+        if let Some(class) = detail
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            return Some(format!(
+                "Cannot deserialize value of type `{class}` from {jackson}"
+            ));
+        }
+    }
+    None
+}
+
 /// Parses a JSON body, answering as HubSpot does when it cannot: 400 "Invalid input JSON on
-/// line L, column C: …" without a `category`.
+/// line L, column C: …" without a `category` (in Jackson's words where the emulator knows
+/// them, serde's otherwise).
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes, ctx: &Ctx) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
         let detail = text.split(" at line ").next().unwrap_or(&text).to_string();
+        let (column, detail) = match jackson_words(&detail) {
+            // serde places a wrong-type error just before the value; Jackson names the
+            // value's own (1-based) column, as recorded.
+            Some(words) => (e.column() + 1, words),
+            None => (e.column(), detail),
+        };
         ApiError::invalid_json(
-            format_args!("on line {}, column {}: {detail}", e.line(), e.column()),
+            format_args!("on line {}, column {column}: {detail}", e.line()),
             &ctx.correlation_id,
         )
     })

@@ -60,7 +60,13 @@ struct WriteInput {
     properties: Map<String, Value>,
     object_write_trace_id: Option<String>,
     #[serde(default)]
-    associations: Vec<InlineAssociation>,
+    associations: Vec<crate::routes::Object<InlineAssociation>>,
+}
+
+impl crate::routes::JavaName for InlineAssociation {
+    // As recorded in HubSpot's answer to `"associations": [[]]`.
+    const NAME: &'static str =
+        "com.hubspot.crmpublic.core.models.associations.PublicAssociationsForObject$Json";
 }
 
 #[derive(Deserialize)]
@@ -378,7 +384,7 @@ fn inline_associations(
 ) -> Result<Vec<PendingLink>, ApiError> {
     let from = &store.types[idx].type_id;
     let mut out = Vec::new();
-    for a in &input.associations {
+    for crate::routes::Object(a) in &input.associations {
         let types: Vec<(String, u32)> = a
             .types
             .iter()
