@@ -122,6 +122,8 @@ pub fn crm_routes() -> Router<Shared> {
             put(associations::put_v3),
         )
         .route("/crm/v3/lists", post(lists::create))
+        // HubSpot's official clients post to `/crm/v3/lists/`.
+        .route("/crm/v3/lists/", post(lists::create))
         .route(
             "/crm/v3/lists/object-type-id/{object_type_id}/name/{name}",
             get(lists::by_name),
