@@ -12,6 +12,7 @@ const VOLATILE: &[&str] = &[
     "createdAt",
     "updatedAt",
     "createdate",
+    "hs_createdate",
     "lastmodifieddate",
     "hs_lastmodifieddate",
     "access_token",

@@ -32,6 +32,7 @@ async fn a_note_is_created_with_inline_associations_and_refused_for_a_missing_de
         )
         .await;
     assert_eq!(note.status, 201);
+    insta::assert_json_snapshot!(note.snapshot(), {".headers.location" => "[location]", ".body.id" => "[id]", ".body.properties.hs_object_id" => "[id]", ".body.url" => "[url]"});
     // Stored as HubSpot answers it: epoch ms in, ISO out; the url is the notes list view.
     assert_eq!(
         note.body["properties"]["hs_timestamp"],
@@ -234,6 +235,7 @@ async fn a_preloaded_portal_holds_its_properties_records_lists_and_merged_ids() 
             json!({"inputs": [{"id": "X-1", "idProperty": "external_id", "properties": {"firstname": "Pre"}}]}),
         )
         .await;
+    insta::assert_json_snapshot!(by_external.snapshot());
     assert_eq!(by_external.body["results"][0]["id"], "7001");
     assert_eq!(by_external.body["results"][0]["new"], false);
     let list = hub.get("/crm/v3/lists/33/memberships/join-order").await;

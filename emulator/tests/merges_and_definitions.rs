@@ -46,6 +46,7 @@ async fn a_merged_away_record_lives_on_in_the_primary() {
         )
         .await;
     assert_eq!(merged.status, 200, "{:?}", merged.body);
+    insta::assert_json_snapshot!(merged.snapshot(), {".body.id" => "[primary]", ".body.properties.hs_object_id" => "[primary]", ".body.properties.hs_merged_object_ids" => "[other]", ".body.url" => "[url]"});
     assert_eq!(merged.body["id"], json!(primary));
     // The primary keeps its values and gains the ones it lacked.
     assert_eq!(merged.body["properties"]["firstname"], "Ada");

@@ -47,6 +47,7 @@ async fn properties_may_be_repeated_or_comma_separated() {
         ))
         .await;
     assert_eq!(repeated.status, 200, "{:?}", repeated.body);
+    insta::assert_json_snapshot!(repeated.snapshot(), {".body.id" => "[id]", ".body.properties.hs_object_id" => "[id]", ".body.url" => "[url]"});
     assert_eq!(names(&repeated.body), names(&comma.body));
     assert_eq!(
         names(&repeated.body),
