@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::config::{Config, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::input::InputFormat;
 use crate::mapping::fields::NewProperty;
 use crate::mapping::{StreamMapping, check_association};
@@ -105,9 +106,10 @@ pub async fn check(
         names.push("contacts".into());
     }
     let mut problems = 0;
+    let mut types = ObjectTypes::default();
     for name in names {
         let fields = columns.get(&name);
-        let errors = check_stream(config, client, &name, fields).await?;
+        let errors = check_stream(config, client, &mut types, &name, fields).await?;
         if errors.is_empty() {
             continue;
         }
@@ -123,14 +125,18 @@ pub async fn check(
 async fn check_stream(
     config: &Config,
     client: &Client,
+    types: &mut ObjectTypes,
     name: &str,
     fields: Option<&Vec<(String, Option<Value>)>>,
 ) -> Result<Vec<String>, FatalError> {
-    let Some(stream) = config.stream(name) else {
+    let Some(mut stream) = config.stream(name) else {
         return Ok(vec![format!(
             "maps to no HubSpot object type; add it to \"streams\" in the config"
         )]);
     };
+    if let Err(reason) = schemas::canonicalise(client, types, &mut stream).await? {
+        return Ok(vec![reason]);
+    }
     let object_type = stream.object_type.clone();
     let properties = match client.properties(&object_type).await? {
         Ok(p) => p,

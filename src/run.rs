@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
 use crate::input::Lines;
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
@@ -114,6 +115,8 @@ struct Runner<W: Write> {
     halted: bool,
     emit_states: bool,
     reject_rate: RejectRate,
+    /// Object type names resolved so far (custom objects read once).
+    object_types: ObjectTypes,
 }
 
 /// Runs the target over `input`, writing STATE to `stdout`, until the input ends, a fatal
@@ -148,6 +151,7 @@ pub async fn run<W: Write>(
         halted: false,
         emit_states: client_is_live,
         reject_rate: RejectRate::default(),
+        object_types: ObjectTypes::default(),
     };
     let mut line_no = 0u64;
     let mut input_done = false;
@@ -414,9 +418,14 @@ impl<W: Write> Runner<W> {
             self.streams[idx].key_properties = key_properties;
             return Ok(());
         }
-        let Some(mapping) = self.config.stream(&stream) else {
+        let Some(mut mapping) = self.config.stream(&stream) else {
             return Err(FatalError::UnmappedStream { line, stream });
         };
+        if let Err(reason) =
+            schemas::canonicalise(&self.client, &mut self.object_types, &mut mapping).await?
+        {
+            return Err(FatalError::IdProperty { stream, reason });
+        }
         let object_type = mapping.object_type.clone();
         self.load_properties(&stream, &object_type).await?;
         for association in &mapping.associations {

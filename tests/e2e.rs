@@ -936,3 +936,71 @@ async fn update_only_streams_change_existing_records_and_never_create() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_object_is_found_by_each_of_its_names() {
+    let preload = json!({"schemas": [{"name": "cars", "labels": {"singular": "Car", "plural": "Cars"},
+        "primaryDisplayProperty": "model",
+        "properties": [{"name": "vin", "label": "VIN", "type": "string", "fieldType": "text", "hasUniqueValue": true},
+                       {"name": "model", "label": "Model", "type": "string", "fieldType": "text"}]}]});
+    let settings = Settings {
+        preload: hubspot_emulator::preload::Preload::from_json(&preload.to_string()).unwrap(),
+        ..Settings::default()
+    };
+    // Four streams, one per way of naming the object; all write to the same type.
+    let names = ["cars", "Car", "p23170316_cars", "2-1000001"];
+    let streams: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            (
+                format!("s{i}"),
+                json!({"object_type": n, "id_property": "vin"}),
+            )
+        })
+        .collect();
+    let (hub, _work, config) = start(settings, json!({ "streams": streams })).await;
+    let mut messages = Vec::new();
+    for i in 0..names.len() {
+        messages.push(schema(&format!("s{i}")));
+        // The same car from every stream: the last write wins, one record in all.
+        messages.push(record(
+            &format!("s{i}"),
+            json!({"vin": "VIN-1", "model": format!("Model {i}")}),
+        ));
+        messages.push(record(
+            &format!("s{i}"),
+            json!({"vin": format!("VIN-{}", i + 2), "model": "Other"}),
+        ));
+    }
+    let out = run(&["--config", config.to_str().unwrap()], &singer(&messages)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let cars = stored(&hub.base_url(), "2-1000001").await;
+    assert_eq!(cars.len(), 5, "{cars:?}");
+    let first = cars
+        .iter()
+        .find(|c| c["properties"]["vin"] == "VIN-1")
+        .unwrap();
+    assert_eq!(
+        first["properties"]["model"], "Model 3",
+        "written in input order"
+    );
+
+    let (_hub, work, config) = start(
+        Settings::default(),
+        json!({"streams": {"boats": {"object_type": "boats", "id_property": "hull"}}}),
+    )
+    .await;
+    let out = run(
+        &["--config", config.to_str().unwrap()],
+        &singer(&[schema("boats")]),
+    )
+    .await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.critical().contains("object_type 'boats' is neither a standard object type nor a custom object of this portal (custom objects: none)"),
+        "{}",
+        out.stderr
+    );
+    drop(work);
+}

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod client;
 pub mod dry_run;
 pub mod pacer;
+pub mod schemas;
 pub mod wire;
 
 pub use client::{Client, Limits, Reply, SendFailure};

@@ -1,0 +1,244 @@
+//! Object types by any name a user gives them: HubSpot's standard types by plural or singular
+//! name or type id, custom objects by name, label, fully qualified name (`p{portal}_{name}`)
+//! or type id (`2-N`), resolved through the schemas API once per run.
+//!
+//! Every name resolves to one canonical spelling (a standard type's plural name, a custom
+//! object's type id), so that two streams writing one type are recognised as such however
+//! their configs spell it.
+
+use serde::Deserialize;
+
+use super::client::{Client, SendFailure};
+use crate::error::FatalError;
+
+/// HubSpot's standard object types: `(type id, plural name, singular name)`.
+const STANDARD: &[(&str, &str, &str)] = &[
+    ("0-1", "contacts", "contact"),
+    ("0-2", "companies", "company"),
+    ("0-3", "deals", "deal"),
+    ("0-5", "tickets", "ticket"),
+    ("0-7", "products", "product"),
+    ("0-8", "line_items", "line_item"),
+    ("0-14", "quotes", "quote"),
+    ("0-27", "tasks", "task"),
+    ("0-46", "notes", "note"),
+    ("0-47", "meetings", "meeting"),
+    ("0-48", "calls", "call"),
+    ("0-49", "emails", "email"),
+];
+
+/// The canonical (plural) name of a standard object type, however it is spelled.
+pub fn standard_type(given: &str) -> Option<&'static str> {
+    let lower = given.trim().to_ascii_lowercase();
+    STANDARD
+        .iter()
+        .find(|(id, plural, singular)| lower == *id || lower == *plural || lower == *singular)
+        .map(|(_, plural, _)| *plural)
+}
+
+/// One custom object schema, as far as naming goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomObject {
+    /// Its name (`cars`).
+    pub name: String,
+    /// Singular and plural labels.
+    #[serde(default)]
+    pub labels: Labels,
+    /// `p{portal}_{name}`.
+    #[serde(default)]
+    pub fully_qualified_name: String,
+    /// `2-N`.
+    pub object_type_id: String,
+}
+
+/// A custom object's labels.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Labels {
+    /// `Car`.
+    #[serde(default)]
+    pub singular: String,
+    /// `Cars`.
+    #[serde(default)]
+    pub plural: String,
+}
+
+#[derive(Deserialize)]
+struct SchemaList {
+    results: Vec<CustomObject>,
+}
+
+impl CustomObject {
+    fn names(&self) -> [&str; 5] {
+        [
+            &self.name,
+            &self.labels.singular,
+            &self.labels.plural,
+            &self.fully_qualified_name,
+            &self.object_type_id,
+        ]
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} ({}, {})",
+            self.name, self.fully_qualified_name, self.object_type_id
+        )
+    }
+}
+
+/// Canonical object type of `given` among `custom` objects, or why there is none: the error
+/// lists the custom objects that exist, or the ones `given` could mean.
+pub fn resolve(given: &str, custom: &[CustomObject]) -> Result<String, String> {
+    if let Some(standard) = standard_type(given) {
+        return Ok(standard.to_string());
+    }
+    let wanted = given.trim();
+    let matches: Vec<&CustomObject> = custom
+        .iter()
+        .filter(|c| c.names().iter().any(|n| n.eq_ignore_ascii_case(wanted)))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.object_type_id.clone()),
+        [] => {
+            let known: Vec<String> = custom.iter().map(CustomObject::describe).collect();
+            Err(format!(
+                "'{given}' is neither a standard object type nor a custom object of this portal (custom objects: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        }
+        several => Err(format!(
+            "'{given}' names several custom objects: {}; use the fully qualified name or the type id",
+            several
+                .iter()
+                .map(|c| c.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Resolves object type names for one run, reading the portal's custom objects the first
+/// time a name is not a standard type.
+#[derive(Debug, Default)]
+pub struct ObjectTypes {
+    custom: Option<Vec<CustomObject>>,
+}
+
+impl ObjectTypes {
+    /// The canonical object type of `given`; the inner `Err` says why there is none.
+    pub async fn canonical(
+        &mut self,
+        client: &Client,
+        given: &str,
+    ) -> Result<Result<String, String>, FatalError> {
+        if let Some(standard) = standard_type(given) {
+            return Ok(Ok(standard.to_string()));
+        }
+        if self.custom.is_none() {
+            match custom_objects(client).await? {
+                Ok(list) => self.custom = Some(list),
+                Err(reason) => return Ok(Err(reason)),
+            }
+        }
+        Ok(resolve(given, self.custom.as_deref().unwrap_or_default()))
+    }
+}
+
+/// Rewrites the object types `stream` names (its own and its associations') to their
+/// canonical names; the inner `Err` says which one is unknown or ambiguous and why.
+pub async fn canonicalise(
+    client: &Client,
+    types: &mut ObjectTypes,
+    stream: &mut crate::config::StreamConfig,
+) -> Result<Result<(), String>, FatalError> {
+    match types.canonical(client, &stream.object_type).await? {
+        Ok(c) => stream.object_type = c,
+        Err(reason) => return Ok(Err(format!("object_type {reason}"))),
+    }
+    for a in &mut stream.associations {
+        match types.canonical(client, &a.to_object_type).await? {
+            Ok(c) => a.to_object_type = c,
+            Err(reason) => {
+                return Ok(Err(format!(
+                    "association field '{}': to_object_type {reason}",
+                    a.field
+                )));
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// `GET /crm-object-schemas/v3/schemas`: the portal's custom objects.
+async fn custom_objects(client: &Client) -> Result<Result<Vec<CustomObject>, String>, FatalError> {
+    let path = "/crm-object-schemas/v3/schemas";
+    match client
+        .send(reqwest::Method::GET, path, None, "schemas")
+        .await
+    {
+        Ok(reply) if reply.status == 200 => serde_json::from_slice::<SchemaList>(&reply.body)
+            .map(|l| Ok(l.results))
+            .map_err(|e| FatalError::Request(format!("unexpected body from GET {path}: {e}"))),
+        Ok(reply) => Ok(Err(format!(
+            "reading the portal's custom objects failed: HTTP {}: {}",
+            reply.status,
+            super::wire::ErrorBody::parse(&reply.body)
+                .message
+                .unwrap_or_default()
+        ))),
+        Err(SendFailure::Fatal(f)) => Err(f),
+        Err(SendFailure::Exhausted {
+            reason, attempts, ..
+        }) => Err(FatalError::Request(format!(
+            "GET {path} failed after {attempts} attempts: {reason}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn car() -> CustomObject {
+        CustomObject {
+            name: "cars".into(),
+            labels: Labels {
+                singular: "Car".into(),
+                plural: "Cars".into(),
+            },
+            fully_qualified_name: "p123_cars".into(),
+            object_type_id: "2-7".into(),
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_a_type_resolves_to_one_canonical_name() {
+        for given in ["companies", "Company", "0-2", " COMPANIES "] {
+            assert_eq!(resolve(given, &[]).as_deref(), Ok("companies"), "{given}");
+        }
+        for given in ["cars", "Car", "Cars", "p123_cars", "2-7"] {
+            assert_eq!(resolve(given, &[car()]).as_deref(), Ok("2-7"), "{given}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_ambiguous_names_list_the_custom_objects() {
+        assert_eq!(
+            resolve("boats", &[car()]).unwrap_err(),
+            "'boats' is neither a standard object type nor a custom object of this portal (custom objects: cars (p123_cars, 2-7))"
+        );
+        let mut other = car();
+        other.name = "car".into();
+        other.fully_qualified_name = "p123_car".into();
+        other.object_type_id = "2-8".into();
+        assert_eq!(
+            resolve("Car", &[car(), other]).unwrap_err(),
+            "'Car' names several custom objects: cars (p123_cars, 2-7), car (p123_car, 2-8); use the fully qualified name or the type id"
+        );
+    }
+}
