@@ -8,7 +8,6 @@
 #![warn(missing_docs)]
 
 pub mod about;
-pub mod associate;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::writer::Outcome;
+use crate::pipeline::outcome::Outcome;
 
 /// What happened to one stream's records.
 #[derive(Debug, Default, Clone, Serialize)]

@@ -1,4 +1,5 @@
 //! Singer in, batches out, STATE back: knows Singer and batches, never builds HTTP requests.
 
 pub mod batch;
+pub mod outcome;
 pub mod state;

@@ -1,59 +1,31 @@
-//! Sends one batch and gives every record in it an outcome.
+//! Sends one batch and gives every record in it an outcome: the driver shared by every way
+//! of writing (one file each), and the reading of HubSpot's batch answers.
 //!
 //! A whole-batch 4xx is split in halves until the offending inputs stand alone, so the good
 //! records beside them are written. A merged input that fails is resent record by record, in
-//! input order, so one bad record never costs the others with the same key. Streams in
-//! `update_only` mode look their records up and update them by id instead of upserting, and
-//! the associations records ask for are made last ([`crate::associate`]).
+//! input order, so one bad record never costs the others with the same key. How a group of
+//! inputs is sent depends on the stream: [`upsert`] by a unique property, [`update`] by id
+//! after looking the keys up. The associations records ask for are made last
+//! ([`associations`]).
+
+mod associations;
+mod update;
+mod upsert;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value;
 
+pub use associations::associate;
+
 use crate::config::WriteMode;
 use crate::error::FatalError;
-use crate::hubspot::wire::{BatchResponse, ErrorBody, UpsertInput, UpsertRequest};
+use crate::hubspot::wire::{BatchResponse, ErrorBody};
 use crate::hubspot::{Client, Reply, SendFailure};
-use crate::pipeline::batch::{Batch, Input, Origin};
+use crate::pipeline::batch::{Batch, Input};
+pub use crate::pipeline::outcome::{BatchResult, Outcome, Settled};
 use crate::rejection::{HttpDetail, Rejection};
-
-/// What happened to one record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// HubSpot created the record.
-    Created,
-    /// HubSpot updated an existing record.
-    Updated,
-    /// The record is in the rejected file for this reason.
-    Rejected(Rejection),
-}
-
-/// One record with its outcome.
-#[derive(Debug)]
-pub struct Settled {
-    /// The record.
-    pub origin: Origin,
-    /// What happened to it.
-    pub outcome: Outcome,
-    /// Whether it was merged into another record's input (same key in one batch).
-    pub merged: bool,
-    /// HubSpot's id of the record it was written to.
-    pub record_id: Option<String>,
-}
-
-/// The outcome of a whole batch.
-#[derive(Debug)]
-pub struct BatchResult {
-    /// Stream index.
-    pub stream: usize,
-    /// Keys the batch held (to release ordering locks).
-    pub keys: Vec<String>,
-    /// Records with an outcome.
-    pub settled: Vec<Settled>,
-    /// Set when the run must stop; records not in `settled` have no outcome.
-    pub fatal: Option<FatalError>,
-}
 
 /// Where a batch goes.
 #[derive(Debug, Clone)]
@@ -70,14 +42,14 @@ pub struct Target {
 
 /// What HubSpot did with one input.
 #[derive(Debug, Clone)]
-struct Written {
+pub(super) struct Written {
     /// Created rather than updated.
-    new: bool,
+    pub(super) new: bool,
     /// HubSpot's record id.
-    id: String,
+    pub(super) id: String,
 }
 
-type InputOutcome = Result<Written, Rejection>;
+pub(super) type InputOutcome = Result<Written, Rejection>;
 
 /// Writes `batch` and returns every record's outcome (or a fatal error).
 pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> BatchResult {
@@ -154,7 +126,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
     let fatal = if target.associations.is_empty() {
         None
     } else {
-        crate::associate::associate(
+        associate(
             &client,
             &target.object_type,
             &target.associations,
@@ -211,7 +183,7 @@ fn settle_input(
     }
 }
 
-enum GroupReply {
+pub(super) enum GroupReply {
     /// One outcome per input, in order.
     PerInput(Vec<InputOutcome>),
     /// HubSpot refused the request as a whole.
@@ -235,98 +207,13 @@ async fn send_group(
     group: &[Input],
 ) -> Result<GroupReply, FatalError> {
     match target.write_mode {
-        WriteMode::Upsert => upsert_group(client, target, group).await,
-        WriteMode::UpdateOnly => update_group(client, target, group).await,
+        WriteMode::Upsert => upsert::send(client, target, group).await,
+        WriteMode::UpdateOnly => update::send(client, target, group).await,
     }
-}
-
-async fn upsert_group(
-    client: &Client,
-    target: &Target,
-    group: &[Input],
-) -> Result<GroupReply, FatalError> {
-    let traces: Vec<String> = group.iter().map(Input::trace_id).collect();
-    let request = UpsertRequest {
-        inputs: group
-            .iter()
-            .zip(&traces)
-            .map(|(input, trace)| UpsertInput {
-                id: &input.key,
-                id_property: &target.id_property,
-                object_write_trace_id: trace,
-                properties: &input.properties,
-            })
-            .collect(),
-    };
-    let answer = client.upsert(&target.object_type, &request).await;
-    interpret(target, &group.iter().collect::<Vec<_>>(), &traces, answer)
-}
-
-/// `update_only`: finds the existing records by key, then `POST …/batch/update` by record id.
-/// Keys with no record are rejected as `NOT_FOUND`; nothing is created.
-async fn update_group(
-    client: &Client,
-    target: &Target,
-    group: &[Input],
-) -> Result<GroupReply, FatalError> {
-    let keys: Vec<String> = group.iter().map(|i| i.key.clone()).collect();
-    let ids = match client
-        .find_ids(&target.object_type, &target.id_property, &keys)
-        .await?
-    {
-        Ok(ids) => ids,
-        Err(reason) => {
-            // Not about any one input: splitting the batch would only repeat the lookup.
-            let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
-            return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
-        }
-    };
-    let found: Vec<&Input> = group.iter().filter(|i| ids.contains_key(&i.key)).collect();
-    let traces: Vec<String> = found.iter().map(|i| i.trace_id()).collect();
-    let inputs: Vec<serde_json::Value> = found
-        .iter()
-        .zip(&traces)
-        .map(|(i, trace)| serde_json::json!({"id": ids[&i.key], "properties": i.properties, "objectWriteTraceId": trace}))
-        .collect();
-    let mut written: HashMap<String, InputOutcome> = HashMap::new();
-    if !found.is_empty() {
-        let path = format!("/crm/v3/objects/{}/batch/update", target.object_type);
-        let answer = client
-            .post(
-                &path,
-                &serde_json::json!({ "inputs": inputs }),
-                &target.object_type,
-            )
-            .await;
-        match interpret(target, &found, &traces, answer)? {
-            GroupReply::Split(rejection) => return Ok(GroupReply::Split(rejection)),
-            GroupReply::PerInput(outcomes) => {
-                for (input, outcome) in found.iter().zip(outcomes) {
-                    written.insert(input.key.clone(), outcome);
-                }
-            }
-        }
-    }
-    let outcomes = group
-        .iter()
-        .map(|input| {
-            written.remove(&input.key).unwrap_or_else(|| {
-                Err(Rejection::local(
-                    "NOT_FOUND",
-                    format!(
-                        "update_only: no {} record has {} = '{}', and this stream never creates records",
-                        target.object_type, target.id_property, input.key
-                    ),
-                    Some(&target.id_property),
-                ))
-            })
-        })
-        .collect();
-    Ok(GroupReply::PerInput(outcomes))
 }
 
 /// Reads HubSpot's answer to a batch write of `group` (with `traces`, in order).
-fn interpret(
+pub(super) fn interpret(
     target: &Target,
     group: &[&Input],
     traces: &[String],

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use crate::config::AssociationConfig;
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::pipeline::outcome::{Outcome, Settled};
 use crate::rejection::Rejection;
-use crate::writer::{Outcome, Settled};
 
 /// HubSpot's limit on inputs per batch request.
 const CHUNK: usize = 100;

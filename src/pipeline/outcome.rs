@@ -1,0 +1,43 @@
+//! What happened to each record: the vocabulary the writer, the associations code and the
+//! output share, so that none of them imports another.
+
+use crate::error::FatalError;
+use crate::pipeline::batch::Origin;
+use crate::rejection::Rejection;
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// HubSpot created the record.
+    Created,
+    /// HubSpot updated an existing record.
+    Updated,
+    /// The record is in the rejected file for this reason.
+    Rejected(Rejection),
+}
+
+/// One record with its outcome.
+#[derive(Debug)]
+pub struct Settled {
+    /// The record.
+    pub origin: Origin,
+    /// What happened to it.
+    pub outcome: Outcome,
+    /// Whether it was merged into another record's input (same key in one batch).
+    pub merged: bool,
+    /// HubSpot's id of the record it was written to.
+    pub record_id: Option<String>,
+}
+
+/// The outcome of a whole batch.
+#[derive(Debug)]
+pub struct BatchResult {
+    /// Stream index.
+    pub stream: usize,
+    /// Keys the batch held (to release ordering locks).
+    pub keys: Vec<String>,
+    /// Records with an outcome.
+    pub settled: Vec<Settled>,
+    /// Set when the run must stop; records not in `settled` have no outcome.
+    pub fatal: Option<FatalError>,
+}

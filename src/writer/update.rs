@@ -1,0 +1,72 @@
+//! `update_only`: the records' ids found by key, then `POST …/batch/update` by id.
+
+use std::collections::HashMap;
+
+use super::{GroupReply, InputOutcome, Target, interpret};
+use crate::error::FatalError;
+use crate::hubspot::Client;
+use crate::pipeline::batch::Input;
+use crate::rejection::Rejection;
+
+/// `update_only`: finds the existing records by key, then `POST …/batch/update` by record id.
+/// Keys with no record are rejected as `NOT_FOUND`; nothing is created.
+pub(super) async fn send(
+    client: &Client,
+    target: &Target,
+    group: &[Input],
+) -> Result<GroupReply, FatalError> {
+    let keys: Vec<String> = group.iter().map(|i| i.key.clone()).collect();
+    let ids = match client
+        .find_ids(&target.object_type, &target.id_property, &keys)
+        .await?
+    {
+        Ok(ids) => ids,
+        Err(reason) => {
+            // Not about any one input: splitting the batch would only repeat the lookup.
+            let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
+            return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
+        }
+    };
+    let found: Vec<&Input> = group.iter().filter(|i| ids.contains_key(&i.key)).collect();
+    let traces: Vec<String> = found.iter().map(|i| i.trace_id()).collect();
+    let inputs: Vec<serde_json::Value> = found
+        .iter()
+        .zip(&traces)
+        .map(|(i, trace)| serde_json::json!({"id": ids[&i.key], "properties": i.properties, "objectWriteTraceId": trace}))
+        .collect();
+    let mut written: HashMap<String, InputOutcome> = HashMap::new();
+    if !found.is_empty() {
+        let path = format!("/crm/v3/objects/{}/batch/update", target.object_type);
+        let answer = client
+            .post(
+                &path,
+                &serde_json::json!({ "inputs": inputs }),
+                &target.object_type,
+            )
+            .await;
+        match interpret(target, &found, &traces, answer)? {
+            GroupReply::Split(rejection) => return Ok(GroupReply::Split(rejection)),
+            GroupReply::PerInput(outcomes) => {
+                for (input, outcome) in found.iter().zip(outcomes) {
+                    written.insert(input.key.clone(), outcome);
+                }
+            }
+        }
+    }
+    let outcomes = group
+        .iter()
+        .map(|input| {
+            written.remove(&input.key).unwrap_or_else(|| {
+                Err(Rejection::local(
+                    "NOT_FOUND",
+                    format!(
+                        "update_only: no {} record has {} = '{}', and this stream never creates records",
+                        target.object_type, target.id_property, input.key
+                    ),
+                    Some(&target.id_property),
+                ))
+            })
+        })
+        .collect();
+    Ok(GroupReply::PerInput(outcomes))
+}
