@@ -87,13 +87,14 @@ pub fn streams_schema() -> Value {
             "properties": {
                 "object_type": text("HubSpot object type: contacts, companies, deals, …, a type id (0-2, 2-1234) or a custom object's fully qualified name."),
                 "id_property": text("The property that identifies records: email on contacts (the default there), else a unique-value property."),
+                "id_field": text("Instead of id_property: the record field holding HubSpot's record id; records are updated by id, unknown ids rejected as OBJECT_NOT_FOUND."),
                 "properties": {
                     "type": "object",
                     "additionalProperties": {"type": ["string", "null"]},
                     "description": "Record field → HubSpot property; null drops the field."
                 },
                 "drop": {"type": "array", "items": {"type": "string"}, "description": "Record fields never sent."},
-                "write_mode": one_of(&["upsert", "update_only"], "upsert (default) creates or updates; update_only updates existing records only (NOT_FOUND otherwise)."),
+                "write_mode": one_of(&["upsert", "update_only", "create_only"], "upsert (default) creates or updates; update_only updates existing records only (NOT_FOUND otherwise); create_only creates records (with id_property, records whose key exists are SKIPPED; without, every record is created)."),
                 "unknown_fields": one_of(&["ignore", "reject", "create"], "Fields that match no property; the top-level setting when unset."),
                 "blank_values": one_of(&["skip", "clear"], "null and blank strings; the top-level setting when unset."),
                 "truncate_dates": {"type": "boolean", "description": "Keep the date of a timestamp with a time of day sent to a date property; the top-level setting when unset."},
@@ -152,20 +153,31 @@ mod tests {
         let stream = example(&schema["additionalProperties"]);
         let parsed: StreamConfig =
             serde_json::from_value(stream.clone()).expect("every listed setting parses");
-        assert_eq!(parsed.write_mode, crate::config::WriteMode::UpdateOnly);
-        let listed = schema["additionalProperties"]["properties"]
+        assert_eq!(parsed.write_mode, crate::config::WriteMode::CreateOnly);
+        let mut listed: Vec<String> = schema["additionalProperties"]["properties"]
             .as_object()
             .unwrap()
-            .len();
+            .keys()
+            .cloned()
+            .collect();
+        listed.sort();
         let mut extra = stream;
         extra["not_a_setting"] = json!(1);
-        assert!(
-            serde_json::from_value::<StreamConfig>(extra).is_err(),
-            "unknown settings are refused"
-        );
+        // serde's refusal of an unknown setting names every setting the parser takes.
+        let refusal = serde_json::from_value::<StreamConfig>(extra)
+            .expect_err("unknown settings are refused")
+            .to_string();
+        let mut parsed_names: Vec<String> = refusal
+            .split("expected one of ")
+            .nth(1)
+            .unwrap_or_default()
+            .split(", ")
+            .map(|n| n.trim_matches('`').to_string())
+            .collect();
+        parsed_names.sort();
         assert_eq!(
-            listed, 9,
-            "a new stream setting must be added to the schema"
+            listed, parsed_names,
+            "the schema lists exactly the stream settings the parser takes"
         );
         assert_eq!(
             json()["settings"]["properties"]["streams"]["additionalProperties"],

@@ -210,9 +210,8 @@ async fn check_stream(
     }
     if errors.is_empty() {
         tracing::info!(
-            "stream {name}: ok, upserts {} by {} ({} properties known, {} association(s))",
-            mapping.object_type,
-            mapping.id_property,
+            "stream {name}: ok, {} ({} properties known, {} association(s))",
+            mapping.action(),
             properties.len(),
             mapping.associations.len()
         );

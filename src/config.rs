@@ -181,7 +181,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream name: how its records map to HubSpot (object_type, id_property, properties, drop, write_mode, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
+        description: "Per stream name: how its records map to HubSpot (object_type, id_property or id_field, properties, drop, write_mode, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
     },
 ];
 
@@ -241,6 +241,9 @@ pub struct StreamConfig {
     pub object_type: String,
     /// The property that identifies records: `email` on contacts, else a unique-value property.
     pub id_property: Option<String>,
+    /// The record field that holds HubSpot's record id (instead of `id_property`): records are
+    /// updated by id and never created.
+    pub id_field: Option<String>,
     /// Record field → HubSpot property (`null` drops the field). Unlisted fields keep their name.
     #[serde(default)]
     pub properties: BTreeMap<String, Option<String>>,
@@ -294,6 +297,9 @@ pub enum WriteMode {
     Upsert,
     /// Update existing records only; a record with no match is rejected as `NOT_FOUND`.
     UpdateOnly,
+    /// Create records only: with a key, a record whose key exists is skipped; without one,
+    /// every record is created.
+    CreateOnly,
 }
 
 /// One association per record: `field` holds the key of the record to associate with.
@@ -534,6 +540,7 @@ impl Config {
             None if STANDARD_OBJECT_TYPES.contains(&stream) => StreamConfig {
                 object_type: stream.to_string(),
                 id_property: None,
+                id_field: None,
                 properties: BTreeMap::new(),
                 associations: Vec::new(),
                 write_mode: WriteMode::Upsert,
@@ -544,7 +551,7 @@ impl Config {
             },
             None => return None,
         };
-        if s.id_property.is_none() && is_contacts(&s.object_type) {
+        if s.id_property.is_none() && s.id_field.is_none() && is_contacts(&s.object_type) {
             s.id_property = Some("email".into());
         }
         s.unknown_fields.get_or_insert(self.unknown_fields);

@@ -18,7 +18,7 @@ use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
 use crate::input::Lines;
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
-use crate::mapping::{Mapped, StreamMapping, check_association, closest_property};
+use crate::mapping::{Mapped, Matching, StreamMapping, check_association, closest_property};
 use crate::output::progress::{self, Progress, Snapshot};
 use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
@@ -26,7 +26,7 @@ use crate::pipeline::batch::Batch;
 use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
 use crate::singer::Message;
-use crate::writer::{BatchResult, Outcome, Target, write_batch};
+use crate::writer::{BatchResult, Outcome, Strategy, Target, write_batch};
 
 /// After a signal, how long requests already on the wire may finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -348,7 +348,11 @@ impl<W: Write> Runner<W> {
                         self.tracker.settle(seq);
                         self.count_outcome(Some(&rejection))?;
                     }
-                    Ok(mapped) => {
+                    Ok(mut mapped) => {
+                        if s.mapping.matching == Matching::Nothing {
+                            // No key: each record is its own input, never merged or held back.
+                            mapped.key = format!("#{seq}");
+                        }
                         self.unsettled_by_type
                             .entry(s.mapping.object_type.clone())
                             .or_default()
@@ -438,7 +442,12 @@ impl<W: Write> Runner<W> {
             )?;
         }
         let mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
-        tracing::info!(stream, object_type, id_property = %mapping.id_property, "stream mapped");
+        tracing::info!(stream, object_type, matching = %mapping.matching, "stream mapped: {}", mapping.action());
+        if mapping.matching == Matching::Nothing {
+            tracing::warn!(
+                "stream {stream}: create_only without a key creates every record it reads, so running the same input again creates the records again"
+            );
+        }
         let idx = self.streams.len();
         self.by_name.insert(stream.clone(), idx);
         let columns: Vec<String> = schema["properties"]
@@ -724,9 +733,8 @@ impl<W: Write> Runner<W> {
             }
             let target = Target {
                 object_type: mapping.object_type.clone(),
-                id_property: mapping.id_property.to_string(),
+                strategy: Strategy::of(&mapping.matching, mapping.write_mode),
                 associations: mapping.associations.clone(),
-                write_mode: mapping.write_mode,
             };
             self.inflight
                 .spawn(write_batch(self.client.clone(), target, batch));

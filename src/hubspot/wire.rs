@@ -65,6 +65,24 @@ pub struct ItemError {
 
 impl ItemError {
     /// The trace ids this error is about.
+    /// The record ids an `OBJECT_NOT_FOUND` names in `context.ids`.
+    pub fn ids(&self) -> Vec<String> {
+        self.context
+            .get("ids")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The `objectWriteTraceId`s a per-input error names.
     pub fn trace_ids(&self) -> Vec<String> {
         self.context
             .get("objectWriteTraceId")

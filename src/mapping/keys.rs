@@ -9,6 +9,8 @@ pub enum KeyKind {
     Email,
     /// A unique-value property: trimmed; numbers as written.
     Unique,
+    /// HubSpot's record id: digits only (a string or a whole number), leading zeros dropped.
+    RecordId,
 }
 
 /// Why a record's key cannot be used.
@@ -19,6 +21,8 @@ pub enum KeyProblem {
     /// A value of a type that cannot be a key (an object, an array, a boolean, a number for
     /// an email).
     NotText,
+    /// A value that is not a record id (anything but digits).
+    NotRecordId,
 }
 
 impl KeyKind {
@@ -27,12 +31,19 @@ impl KeyKind {
         let text = match (field, self) {
             (None | Some(Field::Blank), _) => return Err(KeyProblem::Missing),
             (Some(Field::Text(s)), _) => s.trim(),
-            (Some(Field::Number(n)), Self::Unique) => n,
+            (Some(Field::Number(n)), Self::Unique | Self::RecordId) => n,
             (Some(_), _) => return Err(KeyProblem::NotText),
         };
         Ok(match self {
             Self::Email => text.to_lowercase(),
             Self::Unique => text.to_string(),
+            Self::RecordId => {
+                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(KeyProblem::NotRecordId);
+                }
+                let trimmed = text.trim_start_matches('0');
+                if trimmed.is_empty() { "0" } else { trimmed }.to_string()
+            }
         })
     }
 }
@@ -63,5 +74,15 @@ mod tests {
             Err(KeyProblem::Missing)
         );
         assert_eq!(KeyKind::Unique.normalise(None), Err(KeyProblem::Missing));
+    }
+
+    #[test]
+    fn record_ids_are_digits_written_as_text_or_numbers() {
+        let id = |f: Field| KeyKind::RecordId.normalise(Some(&f));
+        assert_eq!(id(Field::Text(" 00123 ".into())).unwrap(), "123");
+        assert_eq!(id(Field::Number("77")).unwrap(), "77");
+        assert_eq!(id(Field::Text("12a".into())), Err(KeyProblem::NotRecordId));
+        assert_eq!(id(Field::Number("1.5")), Err(KeyProblem::NotRecordId));
+        assert_eq!(id(Field::Number("-3")), Err(KeyProblem::NotRecordId));
     }
 }

@@ -23,13 +23,53 @@ use fields::{FieldMap, Target};
 use keys::{KeyKind, KeyProblem};
 use values::{Field, ValueRules};
 
+/// How a stream finds the HubSpot record each of its records writes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matching {
+    /// By the value of a unique property (`email` on contacts): batch upsert, or a lookup
+    /// then an update (`update_only`) or a create (`create_only`).
+    IdProperty(Arc<str>),
+    /// The record field holds HubSpot's record id: batch update by id.
+    IdField(Arc<str>),
+    /// No key (`create_only` without `id_property`): every record is created.
+    Nothing,
+}
+
+impl Matching {
+    /// The property (or field) the key comes from, for messages; empty without a key.
+    pub fn key_name(&self) -> &str {
+        match self {
+            Self::IdProperty(p) | Self::IdField(p) => p,
+            Self::Nothing => "",
+        }
+    }
+
+    /// The unique property HubSpot matches on, if the stream has one.
+    pub fn id_property(&self) -> Option<&Arc<str>> {
+        match self {
+            Self::IdProperty(p) => Some(p),
+            Self::IdField(_) | Self::Nothing => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Matching {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::IdProperty(p) => write!(f, "by {p}"),
+            Self::IdField(field) => write!(f, "by record id in field {field}"),
+            Self::Nothing => f.write_str("without a key"),
+        }
+    }
+}
+
 /// How one stream's records become upsert inputs.
 #[derive(Debug, Clone)]
 pub struct StreamMapping {
     /// Object type as HubSpot's URLs name it.
     pub object_type: String,
-    /// The identifying property (`email` on contacts, else a unique-value property).
-    pub id_property: Arc<str>,
+    /// How records find theirs in HubSpot.
+    pub matching: Matching,
     /// Field → property.
     pub fields: FieldMap,
     /// Associations made from record fields, in configuration order.
@@ -117,10 +157,57 @@ impl StreamMapping {
             (false, true) => "none; create a property with hasUniqueValue: true".to_string(),
             (false, false) => unique.join(", "),
         };
-        let Some(id_property) = config.id_property else {
-            return Err(fail(format!(
-                "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates})"
-            )));
+        let id_property = match (config.id_property, config.id_field, config.write_mode) {
+            (Some(_), Some(_), _) => {
+                return Err(fail(
+                    "set id_property (a unique property to match on) or id_field (a field holding record ids), not both".to_string(),
+                ));
+            }
+            (None, Some(_), WriteMode::CreateOnly) => {
+                return Err(fail(
+                    "id_field names existing records by id, but write_mode create_only creates new ones; drop one of them".to_string(),
+                ));
+            }
+            (None, Some(field), _) => {
+                return Self::finish(
+                    stream,
+                    object_type,
+                    Matching::IdField(field.into()),
+                    config.properties,
+                    config.drop,
+                    config.associations,
+                    config.write_mode,
+                    (
+                        config.unknown_fields,
+                        config.blank_values,
+                        config.truncate_dates,
+                    ),
+                    properties,
+                );
+            }
+            (None, None, WriteMode::CreateOnly) => {
+                return Self::finish(
+                    stream,
+                    object_type,
+                    Matching::Nothing,
+                    config.properties,
+                    config.drop,
+                    config.associations,
+                    config.write_mode,
+                    (
+                        config.unknown_fields,
+                        config.blank_values,
+                        config.truncate_dates,
+                    ),
+                    properties,
+                );
+            }
+            (None, None, _) => {
+                return Err(fail(format!(
+                    "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates}), or set id_field (a field holding record ids) or write_mode create_only"
+                )));
+            }
+            (Some(p), None, _) => p,
         };
         if !(id_property == "email" && is_contacts(&object_type)) {
             match properties.iter().find(|p| p.name == id_property) {
@@ -137,15 +224,49 @@ impl StreamMapping {
                 Some(_) => {}
             }
         }
+        Self::finish(
+            stream,
+            object_type,
+            Matching::IdProperty(id_property.into()),
+            config.properties,
+            config.drop,
+            config.associations,
+            config.write_mode,
+            (
+                config.unknown_fields,
+                config.blank_values,
+                config.truncate_dates,
+            ),
+            properties,
+        )
+    }
+
+    /// The rest of [`StreamMapping::resolve`], once the matching is known.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        stream: &str,
+        object_type: String,
+        matching: Matching,
+        renames: BTreeMap<String, Option<String>>,
+        drop: Vec<String>,
+        associations: Vec<AssociationConfig>,
+        write_mode: WriteMode,
+        (unknown_fields, blank_values, truncate_dates): (
+            Option<UnknownFields>,
+            Option<BlankValues>,
+            Option<bool>,
+        ),
+        properties: &[PropertyInfo],
+    ) -> Result<Self, FatalError> {
+        let fail = |reason: String| FatalError::IdProperty {
+            stream: stream.to_string(),
+            reason,
+        };
         let fields = FieldMap::new(
             properties,
-            config.properties.into_iter().collect(),
-            config.drop.into_iter().collect(),
-            config
-                .associations
-                .iter()
-                .map(|a| a.field.clone())
-                .collect(),
+            renames.into_iter().collect(),
+            drop.into_iter().collect(),
+            associations.iter().map(|a| a.field.clone()).collect(),
         );
         if let Some((field, to)) = fields.unknown_rename_targets().first() {
             let hint = closest_property(to, fields.names())
@@ -157,23 +278,41 @@ impl StreamMapping {
         }
         Ok(Self {
             object_type,
-            id_property: id_property.into(),
+            matching,
             fields,
-            associations: config.associations,
-            write_mode: config.write_mode,
-            unknown_fields: config.unknown_fields.unwrap_or_default(),
-            blank_values: config.blank_values.unwrap_or_default(),
+            associations,
+            write_mode,
+            unknown_fields: unknown_fields.unwrap_or_default(),
+            blank_values: blank_values.unwrap_or_default(),
             rules: ValueRules {
-                truncate_dates: config.truncate_dates.unwrap_or(false),
+                truncate_dates: truncate_dates.unwrap_or(false),
             },
         })
     }
 
+    /// What the stream does to HubSpot, for logs: "upserts companies by domain".
+    pub fn action(&self) -> String {
+        let t = &self.object_type;
+        match (&self.matching, self.write_mode) {
+            (Matching::IdProperty(p), WriteMode::Upsert) => format!("upserts {t} by {p}"),
+            (Matching::IdProperty(p), WriteMode::UpdateOnly) => {
+                format!("updates existing {t} found by {p}, never creates")
+            }
+            (Matching::IdProperty(p), WriteMode::CreateOnly) => {
+                format!("creates {t}, skipping records whose {p} exists")
+            }
+            (Matching::IdField(f), _) => {
+                format!("updates {t} by the record ids in field {f}, never creates")
+            }
+            (Matching::Nothing, _) => format!("creates every record as a new {t} (no key)"),
+        }
+    }
+
     fn key_kind(&self) -> KeyKind {
-        if &*self.id_property == "email" {
-            KeyKind::Email
-        } else {
-            KeyKind::Unique
+        match &self.matching {
+            Matching::IdProperty(p) if &**p == "email" => KeyKind::Email,
+            Matching::IdField(_) => KeyKind::RecordId,
+            _ => KeyKind::Unique,
         }
     }
 
@@ -221,8 +360,19 @@ impl StreamMapping {
         let mut key: Option<Result<String, KeyProblem>> = None;
         let mut errors: Vec<Rejection> = Vec::new();
         let mut filled: Vec<(&str, &str)> = Vec::with_capacity(record.len());
+        let id_field = match &self.matching {
+            Matching::IdField(f) => Some(&**f),
+            _ => None,
+        };
         for (name, raw_value) in &record {
             let name: &str = name;
+            if id_field == Some(name) {
+                // The record id: the key, never a property (HubSpot's hs_object_id is read-only).
+                let value =
+                    Field::read(raw_value).map_err(|e| unreadable_field(text, name, &e.0))?;
+                key = Some(KeyKind::RecordId.normalise(Some(&value)));
+                continue;
+            }
             let target = self.fields.target(name);
             let property = match target {
                 Target::Dropped => continue,
@@ -259,7 +409,11 @@ impl StreamMapping {
             }
             filled.push((name, &property.name));
             let value = Field::read(raw_value).map_err(|e| unreadable_field(text, name, &e.0))?;
-            if *property.name == *self.id_property {
+            if self
+                .matching
+                .id_property()
+                .is_some_and(|p| **p == *property.name)
+            {
                 key = Some(self.key_kind().normalise(Some(&value)));
                 continue;
             }
@@ -289,11 +443,16 @@ impl StreamMapping {
                 }
             }
         }
-        mapped.key = match key.unwrap_or(Err(KeyProblem::Missing)) {
-            Ok(k) if !k.is_empty() => k,
-            Ok(_) | Err(KeyProblem::Missing) => return Err(self.missing_key("no value")),
-            Err(KeyProblem::NotText) => {
+        mapped.key = match (&self.matching, key.unwrap_or(Err(KeyProblem::Missing))) {
+            // Keyless records get theirs when batched: each one its own.
+            (Matching::Nothing, _) => String::new(),
+            (_, Ok(k)) if !k.is_empty() => k,
+            (_, Ok(_) | Err(KeyProblem::Missing)) => return Err(self.missing_key("no value")),
+            (_, Err(KeyProblem::NotText)) => {
                 return Err(self.missing_key("a value that is not a string"));
+            }
+            (_, Err(KeyProblem::NotRecordId)) => {
+                return Err(self.missing_key("a value that is not a record id (digits only)"));
             }
         };
         if self.unknown_fields == UnknownFields::Reject && !mapped.unknown.is_empty() {
@@ -324,9 +483,9 @@ impl StreamMapping {
             }
             return Err(r);
         }
-        mapped
-            .properties
-            .insert(self.id_property.clone(), mapped.key.clone());
+        if let Some(p) = self.matching.id_property() {
+            mapped.properties.insert(p.clone(), mapped.key.clone());
+        }
         Ok(mapped)
     }
 
@@ -334,10 +493,14 @@ impl StreamMapping {
         Rejection::local(
             "MISSING_KEY",
             format!(
-                "the record has {why} for id_property \"{}\", so it cannot be matched",
-                self.id_property
+                "the record has {why} for {} \"{}\", so it cannot be matched",
+                match self.matching {
+                    Matching::IdField(_) => "id_field",
+                    _ => "id_property",
+                },
+                self.matching.key_name()
             ),
-            Some(&self.id_property),
+            Some(self.matching.key_name()),
         )
     }
 }

@@ -1,9 +1,11 @@
 //! Counters per stream and the summary printed on stderr at exit (and written as JSON to
 //! `summary_path` when it is set).
 //!
-//! The counts add up: `read = created + updated + merged + rejected`. A record "merged" had
-//! the same key as an earlier record of its batch; its values went into that record's single
-//! write, so it is not counted as created or updated itself.
+//! The counts add up: `read = created + updated + merged + skipped + rejected`. A record
+//! "merged" had the same key as an earlier record of its batch; its values went into that
+//! record's single write, so it is not counted as created or updated itself. "Skipped" records
+//! were left alone on purpose (`create_only` found their key); the text lines name them only
+//! when there are some.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -24,6 +26,8 @@ pub struct StreamStats {
     /// Records merged into an earlier record with the same key in one batch (written by
     /// that record's request).
     pub merged: u64,
+    /// Records left alone on purpose (`create_only`: the key exists).
+    pub skipped: u64,
     /// Rejected records by category.
     pub rejected: BTreeMap<String, u64>,
     /// Fields that matched no property and were not sent.
@@ -39,6 +43,7 @@ impl StreamStats {
     pub fn count(&mut self, outcome: &Outcome, merged: bool) {
         match outcome {
             Outcome::Rejected(r) => *self.rejected.entry(r.category.clone()).or_default() += 1,
+            Outcome::Skipped => self.skipped += 1,
             _ if merged => self.merged += 1,
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
@@ -50,9 +55,9 @@ impl StreamStats {
         self.rejected.values().sum()
     }
 
-    /// Records written to HubSpot (created, updated or merged into one that was).
+    /// Records settled without a rejection (written, merged into a written one, or skipped).
     pub fn loaded(&self) -> u64 {
-        self.created + self.updated + self.merged
+        self.created + self.updated + self.merged + self.skipped
     }
 }
 
@@ -93,6 +98,8 @@ pub struct Totals {
     pub updated: u64,
     /// Merged into another record of their batch.
     pub merged: u64,
+    /// Left alone on purpose.
+    pub skipped: u64,
     /// Rejected.
     pub rejected: u64,
 }
@@ -112,6 +119,7 @@ impl Summary {
                 created: t.created + s.created,
                 updated: t.updated + s.updated,
                 merged: t.merged + s.merged,
+                skipped: t.skipped + s.skipped,
                 rejected: t.rejected + s.rejected_total(),
             })
     }
@@ -142,11 +150,12 @@ impl Summary {
                 format!(" ({})", parts.join(","))
             };
             let text = format!(
-                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {} + rejected {}{by_category}",
+                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {}{} + rejected {}{by_category}",
                 s.read,
                 s.created,
                 s.updated,
                 s.merged,
+                skipped_part(s.skipped, "skipped (the key exists)"),
                 s.rejected_total()
             );
             if structured {
@@ -156,6 +165,7 @@ impl Summary {
                     created = s.created,
                     updated = s.updated,
                     merged = s.merged,
+                    skipped = s.skipped,
                     rejected = s.rejected_total(),
                     "{text}"
                 );
@@ -184,11 +194,12 @@ impl Summary {
         }
         let t = self.totals();
         let text = format!(
-            "total: read {} = created {} + updated {} + merged {} + rejected {}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
+            "total: read {} = created {} + updated {} + merged {}{} + rejected {}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
             t.read,
             t.created,
             t.updated,
             t.merged,
+            skipped_part(t.skipped, "skipped"),
             t.rejected,
             self.requests,
             self.retries,
@@ -202,6 +213,7 @@ impl Summary {
                 created = t.created,
                 updated = t.updated,
                 merged = t.merged,
+                skipped = t.skipped,
                 rejected = t.rejected,
                 requests = self.requests,
                 retries = self.retries,
@@ -212,6 +224,15 @@ impl Summary {
         } else {
             tracing::info!("{text}");
         }
+    }
+}
+
+/// ` + skipped N` for a summary line, or nothing when no record was skipped.
+fn skipped_part(n: u64, words: &str) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" + {words} {n}")
     }
 }
 

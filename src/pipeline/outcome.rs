@@ -12,6 +12,9 @@ pub enum Outcome {
     Created,
     /// HubSpot updated an existing record.
     Updated,
+    /// Not written on purpose: `create_only` found a record with its key. Settled, not in the
+    /// rejected file.
+    Skipped,
     /// The record is in the rejected file for this reason.
     Rejected(Rejection),
 }

@@ -9,6 +9,8 @@
 //! ([`associations`]).
 
 mod associations;
+mod by_id;
+mod create;
 mod update;
 mod upsert;
 
@@ -23,28 +25,91 @@ use crate::config::WriteMode;
 use crate::error::FatalError;
 use crate::hubspot::wire::{BatchResponse, ErrorBody};
 use crate::hubspot::{Client, Reply, SendFailure};
+use crate::mapping::Matching;
 use crate::pipeline::batch::{Batch, Input};
 pub use crate::pipeline::outcome::{BatchResult, Outcome, Settled};
 use crate::rejection::{HttpDetail, Rejection};
+
+/// How a batch is written, from the stream's matching and `write_mode`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// `batch/upsert` by a unique property.
+    Upsert {
+        /// The property.
+        id_property: String,
+    },
+    /// Keys looked up (`batch/read`), then `batch/update` by id; no record → `NOT_FOUND`.
+    UpdateByKey {
+        /// The property the keys are values of.
+        id_property: String,
+    },
+    /// `batch/update` by the record ids the records hold; an unknown id → `OBJECT_NOT_FOUND`.
+    UpdateById,
+    /// Keys looked up; a key that exists is `SKIPPED`, the rest `batch/create`d.
+    CreateNew {
+        /// The property the keys are values of.
+        id_property: String,
+    },
+    /// Every record `batch/create`d.
+    CreateAll,
+}
+
+impl Strategy {
+    /// The strategy of a stream that matches by `matching` in `write_mode`.
+    pub fn of(matching: &Matching, write_mode: WriteMode) -> Self {
+        match (matching, write_mode) {
+            (Matching::IdField(_), _) => Self::UpdateById,
+            (Matching::Nothing, _) => Self::CreateAll,
+            (Matching::IdProperty(p), WriteMode::Upsert) => Self::Upsert {
+                id_property: p.to_string(),
+            },
+            (Matching::IdProperty(p), WriteMode::UpdateOnly) => Self::UpdateByKey {
+                id_property: p.to_string(),
+            },
+            (Matching::IdProperty(p), WriteMode::CreateOnly) => Self::CreateNew {
+                id_property: p.to_string(),
+            },
+        }
+    }
+
+    /// The unique property keys are values of, if any.
+    pub fn id_property(&self) -> Option<&str> {
+        match self {
+            Self::Upsert { id_property }
+            | Self::UpdateByKey { id_property }
+            | Self::CreateNew { id_property } => Some(id_property),
+            Self::UpdateById | Self::CreateAll => None,
+        }
+    }
+}
 
 /// Where a batch goes.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Object type in URLs.
     pub object_type: String,
-    /// The identifying property.
-    pub id_property: String,
+    /// How it is written.
+    pub strategy: Strategy,
     /// Associations the records ask for.
     pub associations: Vec<crate::config::AssociationConfig>,
-    /// Whether records may be created.
-    pub write_mode: WriteMode,
 }
 
 /// What HubSpot did with one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Effect {
+    /// A record was created.
+    Created,
+    /// An existing record was updated.
+    Updated,
+    /// Left alone on purpose (`create_only`: the key exists).
+    Skipped,
+}
+
+/// One input written (or skipped) and HubSpot's id of its record.
 #[derive(Debug, Clone)]
 pub(super) struct Written {
-    /// Created rather than updated.
-    pub(super) new: bool,
+    /// What happened.
+    pub(super) effect: Effect,
     /// HubSpot's record id.
     pub(super) id: String,
 }
@@ -145,8 +210,11 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
 
 fn to_outcome(r: InputOutcome) -> Outcome {
     match r {
-        Ok(Written { new: true, .. }) => Outcome::Created,
-        Ok(Written { new: false, .. }) => Outcome::Updated,
+        Ok(w) => match w.effect {
+            Effect::Created => Outcome::Created,
+            Effect::Updated => Outcome::Updated,
+            Effect::Skipped => Outcome::Skipped,
+        },
         Err(rejection) => Outcome::Rejected(rejection),
     }
 }
@@ -206,18 +274,28 @@ async fn send_group(
     target: &Target,
     group: &[Input],
 ) -> Result<GroupReply, FatalError> {
-    match target.write_mode {
-        WriteMode::Upsert => upsert::send(client, target, group).await,
-        WriteMode::UpdateOnly => update::send(client, target, group).await,
+    match &target.strategy {
+        Strategy::Upsert { id_property } => upsert::send(client, target, id_property, group).await,
+        Strategy::UpdateByKey { id_property } => {
+            update::send(client, target, id_property, group).await
+        }
+        Strategy::UpdateById => by_id::send(client, target, group).await,
+        Strategy::CreateNew { id_property } => {
+            create::send(client, target, Some(id_property), group).await
+        }
+        Strategy::CreateAll => create::send(client, target, None, group).await,
     }
 }
 
-/// Reads HubSpot's answer to a batch write of `group` (with `traces`, in order).
+/// Reads HubSpot's answer to a batch write of `group` (with `traces`, in order). A result
+/// without HubSpot's `new` flag counts as `unflagged` (created for `batch/create`, updated for
+/// `batch/update`).
 pub(super) fn interpret(
     target: &Target,
     group: &[&Input],
     traces: &[String],
     answer: Result<Reply, SendFailure>,
+    unflagged: Effect,
 ) -> Result<GroupReply, FatalError> {
     match answer {
         Err(SendFailure::Fatal(f)) => Err(f),
@@ -236,7 +314,7 @@ pub(super) fn interpret(
             Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]))
         }
         Ok(reply) if matches!(reply.status, 200 | 201 | 207) => Ok(GroupReply::PerInput(
-            per_input(target, group, traces, &reply),
+            per_input(target, group, traces, &reply, unflagged),
         )),
         Ok(reply) if refuses_any_input(&reply) => {
             let rejection = whole_batch_rejection(&reply);
@@ -251,6 +329,7 @@ fn per_input(
     group: &[&Input],
     traces: &[String],
     reply: &Reply,
+    unflagged: Effect,
 ) -> Vec<InputOutcome> {
     let parsed: BatchResponse = match serde_json::from_slice(&reply.body) {
         Ok(p) => p,
@@ -272,9 +351,11 @@ fn per_input(
         }
     };
     let mut by_trace: HashMap<String, InputOutcome> = HashMap::new();
+    let id_property = target.strategy.id_property();
     let key_of = |props: &Option<HashMap<String, Value>>| {
-        let v = props.as_ref()?.get(&target.id_property)?.as_str()?;
-        Some(if target.id_property == "email" {
+        let property = id_property?;
+        let v = props.as_ref()?.get(property)?.as_str()?;
+        Some(if property == "email" {
             v.trim().to_lowercase()
         } else {
             v.to_string()
@@ -298,7 +379,11 @@ fn per_input(
             by_trace.insert(
                 trace,
                 Ok(Written {
-                    new: result.new.unwrap_or(false),
+                    effect: match result.new {
+                        Some(true) => Effect::Created,
+                        Some(false) => Effect::Updated,
+                        None => unflagged,
+                    },
                     id,
                 }),
             );
@@ -315,6 +400,14 @@ fn per_input(
         let rejection = Rejection::from_hubspot(category, message, http);
         for trace in error.trace_ids() {
             by_trace.insert(trace, Err(rejection.clone()));
+        }
+        // `OBJECT_NOT_FOUND` names record ids, not trace ids: the inputs keyed by those ids.
+        for id in error.ids() {
+            for (input, trace) in group.iter().zip(traces) {
+                if input.key == id {
+                    by_trace.insert(trace.clone(), Err(rejection.clone()));
+                }
+            }
         }
     }
     group
@@ -339,7 +432,7 @@ fn refuses_any_input(reply: &Reply) -> bool {
     matches!(reply.status, 404 | 405 | 415) || SHAPE_ERRORS.iter().any(|p| message.starts_with(p))
 }
 
-fn whole_batch_rejection(reply: &Reply) -> Rejection {
+pub(super) fn whole_batch_rejection(reply: &Reply) -> Rejection {
     let body = ErrorBody::parse(&reply.body);
     let message = body.message.clone().unwrap_or_else(|| {
         format!(

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{GroupReply, InputOutcome, Target, interpret};
+use super::{Effect, GroupReply, InputOutcome, Target, interpret};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::pipeline::batch::Input;
@@ -13,11 +13,12 @@ use crate::rejection::Rejection;
 pub(super) async fn send(
     client: &Client,
     target: &Target,
+    id_property: &str,
     group: &[Input],
 ) -> Result<GroupReply, FatalError> {
     let keys: Vec<String> = group.iter().map(|i| i.key.clone()).collect();
     let ids = match client
-        .find_ids(&target.object_type, &target.id_property, &keys)
+        .find_ids(&target.object_type, id_property, &keys)
         .await?
     {
         Ok(ids) => ids,
@@ -44,7 +45,7 @@ pub(super) async fn send(
                 &target.object_type,
             )
             .await;
-        match interpret(target, &found, &traces, answer)? {
+        match interpret(target, &found, &traces, answer, Effect::Updated)? {
             GroupReply::Split(rejection) => return Ok(GroupReply::Split(rejection)),
             GroupReply::PerInput(outcomes) => {
                 for (input, outcome) in found.iter().zip(outcomes) {
@@ -61,9 +62,9 @@ pub(super) async fn send(
                     "NOT_FOUND",
                     format!(
                         "update_only: no {} record has {} = '{}', and this stream never creates records",
-                        target.object_type, target.id_property, input.key
+                        target.object_type, id_property, input.key
                     ),
-                    Some(&target.id_property),
+                    Some(id_property),
                 ))
             })
         })

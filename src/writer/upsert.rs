@@ -1,6 +1,6 @@
 //! Upsert: one `POST /crm/v3/objects/{type}/batch/upsert` per batch, by `id_property`.
 
-use super::{GroupReply, Target, interpret};
+use super::{Effect, GroupReply, Target, interpret};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::wire::{UpsertInput, UpsertRequest};
@@ -10,6 +10,7 @@ use crate::pipeline::batch::Input;
 pub(super) async fn send(
     client: &Client,
     target: &Target,
+    id_property: &str,
     group: &[Input],
 ) -> Result<GroupReply, FatalError> {
     let traces: Vec<String> = group.iter().map(Input::trace_id).collect();
@@ -19,12 +20,18 @@ pub(super) async fn send(
             .zip(&traces)
             .map(|(input, trace)| UpsertInput {
                 id: &input.key,
-                id_property: &target.id_property,
+                id_property,
                 object_write_trace_id: trace,
                 properties: &input.properties,
             })
             .collect(),
     };
     let answer = client.upsert(&target.object_type, &request).await;
-    interpret(target, &group.iter().collect::<Vec<_>>(), &traces, answer)
+    interpret(
+        target,
+        &group.iter().collect::<Vec<_>>(),
+        &traces,
+        answer,
+        Effect::Updated,
+    )
 }

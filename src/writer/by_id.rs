@@ -1,0 +1,114 @@
+//! `id_field`: the records hold HubSpot's record ids; `POST …/batch/update` by id.
+//!
+//! HubSpot answers an unknown id with one grouped `OBJECT_NOT_FOUND` naming the ids, and
+//! leaves a merged-away id out of its answer altogether (recorded); such an input is sent
+//! again alone as `PATCH /crm/v3/objects/{type}/{id}`, which HubSpot follows to the record the
+//! id was merged into.
+
+use serde_json::json;
+
+use super::{Effect, GroupReply, InputOutcome, Target, Written, interpret};
+use crate::error::FatalError;
+use crate::hubspot::{Client, SendFailure};
+use crate::pipeline::batch::Input;
+use crate::rejection::{HttpDetail, Rejection};
+
+/// Updates `group` by the record ids that are its keys.
+pub(super) async fn send(
+    client: &Client,
+    target: &Target,
+    group: &[Input],
+) -> Result<GroupReply, FatalError> {
+    let traces: Vec<String> = group.iter().map(Input::trace_id).collect();
+    let inputs: Vec<serde_json::Value> = group
+        .iter()
+        .zip(&traces)
+        .map(|(i, trace)| json!({"id": i.key, "properties": i.properties, "objectWriteTraceId": trace}))
+        .collect();
+    let path = format!("/crm/v3/objects/{}/batch/update", target.object_type);
+    let answer = client
+        .post(&path, &json!({ "inputs": inputs }), &target.object_type)
+        .await;
+    let all: Vec<&Input> = group.iter().collect();
+    let mut outcomes = match interpret(target, &all, &traces, answer, Effect::Updated)? {
+        GroupReply::PerInput(outcomes) => outcomes,
+        split => return Ok(split),
+    };
+    for (input, outcome) in group.iter().zip(outcomes.iter_mut()) {
+        if matches!(outcome, Err(r) if r.category == "NOT_ACKNOWLEDGED") {
+            *outcome = patch_one(client, target, input).await?;
+        }
+    }
+    Ok(GroupReply::PerInput(outcomes))
+}
+
+/// `PATCH` of one input whose id the batch answer left out (merged away, as recorded).
+async fn patch_one(
+    client: &Client,
+    target: &Target,
+    input: &Input,
+) -> Result<InputOutcome, FatalError> {
+    let path = format!("/crm/v3/objects/{}/{}", target.object_type, input.key);
+    let body = serde_json::to_vec(&json!({ "properties": input.properties }))
+        .map_err(|e| FatalError::Request(format!("cannot encode the request: {e}")))?;
+    let answer = client
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(body.into()),
+            &target.object_type,
+        )
+        .await;
+    Ok(match answer {
+        Err(SendFailure::Fatal(f)) => return Err(f),
+        Err(SendFailure::Exhausted {
+            attempts,
+            reason,
+            http_status,
+            correlation_id,
+        }) => {
+            let mut r = Rejection::local(
+                "RETRIES_EXHAUSTED",
+                format!("gave up after {attempts} attempts; last failure: {reason}"),
+                None,
+            );
+            r.http = HttpDetail::boxed(http_status, correlation_id, attempts);
+            Err(r)
+        }
+        Ok(reply) if reply.status == 200 => {
+            let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+            let id = body["id"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| input.key.clone());
+            if id != input.key {
+                tracing::info!(
+                    object_type = %target.object_type,
+                    "record {} was merged into {id}; that record was updated",
+                    input.key
+                );
+            }
+            Ok(Written {
+                effect: Effect::Updated,
+                id,
+            })
+        }
+        Ok(reply) if reply.status == 404 => {
+            let mut r = Rejection::local(
+                "OBJECT_NOT_FOUND",
+                format!(
+                    "no {} record has id {} (it may have been deleted)",
+                    target.object_type, input.key
+                ),
+                None,
+            );
+            r.http = HttpDetail::boxed(
+                Some(reply.status),
+                reply.correlation_id.clone(),
+                reply.attempts,
+            );
+            Err(r)
+        }
+        Ok(reply) => Err(super::whole_batch_rejection(&reply)),
+    })
+}
