@@ -173,7 +173,7 @@ pub fn config_args(path: &Path) -> Vec<String> {
 
 /// An HTTP client for reading the emulator back (reqwest is built without a default TLS
 /// provider, so ring is installed first).
-fn http() -> reqwest::Client {
+pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }

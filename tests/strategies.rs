@@ -1,0 +1,237 @@
+//! Ways of matching other than upsert, end to end against the emulator, each read back:
+//! `id_field` (update by record id), `create_only` with and without a key.
+
+mod support;
+
+use hubspot_emulator::Settings;
+use serde_json::{Value, json};
+use support::*;
+
+async fn create(base_url: &str, object_type: &str, properties: Value) -> String {
+    let reply: Value = http()
+        .post(format!("{base_url}/crm/v3/objects/{object_type}"))
+        .bearer_auth("pat-na1-test")
+        .json(&json!({ "properties": properties }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["id"].as_str().unwrap().to_string()
+}
+
+async fn merge(base_url: &str, object_type: &str, primary: &str, other: &str) {
+    let status = http()
+        .post(format!("{base_url}/crm/v3/objects/{object_type}/merge"))
+        .bearer_auth("pat-na1-test")
+        .json(&json!({"primaryObjectId": primary, "objectIdToMerge": other}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_field_updates_records_by_id_and_rejects_unknown_ids() {
+    let (hub, work, config) = start(
+        Settings::default(),
+        json!({"streams": {"accounts": {"object_type": "companies", "id_field": "hubspot_id"}}}),
+    )
+    .await;
+    let base = hub.base_url();
+    let acme = create(&base, "companies", json!({"name": "Acme"})).await;
+    let globex = create(&base, "companies", json!({"name": "Globex"})).await;
+    let initech = create(&base, "companies", json!({"name": "Initech"})).await;
+    // Initech was merged into Globex since the export: its id still finds Globex.
+    merge(&base, "companies", &globex, &initech).await;
+    let input = singer(&[
+        schema("accounts"),
+        record(
+            "accounts",
+            json!({"hubspot_id": acme, "name": "Acme Inc", "city": "Oslo"}),
+        ),
+        record(
+            "accounts",
+            json!({"hubspot_id": globex.parse::<u64>().unwrap(), "city": "Rome"}),
+        ),
+        record(
+            "accounts",
+            json!({"hubspot_id": initech, "country": "Italy"}),
+        ),
+        record(
+            "accounts",
+            json!({"hubspot_id": "424242", "name": "Nobody"}),
+        ),
+        record(
+            "accounts",
+            json!({"hubspot_id": "ABC", "name": "Not an id"}),
+        ),
+        state(json!({"done": true})),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let stored = stored(&base, "companies").await;
+    let by_id = |id: &str| {
+        stored
+            .iter()
+            .find(|o| o["id"] == json!(id))
+            .map(|o| o["properties"].clone())
+            .unwrap()
+    };
+    assert_eq!(stored.len(), 2, "nothing created: {stored:?}");
+    assert_eq!(by_id(&acme)["name"], "Acme Inc");
+    assert_eq!(by_id(&acme)["city"], "Oslo");
+    assert_eq!(by_id(&globex)["city"], "Rome");
+    assert_eq!(
+        by_id(&globex)["country"],
+        "Italy",
+        "written through the merged-away id"
+    );
+    assert!(
+        by_id(&acme).get("hubspot_id").is_none(),
+        "the id field is the key, not a property"
+    );
+    let rejected: Vec<Value> = work
+        .rejected()
+        .into_iter()
+        .filter(|l| l["type"] == "RECORD")
+        .collect();
+    let mut reasons: Vec<(&str, &str)> = rejected
+        .iter()
+        .map(|l| {
+            (
+                l["record"]["hubspot_id"].as_str().unwrap(),
+                l["error"]["category"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [("424242", "OBJECT_NOT_FOUND"), ("ABC", "MISSING_KEY")],
+        "{rejected:?}"
+    );
+    let not_an_id = rejected
+        .iter()
+        .find(|l| l["record"]["hubspot_id"] == "ABC")
+        .unwrap();
+    assert!(
+        not_an_id["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a record id"),
+        "{rejected:?}"
+    );
+    assert_eq!(out.states(), vec![json!({"done": true})]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_only_skips_existing_keys_and_creates_the_rest() {
+    let (hub, work, config) = start(
+        Settings::default(),
+        json!({"summary_path": "SUMMARY", "streams": {"leads": {"object_type": "contacts", "id_property": "email", "write_mode": "create_only"}}}),
+    )
+    .await;
+    let base = hub.base_url();
+    let existing = create(
+        &base,
+        "contacts",
+        json!({"email": "ada@example.com", "firstname": "Ada"}),
+    )
+    .await;
+    let summary = work.path("summary.json");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("SUMMARY", summary.to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    let input = singer(&[
+        schema("leads"),
+        record(
+            "leads",
+            json!({"email": "ADA@example.com", "firstname": "Changed"}),
+        ),
+        record(
+            "leads",
+            json!({"email": "grace@example.com", "firstname": "Grace"}),
+        ),
+        record(
+            "leads",
+            json!({"email": "grace@example.com", "lastname": "Hopper"}),
+        ),
+        state(json!({"n": 3})),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let stored = stored(&base, "contacts").await;
+    assert_eq!(stored.len(), 2);
+    let ada = stored.iter().find(|o| o["id"] == json!(existing)).unwrap();
+    assert_eq!(
+        ada["properties"]["firstname"], "Ada",
+        "an existing key is left alone"
+    );
+    let grace = stored
+        .iter()
+        .find(|o| o["properties"]["email"] == "grace@example.com")
+        .unwrap();
+    assert_eq!(grace["properties"]["lastname"], "Hopper");
+    assert!(
+        work.rejected().iter().all(|l| l["type"] != "RECORD"),
+        "a skip is not a rejection"
+    );
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        summary["total"],
+        json!({"read": 3, "created": 1, "updated": 0, "merged": 1, "skipped": 1, "rejected": 0})
+    );
+    assert!(
+        out.stderr.contains("+ skipped (the key exists) 1"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.states(), vec![json!({"n": 3})]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_only_without_a_key_creates_every_record() {
+    let (hub, _work, config) = start(
+        Settings::default(),
+        json!({"batch_size": 2, "streams": {"activity": {"object_type": "notes", "write_mode": "create_only"}}}),
+    )
+    .await;
+    let input = singer(&[
+        schema("activity"),
+        record(
+            "activity",
+            json!({"hs_timestamp": "2024-01-15T10:00:00Z", "hs_note_body": "one"}),
+        ),
+        record(
+            "activity",
+            json!({"hs_timestamp": "2024-01-15T10:00:00Z", "hs_note_body": "one"}),
+        ),
+        record(
+            "activity",
+            json!({"hs_timestamp": "2024-01-16T10:00:00Z", "hs_note_body": "two"}),
+        ),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("running the same input again creates the records again"),
+        "{}",
+        out.stderr
+    );
+    let notes = stored(&hub.base_url(), "notes").await;
+    assert_eq!(
+        notes.len(),
+        3,
+        "identical records are not merged without a key"
+    );
+    let stats = stats(&hub.base_url()).await;
+    assert_eq!(
+        stats["by_route"]["POST /crm/v3/objects/{object_type}/batch/create"], 2,
+        "{stats}"
+    );
+}
