@@ -87,6 +87,7 @@ pub fn streams_schema() -> Value {
             "properties": {
                 "object_type": text("HubSpot object type: contacts, companies, deals, …, a type id (0-2, 2-1234) or a custom object's fully qualified name."),
                 "id_property": text("The property that identifies records: email on contacts (the default there), else a unique-value property."),
+                "match_property": text("Instead of id_property: a property without unique values to match records by through search (domain on companies: normalised); one match is updated, none created, several rejected as AMBIGUOUS_MATCH."),
                 "id_field": text("Instead of id_property: the record field holding HubSpot's record id; records are updated by id, unknown ids rejected as OBJECT_NOT_FOUND."),
                 "properties": {
                     "type": "object",

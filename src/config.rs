@@ -181,7 +181,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream name: how its records map to HubSpot (object_type, id_property or id_field, properties, drop, write_mode, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
+        description: "Per stream name: how its records map to HubSpot (object_type, id_property, id_field or match_property, properties, drop, write_mode, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
     },
 ];
 
@@ -244,6 +244,9 @@ pub struct StreamConfig {
     /// The record field that holds HubSpot's record id (instead of `id_property`): records are
     /// updated by id and never created.
     pub id_field: Option<String>,
+    /// A property without unique values to find records by (`domain` on companies), through
+    /// HubSpot's search: one match is updated, none created, several rejected.
+    pub match_property: Option<String>,
     /// Record field → HubSpot property (`null` drops the field). Unlisted fields keep their name.
     #[serde(default)]
     pub properties: BTreeMap<String, Option<String>>,
@@ -541,6 +544,7 @@ impl Config {
                 object_type: stream.to_string(),
                 id_property: None,
                 id_field: None,
+                match_property: None,
                 properties: BTreeMap::new(),
                 associations: Vec::new(),
                 write_mode: WriteMode::Upsert,
@@ -551,7 +555,11 @@ impl Config {
             },
             None => return None,
         };
-        if s.id_property.is_none() && s.id_field.is_none() && is_contacts(&s.object_type) {
+        if s.id_property.is_none()
+            && s.id_field.is_none()
+            && s.match_property.is_none()
+            && is_contacts(&s.object_type)
+        {
             s.id_property = Some("email".into());
         }
         s.unknown_fields.get_or_insert(self.unknown_fields);

@@ -26,7 +26,7 @@ use crate::pipeline::batch::Batch;
 use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
 use crate::singer::Message;
-use crate::writer::{BatchResult, Outcome, Strategy, Target, write_batch};
+use crate::writer::{BatchResult, KnownKeys, Outcome, Strategy, Target, write_batch};
 
 /// After a signal, how long requests already on the wire may finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -117,6 +117,8 @@ struct Runner<W: Write> {
     reject_rate: RejectRate,
     /// Object type names resolved so far (custom objects read once).
     object_types: ObjectTypes,
+    /// Per object type and searched property: the keys this run created (search lags).
+    created_by_search: HashMap<(String, String), Arc<KnownKeys>>,
 }
 
 /// Runs the target over `input`, writing STATE to `stdout`, until the input ends, a fatal
@@ -152,6 +154,7 @@ pub async fn run<W: Write>(
         emit_states: client_is_live,
         reject_rate: RejectRate::default(),
         object_types: ObjectTypes::default(),
+        created_by_search: HashMap::new(),
     };
     let mut line_no = 0u64;
     let mut input_done = false;
@@ -731,10 +734,21 @@ impl<W: Write> Runner<W> {
                     .entry((mapping.object_type.clone(), key.to_string()))
                     .or_default() += 1;
             }
+            let strategy = Strategy::of(&mapping.matching, mapping.write_mode);
+            let created = match &strategy {
+                Strategy::SearchMatch { property, .. } => Some(
+                    self.created_by_search
+                        .entry((mapping.object_type.clone(), property.clone()))
+                        .or_default()
+                        .clone(),
+                ),
+                _ => None,
+            };
             let target = Target {
                 object_type: mapping.object_type.clone(),
-                strategy: Strategy::of(&mapping.matching, mapping.write_mode),
+                strategy,
                 associations: mapping.associations.clone(),
+                created,
             };
             self.inflight
                 .spawn(write_batch(self.client.clone(), target, batch));

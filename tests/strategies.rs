@@ -235,3 +235,103 @@ async fn create_only_without_a_key_creates_every_record() {
         "{stats}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_matched_by_domain_never_duplicate_despite_the_search_lag() {
+    // The emulator's default index lag (1.5 s) is on: a company written in this run is not
+    // found by search until later.
+    let settings = Settings::default();
+    assert!(!settings.search_lag.is_zero());
+    let (hub, work, config) = start(
+        settings,
+        json!({"batch_size": 2, "streams": {"accounts": {"object_type": "companies", "match_property": "domain"}}}),
+    )
+    .await;
+    let base = hub.base_url();
+    // Two companies already share a domain: matching it is ambiguous.
+    let twin_a = create(
+        &base,
+        "companies",
+        json!({"name": "Twin A", "domain": "twins.example"}),
+    )
+    .await;
+    let twin_b = create(
+        &base,
+        "companies",
+        json!({"name": "Twin B", "domain": "twins.example"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let input = singer(&[
+        schema("accounts"),
+        record(
+            "accounts",
+            json!({"domain": "acme.example", "name": "Acme"}),
+        ),
+        record(
+            "accounts",
+            json!({"domain": "globex.example", "name": "Globex"}),
+        ),
+        // Next batch: the same company spelled differently, before search can see it.
+        record(
+            "accounts",
+            json!({"domain": "https://www.ACME.example/about", "city": "Oslo"}),
+        ),
+        record(
+            "accounts",
+            json!({"domain": "twins.example", "name": "Which twin?"}),
+        ),
+        record(
+            "accounts",
+            json!({"domain": "Globex.Example", "city": "Rome"}),
+        ),
+        state(json!({"run": 1})),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let companies = stored(&base, "companies").await;
+    let by_domain = |d: &str| -> Vec<Value> {
+        companies
+            .iter()
+            .filter(|c| c["properties"]["domain"] == d)
+            .map(|c| c["properties"].clone())
+            .collect()
+    };
+    assert_eq!(companies.len(), 4, "{companies:?}");
+    let acme = by_domain("acme.example");
+    assert_eq!(acme.len(), 1, "one Acme: {companies:?}");
+    assert_eq!(acme[0]["name"], "Acme");
+    assert_eq!(acme[0]["city"], "Oslo");
+    assert_eq!(by_domain("globex.example")[0]["city"], "Rome");
+    let rejected: Vec<Value> = work
+        .rejected()
+        .into_iter()
+        .filter(|l| l["type"] == "RECORD")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["error"]["category"], "AMBIGUOUS_MATCH");
+    let message = rejected[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&twin_a) && message.contains(&twin_b),
+        "{message}"
+    );
+
+    // A second run of the same export, once the index has caught up: nothing new.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(stored(&base, "companies").await.len(), 4);
+    assert!(
+        out.stderr.contains("created 0 + updated 4"),
+        "{}",
+        out.stderr
+    );
+    let stats = stats(&base).await;
+    assert!(
+        stats["by_route"]["POST /crm/v3/objects/{object_type}/search"]
+            .as_u64()
+            .unwrap()
+            >= 2,
+        "{stats}"
+    );
+}

@@ -117,6 +117,8 @@ pub struct Client {
     base: Url,
     auth: TokenSource,
     pacer: Pacer,
+    /// Searches have a limit of their own and no rate-limit headers.
+    search_pacer: super::search::SearchPacer,
     max_retries: u32,
     timeout: Duration,
     /// Request counters.
@@ -130,6 +132,15 @@ pub struct Client {
     /// Requests sleeping before a retry, and a signal when one starts to.
     retrying: AtomicUsize,
     retry_started: tokio::sync::Notify,
+}
+
+/// Which limit paces a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// The rolling window (and secondly limit) every CRM request but search counts against.
+    Window,
+    /// The search API's own per-second limit.
+    Search,
 }
 
 /// How long requests may take.
@@ -167,6 +178,7 @@ impl Client {
             base,
             auth,
             pacer: Pacer::default(),
+            search_pacer: Default::default(),
             max_retries,
             timeout: request_timeout,
             counters: Counters::default(),
@@ -354,10 +366,50 @@ impl Client {
             .await
     }
 
+    /// `POST /crm/v3/objects/{object_type}/search` with `body`, paced by the search limit
+    /// (not the rolling window). The inner `Err` says why there is no usable answer.
+    pub async fn search(
+        &self,
+        object_type: &str,
+        body: &serde_json::Value,
+    ) -> Result<Result<serde_json::Value, String>, FatalError> {
+        let path = format!("/crm/v3/objects/{object_type}/search");
+        let bytes = Bytes::from(body.to_string());
+        let answer = self
+            .send_on(Lane::Search, Method::POST, &path, Some(bytes), object_type)
+            .await;
+        Ok(match answer {
+            Err(SendFailure::Fatal(f)) => return Err(f),
+            Err(SendFailure::Exhausted {
+                attempts, reason, ..
+            }) => Err(format!("search failed after {attempts} attempts: {reason}")),
+            Ok(reply) if reply.status == 200 => serde_json::from_slice(&reply.body)
+                .map_err(|e| format!("search answered a body that could not be read: {e}")),
+            Ok(reply) => Err(format!(
+                "search refused: HTTP {}: {}",
+                reply.status,
+                ErrorBody::parse(&reply.body).message.unwrap_or_default()
+            )),
+        })
+    }
+
     /// Sends one request, waiting out 429s and retrying 423, 5xx and transport errors with
     /// exponential backoff and jitter. 401/403 and the daily limit are fatal.
     pub async fn send(
         &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        object_type: &str,
+    ) -> Result<Reply, SendFailure> {
+        self.send_on(Lane::Window, method, path, body, object_type)
+            .await
+    }
+
+    /// [`Client::send`] paced by `lane`'s limit.
+    async fn send_on(
+        &self,
+        lane: Lane,
         method: Method,
         path: &str,
         body: Option<Bytes>,
@@ -400,7 +452,12 @@ impl Client {
                 _ = self.cancel.cancelled() => {
                     return Err(SendFailure::Fatal(FatalError::Interrupted));
                 }
-                sent = self.pacer.ready() => sent,
+                sent = async {
+                    match lane {
+                        Lane::Window => self.pacer.ready().await,
+                        Lane::Search => self.search_pacer.ready().await,
+                    }
+                } => sent,
             };
             self.counters
                 .rate_wait_ms
@@ -423,7 +480,7 @@ impl Client {
                 };
             let started = std::time::Instant::now();
             let step = self
-                .attempt(&method, &url, &body, &token, object_type, sent)
+                .attempt(&method, &url, &body, &token, object_type, (sent, lane))
                 .await;
             let ends_the_run = match &step {
                 Step::Fatal(_) => true,
@@ -487,11 +544,22 @@ impl Client {
                             correlation_id,
                         ));
                     }
-                    tracing::warn!(
-                        wait_ms = wait.as_millis() as u64,
-                        "HubSpot rate limit hit; pausing all requests"
-                    );
-                    self.pacer.pause(wait);
+                    match lane {
+                        Lane::Window => {
+                            tracing::warn!(
+                                wait_ms = wait.as_millis() as u64,
+                                "HubSpot rate limit hit; pausing all requests"
+                            );
+                            self.pacer.pause(wait);
+                        }
+                        Lane::Search => {
+                            tracing::warn!(
+                                wait_ms = wait.as_millis() as u64,
+                                "HubSpot's search limit hit; pausing searches"
+                            );
+                            self.search_pacer.pause(wait).await;
+                        }
+                    }
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
                 }
                 Step::Retry {
@@ -526,7 +594,7 @@ impl Client {
         body: &Option<Bytes>,
         token: &Secret,
         object_type: &str,
-        sent: std::time::Instant,
+        (sent, lane): (std::time::Instant, Lane),
     ) -> Step {
         let mut request = self
             .http
@@ -552,12 +620,15 @@ impl Client {
                 return transport(transport_error(&e, url, self.timeout), None, None);
             }
         };
-        self.pacer.observe_answer(Answer {
-            status: response.status().as_u16(),
-            headers: response.headers(),
-            sent,
-            latency: sent.elapsed(),
-        });
+        if lane == Lane::Window {
+            // Search answers carry no rate-limit headers and count against another limit.
+            self.pacer.observe_answer(Answer {
+                status: response.status().as_u16(),
+                headers: response.headers(),
+                sent,
+                latency: sent.elapsed(),
+            });
+        }
         let status = response.status();
         let header = |name| {
             response

@@ -5,6 +5,7 @@ pub mod client;
 pub mod dry_run;
 pub mod pacer;
 pub mod schemas;
+pub mod search;
 pub mod wire;
 
 pub use client::{Client, Limits, Reply, SendFailure};

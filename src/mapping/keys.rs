@@ -11,6 +11,37 @@ pub enum KeyKind {
     Unique,
     /// HubSpot's record id: digits only (a string or a whole number), leading zeros dropped.
     RecordId,
+    /// A company domain matched by search: trimmed and lowercased, without scheme, `www.`,
+    /// port or path (`https://www.Acme.com/about` → `acme.com`).
+    Domain,
+    /// Any other property matched by search: trimmed and lowercased (HubSpot's search
+    /// compares strings case-insensitively and wants `IN` values in lower case).
+    Searched,
+}
+
+impl KeyKind {
+    /// How keys of `property` are normalised when a stream matches records by searching it.
+    pub fn for_search(property: &str) -> Self {
+        match property {
+            "domain" => Self::Domain,
+            "email" => Self::Email,
+            _ => Self::Searched,
+        }
+    }
+}
+
+/// A domain as HubSpot's `domain` property should hold it: `https://www.Acme.com/about` →
+/// `acme.com`.
+pub fn normalise_domain(text: &str) -> String {
+    let lower = text.trim().to_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    let rest = rest.strip_prefix("www.").unwrap_or(rest);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    host.trim_end_matches('.').to_string()
 }
 
 /// Why a record's key cannot be used.
@@ -31,12 +62,20 @@ impl KeyKind {
         let text = match (field, self) {
             (None | Some(Field::Blank), _) => return Err(KeyProblem::Missing),
             (Some(Field::Text(s)), _) => s.trim(),
-            (Some(Field::Number(n)), Self::Unique | Self::RecordId) => n,
+            (Some(Field::Number(n)), Self::Unique | Self::RecordId | Self::Searched) => n,
             (Some(_), _) => return Err(KeyProblem::NotText),
         };
         Ok(match self {
             Self::Email => text.to_lowercase(),
             Self::Unique => text.to_string(),
+            Self::Domain => {
+                let domain = normalise_domain(text);
+                if domain.is_empty() {
+                    return Err(KeyProblem::Missing);
+                }
+                domain
+            }
+            Self::Searched => text.to_lowercase(),
             Self::RecordId => {
                 if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(KeyProblem::NotRecordId);
@@ -74,6 +113,31 @@ mod tests {
             Err(KeyProblem::Missing)
         );
         assert_eq!(KeyKind::Unique.normalise(None), Err(KeyProblem::Missing));
+    }
+
+    #[test]
+    fn domains_lose_scheme_www_port_path_and_case() {
+        for given in [
+            "acme.com",
+            "  ACME.com ",
+            "https://www.acme.com",
+            "http://Acme.com/about?x=1",
+            "www.acme.com:443/",
+            "acme.com.",
+        ] {
+            assert_eq!(normalise_domain(given), "acme.com", "{given}");
+        }
+        assert_eq!(normalise_domain("shop.acme.co.uk"), "shop.acme.co.uk");
+        assert_eq!(
+            KeyKind::Domain.normalise(Some(&Field::Text("https://".into()))),
+            Err(KeyProblem::Missing)
+        );
+        assert_eq!(
+            KeyKind::Searched
+                .normalise(Some(&Field::Text(" Big Deal ".into())))
+                .unwrap(),
+            "big deal"
+        );
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum Matching {
     IdProperty(Arc<str>),
     /// The record field holds HubSpot's record id: batch update by id.
     IdField(Arc<str>),
+    /// By a property without unique values (`domain`), found through search.
+    SearchProperty(Arc<str>),
     /// No key (`create_only` without `id_property`): every record is created.
     Nothing,
 }
@@ -39,7 +41,7 @@ impl Matching {
     /// The property (or field) the key comes from, for messages; empty without a key.
     pub fn key_name(&self) -> &str {
         match self {
-            Self::IdProperty(p) | Self::IdField(p) => p,
+            Self::IdProperty(p) | Self::IdField(p) | Self::SearchProperty(p) => p,
             Self::Nothing => "",
         }
     }
@@ -48,6 +50,14 @@ impl Matching {
     pub fn id_property(&self) -> Option<&Arc<str>> {
         match self {
             Self::IdProperty(p) => Some(p),
+            Self::IdField(_) | Self::SearchProperty(_) | Self::Nothing => None,
+        }
+    }
+
+    /// The property the key is a value of (unique or searched), if any.
+    pub fn key_property(&self) -> Option<&Arc<str>> {
+        match self {
+            Self::IdProperty(p) | Self::SearchProperty(p) => Some(p),
             Self::IdField(_) | Self::Nothing => None,
         }
     }
@@ -58,6 +68,7 @@ impl std::fmt::Display for Matching {
         match self {
             Self::IdProperty(p) => write!(f, "by {p}"),
             Self::IdField(field) => write!(f, "by record id in field {field}"),
+            Self::SearchProperty(p) => write!(f, "by searching {p}"),
             Self::Nothing => f.write_str("without a key"),
         }
     }
@@ -157,6 +168,36 @@ impl StreamMapping {
             (false, true) => "none; create a property with hasUniqueValue: true".to_string(),
             (false, false) => unique.join(", "),
         };
+        if let Some(property) = config.match_property.clone() {
+            if config.id_property.is_some() || config.id_field.is_some() {
+                return Err(fail(
+                    "set one of id_property, id_field and match_property".to_string(),
+                ));
+            }
+            if !properties.iter().any(|p| p.name == property) {
+                let hint = closest_property(&property, properties.iter().map(|p| p.name.as_str()))
+                    .map(|h| format!(" (did you mean '{h}'?)"))
+                    .unwrap_or_default();
+                return Err(fail(format!(
+                    "match_property: object type '{object_type}' has no property '{property}'{hint}"
+                )));
+            }
+            return Self::finish(
+                stream,
+                object_type,
+                Matching::SearchProperty(property.into()),
+                config.properties,
+                config.drop,
+                config.associations,
+                config.write_mode,
+                (
+                    config.unknown_fields,
+                    config.blank_values,
+                    config.truncate_dates,
+                ),
+                properties,
+            );
+        }
         let id_property = match (config.id_property, config.id_field, config.write_mode) {
             (Some(_), Some(_), _) => {
                 return Err(fail(
@@ -305,6 +346,15 @@ impl StreamMapping {
                 format!("updates {t} by the record ids in field {f}, never creates")
             }
             (Matching::Nothing, _) => format!("creates every record as a new {t} (no key)"),
+            (Matching::SearchProperty(p), WriteMode::Upsert) => {
+                format!("finds {t} by searching {p}: updates one match, creates when none")
+            }
+            (Matching::SearchProperty(p), WriteMode::UpdateOnly) => {
+                format!("finds {t} by searching {p}: updates one match, never creates")
+            }
+            (Matching::SearchProperty(p), WriteMode::CreateOnly) => {
+                format!("finds {t} by searching {p}: creates when none, skips a match")
+            }
         }
     }
 
@@ -312,6 +362,7 @@ impl StreamMapping {
         match &self.matching {
             Matching::IdProperty(p) if &**p == "email" => KeyKind::Email,
             Matching::IdField(_) => KeyKind::RecordId,
+            Matching::SearchProperty(p) => KeyKind::for_search(p),
             _ => KeyKind::Unique,
         }
     }
@@ -417,6 +468,12 @@ impl StreamMapping {
                 key = Some(self.key_kind().normalise(Some(&value)));
                 continue;
             }
+            if let Matching::SearchProperty(p) = &self.matching
+                && **p == *property.name
+            {
+                // The key, and also a value sent as written (a domain as normalised, below).
+                key = Some(self.key_kind().normalise(Some(&value)));
+            }
             if value == Field::Blank {
                 if self.blank_values == BlankValues::Clear {
                     mapped
@@ -483,8 +540,15 @@ impl StreamMapping {
             }
             return Err(r);
         }
-        if let Some(p) = self.matching.id_property() {
-            mapped.properties.insert(p.clone(), mapped.key.clone());
+        match &self.matching {
+            Matching::IdProperty(p) => {
+                mapped.properties.insert(p.clone(), mapped.key.clone());
+            }
+            // The README's rule: a domain matched by search is sent as normalised.
+            Matching::SearchProperty(p) if self.key_kind() == KeyKind::Domain => {
+                mapped.properties.insert(p.clone(), mapped.key.clone());
+            }
+            _ => {}
         }
         Ok(mapped)
     }

@@ -19,24 +19,38 @@ pub(super) async fn send(
     target: &Target,
     group: &[Input],
 ) -> Result<GroupReply, FatalError> {
-    let traces: Vec<String> = group.iter().map(Input::trace_id).collect();
-    let inputs: Vec<serde_json::Value> = group
+    let pairs: Vec<(&Input, String)> = group.iter().map(|i| (i, i.key.clone())).collect();
+    update_ids(client, target, &pairs).await
+}
+
+/// `POST …/batch/update` of each input to the record id beside it: one outcome per pair, in
+/// order, or the whole-request refusal.
+pub(super) async fn update_ids(
+    client: &Client,
+    target: &Target,
+    pairs: &[(&Input, String)],
+) -> Result<GroupReply, FatalError> {
+    if pairs.is_empty() {
+        return Ok(GroupReply::PerInput(Vec::new()));
+    }
+    let traces: Vec<String> = pairs.iter().map(|(i, _)| i.trace_id()).collect();
+    let inputs: Vec<serde_json::Value> = pairs
         .iter()
         .zip(&traces)
-        .map(|(i, trace)| json!({"id": i.key, "properties": i.properties, "objectWriteTraceId": trace}))
+        .map(|((i, id), trace)| json!({"id": id, "properties": i.properties, "objectWriteTraceId": trace}))
         .collect();
     let path = format!("/crm/v3/objects/{}/batch/update", target.object_type);
     let answer = client
         .post(&path, &json!({ "inputs": inputs }), &target.object_type)
         .await;
-    let all: Vec<&Input> = group.iter().collect();
+    let all: Vec<&Input> = pairs.iter().map(|(i, _)| *i).collect();
     let mut outcomes = match interpret(target, &all, &traces, answer, Effect::Updated)? {
         GroupReply::PerInput(outcomes) => outcomes,
         split => return Ok(split),
     };
-    for (input, outcome) in group.iter().zip(outcomes.iter_mut()) {
+    for ((input, id), outcome) in pairs.iter().zip(outcomes.iter_mut()) {
         if matches!(outcome, Err(r) if r.category == "NOT_ACKNOWLEDGED") {
-            *outcome = patch_one(client, target, input).await?;
+            *outcome = patch_one(client, target, input, id).await?;
         }
     }
     Ok(GroupReply::PerInput(outcomes))
@@ -47,8 +61,9 @@ async fn patch_one(
     client: &Client,
     target: &Target,
     input: &Input,
+    record_id: &str,
 ) -> Result<InputOutcome, FatalError> {
-    let path = format!("/crm/v3/objects/{}/{}", target.object_type, input.key);
+    let path = format!("/crm/v3/objects/{}/{record_id}", target.object_type);
     let body = serde_json::to_vec(&json!({ "properties": input.properties }))
         .map_err(|e| FatalError::Request(format!("cannot encode the request: {e}")))?;
     let answer = client
@@ -80,12 +95,11 @@ async fn patch_one(
             let id = body["id"]
                 .as_str()
                 .map(String::from)
-                .unwrap_or_else(|| input.key.clone());
-            if id != input.key {
+                .unwrap_or_else(|| record_id.to_string());
+            if id != record_id {
                 tracing::info!(
                     object_type = %target.object_type,
-                    "record {} was merged into {id}; that record was updated",
-                    input.key
+                    "record {record_id} was merged into {id}; that record was updated"
                 );
             }
             Ok(Written {
@@ -97,8 +111,8 @@ async fn patch_one(
             let mut r = Rejection::local(
                 "OBJECT_NOT_FOUND",
                 format!(
-                    "no {} record has id {} (it may have been deleted)",
-                    target.object_type, input.key
+                    "no {} record has id {record_id} (it may have been deleted)",
+                    target.object_type
                 ),
                 None,
             );

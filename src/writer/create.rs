@@ -12,6 +12,36 @@ use crate::hubspot::Client;
 use crate::pipeline::batch::Input;
 use crate::rejection::Rejection;
 
+/// `POST …/batch/create` of `inputs`: their outcomes by trace id, or the whole-request
+/// refusal for the driver to split on.
+pub(super) async fn create_inputs(
+    client: &Client,
+    target: &Target,
+    inputs: &[&Input],
+) -> Result<Result<HashMap<String, InputOutcome>, GroupReply>, FatalError> {
+    let mut created = HashMap::new();
+    if inputs.is_empty() {
+        return Ok(Ok(created));
+    }
+    let traces: Vec<String> = inputs.iter().map(|i| i.trace_id()).collect();
+    let body: Vec<serde_json::Value> = inputs
+        .iter()
+        .zip(&traces)
+        .map(|(i, trace)| json!({"properties": i.properties, "objectWriteTraceId": trace}))
+        .collect();
+    let path = format!("/crm/v3/objects/{}/batch/create", target.object_type);
+    let answer = client
+        .post(&path, &json!({ "inputs": body }), &target.object_type)
+        .await;
+    match interpret(target, inputs, &traces, answer, Effect::Created)? {
+        split @ GroupReply::Split(_) => Ok(Err(split)),
+        GroupReply::PerInput(outcomes) => {
+            created.extend(traces.into_iter().zip(outcomes));
+            Ok(Ok(created))
+        }
+    }
+}
+
 /// Creates the inputs of `group` whose key (a value of `id_property`, when given) no record
 /// has yet.
 pub(super) async fn send(
@@ -40,27 +70,10 @@ pub(super) async fn send(
         .iter()
         .filter(|i| !existing.contains_key(&i.key))
         .collect();
-    let mut created: HashMap<String, InputOutcome> = HashMap::new();
-    if !new.is_empty() {
-        let traces: Vec<String> = new.iter().map(|i| i.trace_id()).collect();
-        let inputs: Vec<serde_json::Value> = new
-            .iter()
-            .zip(&traces)
-            .map(|(i, trace)| json!({"properties": i.properties, "objectWriteTraceId": trace}))
-            .collect();
-        let path = format!("/crm/v3/objects/{}/batch/create", target.object_type);
-        let answer = client
-            .post(&path, &json!({ "inputs": inputs }), &target.object_type)
-            .await;
-        match interpret(target, &new, &traces, answer, Effect::Created)? {
-            GroupReply::Split(rejection) => return Ok(GroupReply::Split(rejection)),
-            GroupReply::PerInput(outcomes) => {
-                for (trace, outcome) in traces.into_iter().zip(outcomes) {
-                    created.insert(trace, outcome);
-                }
-            }
-        }
-    }
+    let mut created = match create_inputs(client, target, &new).await? {
+        Ok(created) => created,
+        Err(split) => return Ok(split),
+    };
     let outcomes = group
         .iter()
         .map(|input| match existing.get(&input.key) {

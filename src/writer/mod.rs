@@ -11,6 +11,7 @@
 mod associations;
 mod by_id;
 mod create;
+mod search_match;
 mod update;
 mod upsert;
 
@@ -52,6 +53,15 @@ pub enum Strategy {
     },
     /// Every record `batch/create`d.
     CreateAll,
+    /// Keys found by searching a property without unique values; one match is updated by
+    /// id, none created (or, by `write_mode`, rejected as `NOT_FOUND` or `SKIPPED`), several
+    /// rejected as `AMBIGUOUS_MATCH`.
+    SearchMatch {
+        /// The searched property.
+        property: String,
+        /// What a match or its absence leads to.
+        write_mode: WriteMode,
+    },
 }
 
 impl Strategy {
@@ -69,6 +79,10 @@ impl Strategy {
             (Matching::IdProperty(p), WriteMode::CreateOnly) => Self::CreateNew {
                 id_property: p.to_string(),
             },
+            (Matching::SearchProperty(p), write_mode) => Self::SearchMatch {
+                property: p.to_string(),
+                write_mode,
+            },
         }
     }
 
@@ -78,7 +92,7 @@ impl Strategy {
             Self::Upsert { id_property }
             | Self::UpdateByKey { id_property }
             | Self::CreateNew { id_property } => Some(id_property),
-            Self::UpdateById | Self::CreateAll => None,
+            Self::UpdateById | Self::CreateAll | Self::SearchMatch { .. } => None,
         }
     }
 }
@@ -92,7 +106,13 @@ pub struct Target {
     pub strategy: Strategy,
     /// Associations the records ask for.
     pub associations: Vec<crate::config::AssociationConfig>,
+    /// For [`Strategy::SearchMatch`]: the records this run created, by key, which search may
+    /// not find yet. Shared by every batch writing the type by that property.
+    pub created: Option<Arc<KnownKeys>>,
 }
+
+/// Keys (normalised) → record ids, of records created in this run.
+pub type KnownKeys = std::sync::Mutex<HashMap<String, String>>;
 
 /// What HubSpot did with one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +304,10 @@ async fn send_group(
             create::send(client, target, Some(id_property), group).await
         }
         Strategy::CreateAll => create::send(client, target, None, group).await,
+        Strategy::SearchMatch {
+            property,
+            write_mode,
+        } => search_match::send(client, target, property, *write_mode, group).await,
     }
 }
 
