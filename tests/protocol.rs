@@ -827,3 +827,78 @@ async fn five_hundreds_forever_end_within_the_retry_budget() {
     );
     exhausted_because(&work, "retry_budget_s (2 s) spent");
 }
+
+#[tokio::test]
+async fn search_matching_requests_are_pinned() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/crm/v3/properties/companies");
+            then.status(200).json_body(json!({"results": [
+                {"name": "domain", "type": "string", "fieldType": "text", "hasUniqueValue": false},
+                {"name": "name", "type": "string", "fieldType": "text", "hasUniqueValue": false},
+            ]}));
+        })
+        .await;
+    let bodies = Arc::new(Mutex::new(Vec::<(String, Value)>::new()));
+    let log = |path: &'static str| {
+        let bodies = bodies.clone();
+        move |req: &HttpMockRequest| {
+            bodies.lock().unwrap().push((
+                path.to_string(),
+                serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null),
+            ));
+            true
+        }
+    };
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/companies/search")
+                .is_true(log("search"));
+            // One of the two keys matches one record (stored with other case); no next page.
+            then.status(200).json_body(json!({"total": 1, "results": [
+                {"id": "501", "properties": {"domain": "Acme.example", "hs_object_id": "501"}, "createdAt": "x", "updatedAt": "x", "archived": false}
+            ]}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/companies/batch/update")
+                .is_true(log("update"));
+            then.status(200).json_body(json!({"status": "COMPLETE", "results": [
+                {"id": "501", "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": "0"}
+            ], "startedAt": "x", "completedAt": "x"}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/companies/batch/create")
+                .is_true(log("create"));
+            then.status(201).json_body(json!({"status": "COMPLETE", "results": [
+                {"id": "502", "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": "1"}
+            ], "startedAt": "x", "completedAt": "x"}));
+        })
+        .await;
+    let work = Workdir::new();
+    let streams =
+        json!({"streams": {"accounts": {"object_type": "companies", "match_property": "domain"}}});
+    let input = singer(&[
+        schema("accounts"),
+        record(
+            "accounts",
+            json!({"domain": "https://www.acme.example", "name": "Acme"}),
+        ),
+        record(
+            "accounts",
+            json!({"domain": "globex.example", "name": "Globex"}),
+        ),
+    ]);
+    let out = run_against(&server, &work, streams, &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let logged = bodies.lock().unwrap().clone();
+    insta::assert_json_snapshot!(logged);
+    assert!(work.rejected().iter().all(|l| l["type"] != "RECORD"));
+}
