@@ -181,7 +181,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream name: how its records map to HubSpot (object_type, id_property, id_field or match_property, properties, drop, write_mode, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
+        description: "Per stream name: how its records map to HubSpot (object_type, id_property, id_field or match_property, properties, drop, write_mode, hard_delete, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
     },
 ];
 
@@ -247,6 +247,10 @@ pub struct StreamConfig {
     /// A property without unique values to find records by (`domain` on companies), through
     /// HubSpot's search: one match is updated, none created, several rejected.
     pub match_property: Option<String>,
+    /// Records whose `_sdc_deleted_at` is set archive the matching HubSpot record (none:
+    /// `SKIPPED`). Off: they are written like any other record.
+    #[serde(default)]
+    pub hard_delete: bool,
     /// Record field → HubSpot property (`null` drops the field). Unlisted fields keep their name.
     #[serde(default)]
     pub properties: BTreeMap<String, Option<String>>,
@@ -545,6 +549,7 @@ impl Config {
                 id_property: None,
                 id_field: None,
                 match_property: None,
+                hard_delete: false,
                 properties: BTreeMap::new(),
                 associations: Vec::new(),
                 write_mode: WriteMode::Upsert,

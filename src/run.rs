@@ -66,6 +66,8 @@ struct StreamState {
     unknown_warned: bool,
     /// Whether read-only fields were already warned about (once per stream).
     read_only_warned: bool,
+    /// Whether records marked deleted were reported as written (no `hard_delete`).
+    deleted_warned: bool,
 }
 
 impl StreamState {
@@ -352,6 +354,17 @@ impl<W: Write> Runner<W> {
                         self.count_outcome(Some(&rejection))?;
                     }
                     Ok(mut mapped) => {
+                        if mapped.deleted && !s.mapping.hard_delete {
+                            mapped.deleted = false;
+                            if !s.deleted_warned {
+                                s.deleted_warned = true;
+                                tracing::warn!(
+                                    "stream {}: records marked deleted ({}) are written like the others; set hard_delete: true on the stream to archive their HubSpot records instead",
+                                    s.name,
+                                    crate::mapping::DELETED_AT
+                                );
+                            }
+                        }
                         if s.mapping.matching == Matching::Nothing {
                             // No key: each record is its own input, never merged or held back.
                             mapped.key = format!("#{seq}");
@@ -466,6 +479,7 @@ impl<W: Write> Runner<W> {
             stats: StreamStats::default(),
             unknown_warned: false,
             read_only_warned: false,
+            deleted_warned: false,
         });
         if !columns.is_empty() {
             if self.streams[idx].mapping.unknown_fields == UnknownFields::Create {

@@ -183,13 +183,9 @@ async fn create_only_skips_existing_keys_and_creates_the_rest() {
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(
         summary["total"],
-        json!({"read": 3, "created": 1, "updated": 0, "merged": 1, "skipped": 1, "rejected": 0})
+        json!({"read": 3, "created": 1, "updated": 0, "merged": 1, "skipped": 1, "archived": 0, "rejected": 0})
     );
-    assert!(
-        out.stderr.contains("+ skipped (the key exists) 1"),
-        "{}",
-        out.stderr
-    );
+    assert!(out.stderr.contains("+ skipped 1"), "{}", out.stderr);
     assert_eq!(out.states(), vec![json!({"n": 3})]);
 }
 
@@ -334,4 +330,79 @@ async fn companies_matched_by_domain_never_duplicate_despite_the_search_lag() {
             >= 2,
         "{stats}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hard_delete_archives_what_the_tap_deleted_and_skips_what_is_not_there() {
+    let (hub, work, config) = start(
+        Settings::default(),
+        json!({"streams": {"people": {"object_type": "contacts", "hard_delete": true}}}),
+    )
+    .await;
+    let base = hub.base_url();
+    create(&base, "contacts", json!({"email": "gone@example.com"})).await;
+    create(&base, "contacts", json!({"email": "stays@example.com"})).await;
+    let input = singer(&[
+        schema("people"),
+        record(
+            "people",
+            json!({"email": "GONE@example.com", "_sdc_deleted_at": "2026-11-30T10:00:00Z"}),
+        ),
+        record(
+            "people",
+            json!({"email": "never@example.com", "_sdc_deleted_at": "2026-11-30T10:00:00Z"}),
+        ),
+        record(
+            "people",
+            json!({"email": "stays@example.com", "firstname": "Still", "_sdc_deleted_at": null}),
+        ),
+        record(
+            "people",
+            json!({"email": "new@example.com", "firstname": "New"}),
+        ),
+        state(json!({"n": 4})),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let live: Vec<String> = stored(&base, "contacts")
+        .await
+        .iter()
+        .filter(|c| c["archived"] == false)
+        .map(|c| c["properties"]["email"].as_str().unwrap().to_string())
+        .collect();
+    let mut live = live;
+    live.sort();
+    assert_eq!(live, ["new@example.com", "stays@example.com"]);
+    assert!(
+        out.stderr.contains("+ skipped 1 + archived 1 + rejected 0"),
+        "{}",
+        out.stderr
+    );
+    assert!(work.rejected().iter().all(|l| l["type"] != "RECORD"));
+    assert_eq!(out.states(), vec![json!({"n": 4})]);
+
+    // Without hard_delete, a deleted record is written like any other, with a warning.
+    let (hub, _work, config) = start(
+        Settings::default(),
+        json!({"streams": {"people": {"object_type": "contacts"}}}),
+    )
+    .await;
+    let out = run(
+        &["--config", config.to_str().unwrap()],
+        &singer(&[
+            schema("people"),
+            record(
+                "people",
+                json!({"email": "kept@example.com", "_sdc_deleted_at": "2026-11-30T10:00:00Z"}),
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("set hard_delete: true"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 1);
 }

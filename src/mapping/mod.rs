@@ -87,6 +87,8 @@ pub struct StreamMapping {
     pub associations: Vec<AssociationConfig>,
     /// Whether records may be created.
     pub write_mode: WriteMode,
+    /// Records marked deleted (`_sdc_deleted_at`) archive their HubSpot record.
+    pub hard_delete: bool,
     /// What happens to fields that match no property.
     pub unknown_fields: UnknownFields,
     /// What blank values mean.
@@ -94,6 +96,9 @@ pub struct StreamMapping {
     /// How values are read.
     pub rules: ValueRules,
 }
+
+/// The Singer field a tap sets on a row deleted at the source.
+pub const DELETED_AT: &str = "_sdc_deleted_at";
 
 /// Property values by property name, as an upsert input carries them.
 pub type Properties = BTreeMap<Arc<str>, String>;
@@ -111,6 +116,8 @@ pub struct Mapped {
     pub unknown: Vec<String>,
     /// Fields that match read-only or calculated properties (not sent).
     pub read_only: Vec<String>,
+    /// The tap marked the record deleted (`_sdc_deleted_at` set).
+    pub deleted: bool,
 }
 
 /// What a stream's fields map to, as `--check` and the first SCHEMA report it.
@@ -194,6 +201,7 @@ impl StreamMapping {
                     config.unknown_fields,
                     config.blank_values,
                     config.truncate_dates,
+                    config.hard_delete,
                 ),
                 properties,
             );
@@ -222,6 +230,7 @@ impl StreamMapping {
                         config.unknown_fields,
                         config.blank_values,
                         config.truncate_dates,
+                        config.hard_delete,
                     ),
                     properties,
                 );
@@ -239,6 +248,7 @@ impl StreamMapping {
                         config.unknown_fields,
                         config.blank_values,
                         config.truncate_dates,
+                        config.hard_delete,
                     ),
                     properties,
                 );
@@ -277,6 +287,7 @@ impl StreamMapping {
                 config.unknown_fields,
                 config.blank_values,
                 config.truncate_dates,
+                config.hard_delete,
             ),
             properties,
         )
@@ -292,10 +303,11 @@ impl StreamMapping {
         drop: Vec<String>,
         associations: Vec<AssociationConfig>,
         write_mode: WriteMode,
-        (unknown_fields, blank_values, truncate_dates): (
+        (unknown_fields, blank_values, truncate_dates, hard_delete): (
             Option<UnknownFields>,
             Option<BlankValues>,
             Option<bool>,
+            bool,
         ),
         properties: &[PropertyInfo],
     ) -> Result<Self, FatalError> {
@@ -303,6 +315,11 @@ impl StreamMapping {
             stream: stream.to_string(),
             reason,
         };
+        if hard_delete && matching == Matching::Nothing {
+            return Err(fail(
+                "hard_delete needs a key to find the record to archive: set id_property, id_field or match_property".to_string(),
+            ));
+        }
         let fields = FieldMap::new(
             properties,
             renames.into_iter().collect(),
@@ -323,6 +340,7 @@ impl StreamMapping {
             fields,
             associations,
             write_mode,
+            hard_delete,
             unknown_fields: unknown_fields.unwrap_or_default(),
             blank_values: blank_values.unwrap_or_default(),
             rules: ValueRules {
@@ -407,6 +425,7 @@ impl StreamMapping {
             links: Vec::new(),
             unknown: Vec::new(),
             read_only: Vec::new(),
+            deleted: false,
         };
         let mut key: Option<Result<String, KeyProblem>> = None;
         let mut errors: Vec<Rejection> = Vec::new();
@@ -417,6 +436,12 @@ impl StreamMapping {
         };
         for (name, raw_value) in &record {
             let name: &str = name;
+            if name == DELETED_AT {
+                let value =
+                    Field::read(raw_value).map_err(|e| unreadable_field(text, name, &e.0))?;
+                mapped.deleted = value != Field::Blank;
+                continue;
+            }
             if id_field == Some(name) {
                 // The record id: the key, never a property (HubSpot's hs_object_id is read-only).
                 let value =

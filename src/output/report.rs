@@ -1,7 +1,7 @@
 //! Counters per stream and the summary printed on stderr at exit (and written as JSON to
 //! `summary_path` when it is set).
 //!
-//! The counts add up: `read = created + updated + merged + skipped + rejected`. A record
+//! The counts add up: `read = created + updated + merged + skipped + archived + rejected`. A record
 //! "merged" had the same key as an earlier record of its batch; its values went into that
 //! record's single write, so it is not counted as created or updated itself. "Skipped" records
 //! were left alone on purpose (`create_only` found their key); the text lines name them only
@@ -26,8 +26,10 @@ pub struct StreamStats {
     /// Records merged into an earlier record with the same key in one batch (written by
     /// that record's request).
     pub merged: u64,
-    /// Records left alone on purpose (`create_only`: the key exists).
+    /// Records left alone on purpose (`create_only`: the key exists; a deletion with no match).
     pub skipped: u64,
+    /// Deletions that archived a HubSpot record (`hard_delete`).
+    pub archived: u64,
     /// Rejected records by category.
     pub rejected: BTreeMap<String, u64>,
     /// Fields that matched no property and were not sent.
@@ -44,6 +46,7 @@ impl StreamStats {
         match outcome {
             Outcome::Rejected(r) => *self.rejected.entry(r.category.clone()).or_default() += 1,
             Outcome::Skipped => self.skipped += 1,
+            Outcome::Archived => self.archived += 1,
             _ if merged => self.merged += 1,
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
@@ -57,7 +60,7 @@ impl StreamStats {
 
     /// Records settled without a rejection (written, merged into a written one, or skipped).
     pub fn loaded(&self) -> u64 {
-        self.created + self.updated + self.merged + self.skipped
+        self.created + self.updated + self.merged + self.skipped + self.archived
     }
 }
 
@@ -100,6 +103,8 @@ pub struct Totals {
     pub merged: u64,
     /// Left alone on purpose.
     pub skipped: u64,
+    /// Archived by a deletion.
+    pub archived: u64,
     /// Rejected.
     pub rejected: u64,
 }
@@ -120,6 +125,7 @@ impl Summary {
                 updated: t.updated + s.updated,
                 merged: t.merged + s.merged,
                 skipped: t.skipped + s.skipped,
+                archived: t.archived + s.archived,
                 rejected: t.rejected + s.rejected_total(),
             })
     }
@@ -150,12 +156,13 @@ impl Summary {
                 format!(" ({})", parts.join(","))
             };
             let text = format!(
-                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {}{} + rejected {}{by_category}",
+                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {}{}{} + rejected {}{by_category}",
                 s.read,
                 s.created,
                 s.updated,
                 s.merged,
-                skipped_part(s.skipped, "skipped (the key exists)"),
+                skipped_part(s.skipped, "skipped"),
+                skipped_part(s.archived, "archived"),
                 s.rejected_total()
             );
             if structured {
@@ -166,6 +173,7 @@ impl Summary {
                     updated = s.updated,
                     merged = s.merged,
                     skipped = s.skipped,
+                    archived = s.archived,
                     rejected = s.rejected_total(),
                     "{text}"
                 );
@@ -194,12 +202,13 @@ impl Summary {
         }
         let t = self.totals();
         let text = format!(
-            "total: read {} = created {} + updated {} + merged {}{} + rejected {}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
+            "total: read {} = created {} + updated {} + merged {}{}{} + rejected {}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
             t.read,
             t.created,
             t.updated,
             t.merged,
             skipped_part(t.skipped, "skipped"),
+            skipped_part(t.archived, "archived"),
             t.rejected,
             self.requests,
             self.retries,
@@ -214,6 +223,7 @@ impl Summary {
                 updated = t.updated,
                 merged = t.merged,
                 skipped = t.skipped,
+                archived = t.archived,
                 rejected = t.rejected,
                 requests = self.requests,
                 retries = self.retries,
@@ -227,7 +237,7 @@ impl Summary {
     }
 }
 
-/// ` + skipped N` for a summary line, or nothing when no record was skipped.
+/// ` + skipped N` (or another count) for a summary line, or nothing when it is zero.
 fn skipped_part(n: u64, words: &str) -> String {
     if n == 0 {
         String::new()

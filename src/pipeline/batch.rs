@@ -32,6 +32,8 @@ pub struct Input {
     pub properties: crate::mapping::Properties,
     /// The records merged into it, in input order.
     pub origins: Vec<Origin>,
+    /// The last record with its key was marked deleted (and the stream archives deletions).
+    pub deleted: bool,
 }
 
 impl Input {
@@ -84,6 +86,8 @@ impl Batch {
             origin.properties = Some(mapped.properties.clone());
             input.properties.extend(mapped.properties);
             input.origins.push(origin);
+            // The last record with a key decides: deleted, or written with every value.
+            input.deleted = mapped.deleted;
             return true;
         }
         self.by_key.insert(mapped.key.clone(), self.inputs.len());
@@ -91,6 +95,7 @@ impl Batch {
             key: mapped.key,
             properties: mapped.properties,
             origins: vec![origin],
+            deleted: mapped.deleted,
         });
         false
     }
@@ -130,6 +135,7 @@ mod tests {
             links: Vec::new(),
             unknown: Vec::new(),
             read_only: Vec::new(),
+            deleted: false,
             key: key.into(),
             properties: props
                 .iter()

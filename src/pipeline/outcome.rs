@@ -12,9 +12,11 @@ pub enum Outcome {
     Created,
     /// HubSpot updated an existing record.
     Updated,
-    /// Not written on purpose: `create_only` found a record with its key. Settled, not in the
-    /// rejected file.
+    /// Not written on purpose: `create_only` found a record with its key, or a deletion
+    /// found nothing to archive. Settled, not in the rejected file.
     Skipped,
+    /// A deletion (`hard_delete`) archived the matching HubSpot record.
+    Archived,
     /// The record is in the rejected file for this reason.
     Rejected(Rejection),
 }

@@ -17,9 +17,9 @@ use crate::rejection::{HttpDetail, Rejection};
 pub(super) async fn send(
     client: &Client,
     target: &Target,
-    group: &[Input],
+    group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let pairs: Vec<(&Input, String)> = group.iter().map(|i| (i, i.key.clone())).collect();
+    let pairs: Vec<(&Input, String)> = group.iter().map(|i| (*i, i.key.clone())).collect();
     update_ids(client, target, &pairs).await
 }
 

@@ -48,7 +48,7 @@ pub(super) async fn send(
     client: &Client,
     target: &Target,
     id_property: Option<&str>,
-    group: &[Input],
+    group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
     let existing: HashMap<String, String> = match id_property {
         None => HashMap::new(),
@@ -68,6 +68,7 @@ pub(super) async fn send(
     };
     let new: Vec<&Input> = group
         .iter()
+        .copied()
         .filter(|i| !existing.contains_key(&i.key))
         .collect();
     let mut created = match create_inputs(client, target, &new).await? {

@@ -8,6 +8,7 @@
 //! after looking the keys up. The associations records ask for are made last
 //! ([`associations`]).
 
+mod archive;
 mod associations;
 mod by_id;
 mod create;
@@ -121,8 +122,10 @@ pub(super) enum Effect {
     Created,
     /// An existing record was updated.
     Updated,
-    /// Left alone on purpose (`create_only`: the key exists).
+    /// Left alone on purpose (`create_only`: the key exists; a deletion found nothing).
     Skipped,
+    /// The record was archived (`hard_delete`).
+    Archived,
 }
 
 /// One input written (or skipped) and HubSpot's id of its record.
@@ -181,6 +184,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
                     .take()
                     .unwrap_or_else(|| input.properties.clone()),
                 origins: vec![origin],
+                deleted: input.deleted,
             };
             let outcome = match send_group(&client, &target, std::slice::from_ref(&single)).await {
                 Err(fatal) => {
@@ -234,6 +238,7 @@ fn to_outcome(r: InputOutcome) -> Outcome {
             Effect::Created => Outcome::Created,
             Effect::Updated => Outcome::Updated,
             Effect::Skipped => Outcome::Skipped,
+            Effect::Archived => Outcome::Archived,
         },
         Err(rejection) => Outcome::Rejected(rejection),
     }
@@ -293,6 +298,46 @@ async fn send_group(
     client: &Client,
     target: &Target,
     group: &[Input],
+) -> Result<GroupReply, FatalError> {
+    let all: Vec<&Input> = group.iter().collect();
+    if !group.iter().any(|i| i.deleted) {
+        return write_group(client, target, &all).await;
+    }
+    // Deletions are archived; the rest of the group is written as usual.
+    let deletes: Vec<&Input> = group.iter().filter(|i| i.deleted).collect();
+    let mut archived = match archive::send(client, target, &deletes).await? {
+        GroupReply::PerInput(outcomes) => outcomes.into_iter(),
+        split => return Ok(split),
+    };
+    let kept: Vec<&Input> = group.iter().filter(|i| !i.deleted).collect();
+    let mut written = if kept.is_empty() {
+        Vec::new().into_iter()
+    } else {
+        match write_group(client, target, &kept).await? {
+            GroupReply::PerInput(outcomes) => outcomes.into_iter(),
+            split => return Ok(split),
+        }
+    };
+    Ok(GroupReply::PerInput(
+        group
+            .iter()
+            .map(|i| {
+                let next = if i.deleted {
+                    archived.next()
+                } else {
+                    written.next()
+                };
+                next.unwrap_or_else(|| Err(not_acknowledged(i)))
+            })
+            .collect(),
+    ))
+}
+
+/// The write of `group` by the stream's strategy.
+async fn write_group(
+    client: &Client,
+    target: &Target,
+    group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
     match &target.strategy {
         Strategy::Upsert { id_property } => upsert::send(client, target, id_property, group).await,

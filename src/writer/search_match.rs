@@ -29,7 +29,7 @@ const PAGE: usize = 200;
 const MAX_RESULTS: usize = 10_000;
 
 /// The records each key matches, by key; the inner `Err` says why the search failed.
-async fn matches(
+pub(super) async fn matches(
     client: &Client,
     target: &Target,
     property: &str,
@@ -95,7 +95,7 @@ pub(super) async fn send(
     target: &Target,
     property: &str,
     write_mode: WriteMode,
-    group: &[Input],
+    group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
     let remembered: HashMap<String, String> = match &target.created {
         Some(known) => {
@@ -169,7 +169,7 @@ pub(super) async fn send(
         .iter()
         .zip(&plans)
         .filter_map(|(i, p)| match p {
-            Plan::Update(id) => Some((i, id.clone())),
+            Plan::Update(id) => Some((*i, id.clone())),
             _ => None,
         })
         .collect();
@@ -177,7 +177,7 @@ pub(super) async fn send(
         .iter()
         .zip(&plans)
         .filter(|(_, p)| matches!(p, Plan::Create))
-        .map(|(i, _)| i)
+        .map(|(i, _)| *i)
         .collect();
     let mut updated = match by_id::update_ids(client, target, &updates).await? {
         GroupReply::PerInput(outcomes) => updates

@@ -14,7 +14,7 @@ pub(super) async fn send(
     client: &Client,
     target: &Target,
     id_property: &str,
-    group: &[Input],
+    group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
     let keys: Vec<String> = group.iter().map(|i| i.key.clone()).collect();
     let ids = match client
@@ -28,7 +28,11 @@ pub(super) async fn send(
             return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
         }
     };
-    let found: Vec<&Input> = group.iter().filter(|i| ids.contains_key(&i.key)).collect();
+    let found: Vec<&Input> = group
+        .iter()
+        .copied()
+        .filter(|i| ids.contains_key(&i.key))
+        .collect();
     let traces: Vec<String> = found.iter().map(|i| i.trace_id()).collect();
     let inputs: Vec<serde_json::Value> = found
         .iter()

@@ -11,9 +11,9 @@ pub(super) async fn send(
     client: &Client,
     target: &Target,
     id_property: &str,
-    group: &[Input],
+    group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let traces: Vec<String> = group.iter().map(Input::trace_id).collect();
+    let traces: Vec<String> = group.iter().map(|i| i.trace_id()).collect();
     let request = UpsertRequest {
         inputs: group
             .iter()
@@ -27,11 +27,5 @@ pub(super) async fn send(
             .collect(),
     };
     let answer = client.upsert(&target.object_type, &request).await;
-    interpret(
-        target,
-        &group.iter().collect::<Vec<_>>(),
-        &traces,
-        answer,
-        Effect::Updated,
-    )
+    interpret(target, group, &traces, answer, Effect::Updated)
 }

@@ -1,0 +1,156 @@
+//! `hard_delete`: records the tap marked deleted (`_sdc_deleted_at`) archive the HubSpot record
+//! their key finds, `POST …/batch/archive` by id. A key that finds nothing is `SKIPPED`; one
+//! that finds several (by search) is rejected as `AMBIGUOUS_MATCH`.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::{Effect, GroupReply, InputOutcome, Strategy, Target, Written, search_match};
+use crate::error::FatalError;
+use crate::hubspot::{Client, SendFailure};
+use crate::pipeline::batch::Input;
+use crate::rejection::{HttpDetail, Rejection};
+
+/// The record ids of `inputs`' keys (several for an ambiguous search match); the inner
+/// `Err` says why the lookup failed.
+async fn resolve(
+    client: &Client,
+    target: &Target,
+    inputs: &[&Input],
+) -> Result<Result<HashMap<String, Vec<String>>, String>, FatalError> {
+    let keys: Vec<String> = inputs.iter().map(|i| i.key.clone()).collect();
+    let single = |found: HashMap<String, String>| {
+        found
+            .into_iter()
+            .map(|(k, id)| (k, vec![id]))
+            .collect::<HashMap<_, _>>()
+    };
+    Ok(match &target.strategy {
+        Strategy::UpdateById => client
+            .find_ids(&target.object_type, "hs_object_id", &keys)
+            .await?
+            .map(single),
+        Strategy::Upsert { id_property }
+        | Strategy::UpdateByKey { id_property }
+        | Strategy::CreateNew { id_property } => client
+            .find_ids(&target.object_type, id_property, &keys)
+            .await?
+            .map(single),
+        Strategy::SearchMatch { property, .. } => {
+            let mut found = HashMap::new();
+            let mut unknown = Vec::new();
+            if let Some(known) = &target.created {
+                let known = known.lock().unwrap_or_else(|e| e.into_inner());
+                for k in &keys {
+                    match known.get(k) {
+                        Some(id) => {
+                            found.insert(k.clone(), vec![id.clone()]);
+                        }
+                        None => unknown.push(k.as_str()),
+                    }
+                }
+            } else {
+                unknown = keys.iter().map(String::as_str).collect();
+            }
+            if !unknown.is_empty() {
+                match search_match::matches(client, target, property, &unknown).await? {
+                    Ok(more) => found.extend(more),
+                    Err(reason) => return Ok(Err(reason)),
+                }
+            }
+            Ok(found)
+        }
+        Strategy::CreateAll => Err("a stream without a key cannot find records to archive".into()),
+    })
+}
+
+/// Archives the records `inputs` (all marked deleted) find.
+pub(super) async fn send(
+    client: &Client,
+    target: &Target,
+    inputs: &[&Input],
+) -> Result<GroupReply, FatalError> {
+    let found = match resolve(client, target, inputs).await? {
+        Ok(found) => found,
+        Err(reason) => {
+            let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
+            return Ok(GroupReply::PerInput(vec![Err(rejection); inputs.len()]));
+        }
+    };
+    let mut outcomes: Vec<Option<InputOutcome>> = vec![None; inputs.len()];
+    let mut archive: Vec<(usize, String)> = Vec::new();
+    for (n, input) in inputs.iter().enumerate() {
+        match found.get(&input.key).map(Vec::as_slice) {
+            None | Some([]) => {
+                outcomes[n] = Some(Ok(Written {
+                    effect: Effect::Skipped,
+                    id: String::new(),
+                }));
+            }
+            Some([id]) => archive.push((n, id.clone())),
+            Some(several) => {
+                outcomes[n] = Some(Err(Rejection::local(
+                    "AMBIGUOUS_MATCH",
+                    format!(
+                        "the deletion of {} matches {} {} records (ids {}); none was archived",
+                        input.key,
+                        several.len(),
+                        target.object_type,
+                        several.join(", ")
+                    ),
+                    None,
+                )));
+            }
+        }
+    }
+    for chunk in archive.chunks(100) {
+        let body =
+            json!({"inputs": chunk.iter().map(|(_, id)| json!({"id": id})).collect::<Vec<_>>()});
+        let path = format!("/crm/v3/objects/{}/batch/archive", target.object_type);
+        let answer = client.post(&path, &body, &target.object_type).await;
+        let result: InputOutcomeTemplate = match answer {
+            Err(SendFailure::Fatal(f)) => return Err(f),
+            Err(SendFailure::Exhausted {
+                attempts,
+                reason,
+                http_status,
+                correlation_id,
+            }) => {
+                let mut r = Rejection::local(
+                    "RETRIES_EXHAUSTED",
+                    format!("gave up after {attempts} attempts; last failure: {reason}"),
+                    None,
+                );
+                r.http = HttpDetail::boxed(http_status, correlation_id, attempts);
+                Err(r)
+            }
+            Ok(reply) if reply.status == 204 || reply.status == 200 => Ok(()),
+            Ok(reply) => Err(super::whole_batch_rejection(&reply)),
+        };
+        for (n, id) in chunk {
+            outcomes[*n] = Some(result.clone().map(|()| Written {
+                effect: Effect::Archived,
+                id: id.clone(),
+            }));
+        }
+    }
+    if let Some(known) = &target.created {
+        let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+        for (n, input) in inputs.iter().enumerate() {
+            if matches!(&outcomes[n], Some(Ok(w)) if w.effect == Effect::Archived) {
+                known.remove(&input.key);
+            }
+        }
+    }
+    Ok(GroupReply::PerInput(
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Err(Rejection::local("NOT_ACKNOWLEDGED", "not archived", None)))
+            })
+            .collect(),
+    ))
+}
+
+type InputOutcomeTemplate = Result<(), Rejection>;
