@@ -151,7 +151,8 @@ async fn check_stream(
         Err(e) => return Ok(vec![e.to_string()]),
     };
     let mut errors = Vec::new();
-    for association in &mapping.associations {
+    let mut mapping = mapping;
+    for association in &mut mapping.associations {
         match client.properties(&association.to_object_type).await? {
             Err(reason) => errors.push(format!(
                 "association field '{}': HubSpot does not know object type '{}' ({reason})",

@@ -309,7 +309,8 @@ pub enum WriteMode {
     CreateOnly,
 }
 
-/// One association per record: `field` holds the key of the record to associate with.
+/// An association each record asks for: `field` holds the key (or an array of keys) of the
+/// records to associate with.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct AssociationConfig {
@@ -317,11 +318,16 @@ pub struct AssociationConfig {
     pub field: String,
     /// The other record's object type.
     pub to_object_type: String,
-    /// The property `field` matches on the other type (`hs_object_id` = HubSpot record ids).
-    #[serde(default = "record_id_property")]
+    /// The property `field` matches on the other type: `hs_object_id` (HubSpot record ids),
+    /// `email` on contacts, a unique-value property, or any other property (found through
+    /// search; several matches reject the association as ambiguous).
+    #[serde(default = "record_id_property", alias = "to_match")]
     pub to_id_property: String,
     /// A HUBSPOT_DEFINED association type id; HubSpot's default association when unset.
     pub type_id: Option<u32>,
+    /// Set at startup: `to_id_property` has no unique values, so keys are found by search.
+    #[serde(skip)]
+    pub searched: bool,
 }
 
 fn record_id_property() -> String {

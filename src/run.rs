@@ -448,7 +448,7 @@ impl<W: Write> Runner<W> {
         }
         let object_type = mapping.object_type.clone();
         self.load_properties(&stream, &object_type).await?;
-        for association in &mapping.associations {
+        for association in &mut mapping.associations {
             self.load_properties(&stream, &association.to_object_type)
                 .await?;
             check_association(

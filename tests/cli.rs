@@ -77,9 +77,9 @@ async fn every_fatal_input_exits_1_with_a_critical_line_naming_the_problem() {
             "{\"type\":\"SCHEMA\",\"stream\":\"ships\",\"schema\":{\"properties\":{}}}\n".into(),
         ),
         (
-            "association_by_non_unique_property",
+            "association_by_unknown_property",
             json!({"streams": {"contacts": {"object_type": "contacts", "associations": [
-                {"field": "company", "to_object_type": "companies", "to_id_property": "name"}]}}}),
+                {"field": "company", "to_object_type": "companies", "to_id_property": "nmae"}]}}}),
             format!("{schema_line}\n"),
         ),
         ("unknown_setting", json!({"batchsize": 10}), String::new()),

@@ -461,12 +461,21 @@ impl StreamMapping {
                     continue;
                 }
                 Target::Association(i) => {
-                    match Field::read(raw_value) {
-                        Ok(Field::Text(s)) if !s.trim().is_empty() => {
-                            mapped.links.push((i, s.trim().to_string()));
+                    // One key, or an array of keys (a deal's contacts).
+                    let push = |links: &mut Vec<(usize, String)>, f: &Field| match f {
+                        Field::Text(s) if !s.trim().is_empty() => {
+                            links.push((i, s.trim().to_string()))
                         }
-                        Ok(Field::Number(n)) => mapped.links.push((i, n.to_string())),
-                        Ok(_) => {}
+                        Field::Number(n) => links.push((i, n.to_string())),
+                        _ => {}
+                    };
+                    match Field::read(raw_value) {
+                        Ok(Field::Array(_, items)) => {
+                            for item in &items {
+                                push(&mut mapped.links, item);
+                            }
+                        }
+                        Ok(f) => push(&mut mapped.links, &f),
                         Err(e) => return Err(unreadable_field(text, name, &e.0)),
                     }
                     continue;
@@ -665,22 +674,29 @@ fn unreadable_field(text: &str, field: &str, reason: &str) -> Rejection {
 /// ids, `email` on contacts, or a unique-value property.
 pub fn check_association(
     stream: &str,
-    a: &AssociationConfig,
+    a: &mut AssociationConfig,
     to_properties: &[PropertyInfo],
 ) -> Result<(), FatalError> {
     let p = a.to_id_property.as_str();
+    // Record ids, emails, unique values, or any other property (found through search).
     let usable = p == "hs_object_id"
         || (p == "email" && is_contacts(&a.to_object_type))
-        || to_properties
-            .iter()
-            .any(|d| d.name == p && d.has_unique_value);
+        || to_properties.iter().any(|d| d.name == p);
     if usable {
+        a.searched = p != "hs_object_id"
+            && !(p == "email" && is_contacts(&a.to_object_type))
+            && !to_properties
+                .iter()
+                .any(|d| d.name == p && d.has_unique_value);
         return Ok(());
     }
+    let hint = closest_property(p, to_properties.iter().map(|d| d.name.as_str()))
+        .map(|h| format!(" (did you mean '{h}'?)"))
+        .unwrap_or_default();
     Err(FatalError::IdProperty {
         stream: stream.to_string(),
         reason: format!(
-            "association field '{}': to_id_property '{p}' cannot find {} records (use hs_object_id, email on contacts, or a unique-value property)",
+            "association field '{}': {} has no property '{p}' to find records by{hint}",
             a.field, a.to_object_type
         ),
     })

@@ -54,7 +54,8 @@ async fn resolve(
                 unknown = keys.iter().map(String::as_str).collect();
             }
             if !unknown.is_empty() {
-                match search_match::matches(client, target, property, &unknown).await? {
+                match search_match::matches(client, &target.object_type, property, &unknown).await?
+                {
                     Ok(more) => found.extend(more),
                     Err(reason) => return Ok(Err(reason)),
                 }

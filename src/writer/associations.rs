@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 use crate::config::AssociationConfig;
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::mapping::keys::KeyKind;
+use crate::mapping::values::Field;
 use crate::pipeline::outcome::{Outcome, Settled};
 use crate::rejection::Rejection;
 
@@ -39,14 +41,18 @@ pub async fn associate(
     settled: &mut Vec<Settled>,
 ) -> Result<(), FatalError> {
     for (k, spec) in specs.iter().enumerate() {
+        // Every key the record names for this association (a field may hold several).
         let items: Vec<(usize, String, String)> = settled
             .iter()
             .enumerate()
             .filter(|(_, s)| matches!(s.outcome, Outcome::Created | Outcome::Updated))
-            .filter_map(|(i, s)| {
-                let from = s.record_id.clone()?;
-                let (_, key) = s.origin.links.iter().find(|(n, _)| *n == k)?;
-                Some((i, from, key.clone()))
+            .filter_map(|(i, s)| Some((i, s.record_id.clone()?, s)))
+            .flat_map(|(i, from, s)| {
+                s.origin
+                    .links
+                    .iter()
+                    .filter(move |(n, _)| *n == k)
+                    .map(move |(_, key)| (i, from.clone(), key.clone()))
             })
             .collect();
         if items.is_empty() {
@@ -65,20 +71,21 @@ pub async fn associate(
                 return Err(fatal);
             }
         };
-        for (i, reason) in failures {
+        let mut by_record: HashMap<usize, Vec<(String, String)>> = HashMap::new();
+        for (i, key, reason) in failures {
+            by_record.entry(i).or_default().push((key, reason));
+        }
+        for (i, failed) in by_record {
             let s = &mut settled[i];
-            let key = s
-                .origin
-                .links
+            let what: Vec<String> = failed
                 .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
+                .map(|(key, reason)| format!("{} = '{key}' failed: {reason}", spec.to_id_property))
+                .collect();
             let message = format!(
-                "the record was upserted (id {}), but its association to {} with {} = '{key}' failed: {reason}",
+                "the record was written (id {}), but its association to {} with {}",
                 s.record_id.as_deref().unwrap_or("?"),
                 spec.to_object_type,
-                spec.to_id_property
+                what.join("; with ")
             );
             s.outcome = Outcome::Rejected(Rejection::local(
                 "ASSOCIATION_FAILED",
@@ -90,52 +97,87 @@ pub async fn associate(
     Ok(())
 }
 
-/// Looks up the other records and links them; returns the failures by `settled` index.
+/// The record ids `keys` find on the association's other type, by normalised key (several
+/// for an ambiguous search match); the inner `Err` is why the lookup failed.
+pub(super) async fn find_targets(
+    client: &Client,
+    spec: &AssociationConfig,
+    keys: &[String],
+) -> Result<Result<HashMap<String, Vec<String>>, String>, FatalError> {
+    let to_type = spec.to_object_type.as_str();
+    if spec.to_id_property == "hs_object_id" {
+        return Ok(Ok(keys
+            .iter()
+            .filter(|k| k.parse::<u64>().is_ok())
+            .map(|k| (k.clone(), vec![k.clone()]))
+            .collect()));
+    }
+    if spec.searched {
+        let kind = KeyKind::for_search(&spec.to_id_property);
+        let normalised: Vec<String> = keys
+            .iter()
+            .filter_map(|k| kind.normalise(Some(&Field::Text(k.as_str().into()))).ok())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let refs: Vec<&str> = normalised.iter().map(String::as_str).collect();
+        return super::search_match::matches(client, to_type, &spec.to_id_property, &refs).await;
+    }
+    Ok(client
+        .find_ids(to_type, &spec.to_id_property, keys)
+        .await?
+        .map(|found| found.into_iter().map(|(k, id)| (k, vec![id])).collect()))
+}
+
+/// A link key as [`find_targets`] keys its answer.
+pub(super) fn target_key(spec: &AssociationConfig, key: &str) -> String {
+    if spec.searched {
+        KeyKind::for_search(&spec.to_id_property)
+            .normalise(Some(&Field::Text(key.into())))
+            .unwrap_or_default()
+    } else if spec.to_id_property == "email" {
+        key.trim().to_lowercase()
+    } else {
+        key.to_string()
+    }
+}
+
+/// Looks up the other records and links them; returns the failures by `settled` index and
+/// key.
 async fn link(
     client: &Client,
     from_type: &str,
     spec: &AssociationConfig,
     items: &[(usize, String, String)],
-) -> Result<Vec<(usize, String)>, FatalError> {
+) -> Result<Vec<(usize, String, String)>, FatalError> {
     let to_type = spec.to_object_type.as_str();
-    let normalise = |key: &str| {
-        if spec.to_id_property == "email" {
-            key.to_lowercase()
-        } else {
-            key.to_string()
-        }
+    let keys: Vec<String> = items
+        .iter()
+        .map(|(_, _, k)| k.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let (to_ids, lookup_error) = match find_targets(client, spec, &keys).await? {
+        Ok(found) => (found, None),
+        Err(reason) => (HashMap::new(), Some(reason)),
     };
-    let mut to_ids: HashMap<String, String> = HashMap::new();
-    let mut lookup_error: Option<String> = None;
-    if spec.to_id_property == "hs_object_id" {
-        to_ids.extend(
-            items
-                .iter()
-                .filter(|(_, _, k)| k.parse::<u64>().is_ok())
-                .map(|(_, _, k)| (k.clone(), k.clone())),
-        );
-    } else {
-        let keys: Vec<String> = items
-            .iter()
-            .map(|(_, _, k)| k.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        match client
-            .find_ids(to_type, &spec.to_id_property, &keys)
-            .await?
-        {
-            Ok(found) => to_ids = found,
-            Err(reason) => lookup_error = Some(reason),
-        }
-    }
     let mut failures = Vec::new();
     let mut pairs = Vec::new();
     for (i, from, key) in items {
-        match to_ids.get(&normalise(key)) {
-            Some(to) => pairs.push((*i, from.clone(), to.clone())),
-            None => failures.push((
+        match to_ids.get(&target_key(spec, key)).map(Vec::as_slice) {
+            Some([to]) => pairs.push((*i, from.clone(), to.clone())),
+            Some(several) if several.len() > 1 => failures.push((
                 *i,
+                key.clone(),
+                format!(
+                    "AMBIGUOUS_MATCH: {} {to_type} records have that value (ids {})",
+                    several.len(),
+                    several.join(", ")
+                ),
+            )),
+            _ => failures.push((
+                *i,
+                key.clone(),
                 lookup_error
                     .clone()
                     .unwrap_or_else(|| format!("no {to_type} record has that value")),
@@ -196,8 +238,18 @@ async fn link(
         }
     }
     for (i, f, t) in pairs {
-        if let Some(Some(reason)) = answered.get(&(f, t)) {
-            failures.push((i, reason.clone()));
+        if let Some(Some(reason)) = answered.get(&(f, t.clone())) {
+            let key = items
+                .iter()
+                .find(|(n, _, k)| {
+                    *n == i
+                        && to_ids
+                            .get(&target_key(spec, k))
+                            .is_some_and(|ids| ids.contains(&t))
+                })
+                .map(|(_, _, k)| k.clone())
+                .unwrap_or(t);
+            failures.push((i, key, reason.clone()));
         }
     }
     Ok(failures)

@@ -31,7 +31,7 @@ const MAX_RESULTS: usize = 10_000;
 /// The records each key matches, by key; the inner `Err` says why the search failed.
 pub(super) async fn matches(
     client: &Client,
-    target: &Target,
+    object_type: &str,
     property: &str,
     keys: &[&str],
 ) -> Result<Result<HashMap<String, Vec<String>>, String>, FatalError> {
@@ -49,7 +49,7 @@ pub(super) async fn matches(
             if let Some(a) = &after {
                 body["after"] = json!(a);
             }
-            let answer = match client.search(&target.object_type, &body).await? {
+            let answer = match client.search(object_type, &body).await? {
                 Ok(a) => a,
                 Err(reason) => return Ok(Err(reason)),
             };
@@ -115,7 +115,7 @@ pub(super) async fn send(
     let found = if unknown.is_empty() {
         HashMap::new()
     } else {
-        match matches(client, target, property, &unknown).await? {
+        match matches(client, &target.object_type, property, &unknown).await? {
             Ok(found) => found,
             Err(reason) => {
                 // Not about any one input: splitting the batch would only repeat the search.
