@@ -111,7 +111,9 @@ pub fn streams_schema() -> Value {
                             "field": text("The record field holding the other record's key; not sent as a property."),
                             "to_object_type": text("The other record's object type."),
                             "to_id_property": text("The property the field matches on the other type; hs_object_id (record ids) by default."),
-                            "type_id": {"type": "integer", "description": "A HUBSPOT_DEFINED association type id; HubSpot's default association when unset."}
+                            "type_id": {"type": "integer", "description": "An association type id; HubSpot's default association when unset (and no label)."},
+                            "category": one_of(&["HUBSPOT_DEFINED", "USER_DEFINED"], "The category of type_id; HUBSPOT_DEFINED by default."),
+                            "label": text("Instead of type_id: an association label, resolved through HubSpot's labels API at startup.")
                         }
                     }
                 }

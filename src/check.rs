@@ -152,6 +152,8 @@ async fn check_stream(
     };
     let mut errors = Vec::new();
     let mut mapping = mapping;
+    let inline =
+        crate::writer::Strategy::of(&mapping.matching, mapping.write_mode).associates_inline();
     for association in &mut mapping.associations {
         match client.properties(&association.to_object_type).await? {
             Err(reason) => errors.push(format!(
@@ -161,6 +163,15 @@ async fn check_stream(
             Ok(to) => {
                 if let Err(e) = check_association(name, association, &to) {
                     errors.push(e.to_string());
+                } else if let Err(reason) = schemas::resolve_association_type(
+                    client,
+                    &mapping.object_type,
+                    association,
+                    inline,
+                )
+                .await?
+                {
+                    errors.push(reason);
                 }
             }
         }

@@ -323,11 +323,38 @@ pub struct AssociationConfig {
     /// search; several matches reject the association as ambiguous).
     #[serde(default = "record_id_property", alias = "to_match")]
     pub to_id_property: String,
-    /// A HUBSPOT_DEFINED association type id; HubSpot's default association when unset.
+    /// An association type id; HubSpot's default association when unset (and no `label`).
     pub type_id: Option<u32>,
+    /// The category of `type_id`: `HUBSPOT_DEFINED` (the default) or `USER_DEFINED`.
+    #[serde(default)]
+    pub category: AssociationCategory,
+    /// Instead of `type_id`: an association label, resolved through HubSpot's labels API at
+    /// startup.
+    pub label: Option<String>,
     /// Set at startup: `to_id_property` has no unique values, so keys are found by search.
     #[serde(skip)]
     pub searched: bool,
+}
+
+/// Who defined an association type.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AssociationCategory {
+    /// One of HubSpot's own types.
+    #[default]
+    HubspotDefined,
+    /// A label the portal created.
+    UserDefined,
+}
+
+impl AssociationCategory {
+    /// The name HubSpot's API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HubspotDefined => "HUBSPOT_DEFINED",
+            Self::UserDefined => "USER_DEFINED",
+        }
+    }
 }
 
 fn record_id_property() -> String {

@@ -283,6 +283,11 @@ pub async fn run<W: Write>(
     }
 }
 
+/// Whether a stream's records are created with their associations inline (`create_only`).
+fn creates_inline(stream: &crate::config::StreamConfig) -> bool {
+    stream.write_mode == crate::config::WriteMode::CreateOnly && stream.match_property.is_none()
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(d) = deadline {
         tokio::time::sleep_until(d.into()).await;
@@ -456,6 +461,15 @@ impl<W: Write> Runner<W> {
                 association,
                 &self.properties[&association.to_object_type],
             )?;
+        }
+        let inline = creates_inline(&mapping);
+        for association in &mut mapping.associations {
+            if let Err(reason) =
+                schemas::resolve_association_type(&self.client, &object_type, association, inline)
+                    .await?
+            {
+                return Err(FatalError::IdProperty { stream, reason });
+            }
         }
         let mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
         tracing::info!(stream, object_type, matching = %mapping.matching, "stream mapped: {}", mapping.action());

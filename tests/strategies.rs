@@ -406,3 +406,164 @@ async fn hard_delete_archives_what_the_tap_deleted_and_skips_what_is_not_there()
     );
     assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 1);
 }
+
+/// `(from type id, from id, to type id, to id)` of every stored association, sorted.
+async fn associations(base_url: &str) -> Vec<(String, String, String, String)> {
+    let all: Vec<Value> = http_get_json(&format!("{base_url}/_emulator/associations")).await;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut out: Vec<_> = all
+        .iter()
+        .map(|a| {
+            (
+                text(&a["fromObjectTypeId"]),
+                text(&a["fromObjectId"]),
+                text(&a["toObjectTypeId"]),
+                text(&a["toObjectId"]),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engagements_are_created_with_their_associations_inline() {
+    let (hub, work, config) = start(
+        Settings::default(),
+        json!({"streams": {
+            "notes": {"object_type": "notes", "write_mode": "create_only", "associations": [
+                {"field": "contact_email", "to_object_type": "contacts", "to_id_property": "email"}]},
+            "calls": {"object_type": "calls", "write_mode": "create_only", "associations": [
+                {"field": "who", "to_object_type": "contacts", "to_match": "email"}]}
+        }}),
+    )
+    .await;
+    let base = hub.base_url();
+    let ada = create(&base, "contacts", json!({"email": "ada@example.com"})).await;
+    let grace = create(&base, "contacts", json!({"email": "grace@example.com"})).await;
+    let input = singer(&[
+        schema("notes"),
+        record(
+            "notes",
+            json!({"hs_timestamp": "2024-01-15T10:00:00Z", "hs_note_body": "Met Ada", "contact_email": "ADA@example.com"}),
+        ),
+        record(
+            "notes",
+            json!({"hs_timestamp": "2024-01-15T11:00:00Z", "hs_note_body": "Met both", "contact_email": ["ada@example.com", "grace@example.com"]}),
+        ),
+        record(
+            "notes",
+            json!({"hs_timestamp": "2024-01-15T12:00:00Z", "hs_note_body": "Met a stranger", "contact_email": "nobody@example.com"}),
+        ),
+        schema("calls"),
+        record(
+            "calls",
+            json!({"hs_timestamp": "2024-01-16T09:00:00Z", "hs_call_title": "Call Grace", "who": "grace@example.com"}),
+        ),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let notes = stored(&base, "notes").await;
+    assert_eq!(
+        notes.len(),
+        2,
+        "the note to a stranger is not created: {notes:?}"
+    );
+    let note_id = |body: &str| {
+        notes
+            .iter()
+            .find(|n| n["properties"]["hs_note_body"] == body)
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let call_id = stored(&base, "calls").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = |from: &str, id: &str, to: &str| {
+        (
+            from.to_string(),
+            id.to_string(),
+            "0-1".to_string(),
+            to.to_string(),
+        )
+    };
+    let mut expected = vec![
+        link("0-46", &note_id("Met Ada"), &ada),
+        link("0-46", &note_id("Met both"), &ada),
+        link("0-46", &note_id("Met both"), &grace),
+        link("0-48", &call_id, &grace),
+    ];
+    expected.sort();
+    assert_eq!(associations(&base).await, expected);
+    let stats = stats(&base).await;
+    assert!(
+        stats["by_route"]
+            .get("POST /crm/v4/associations/{from}/{to}/batch/create")
+            .is_none()
+            && stats["by_route"]
+                .get("POST /crm/v4/associations/{from}/{to}/batch/associate/default")
+                .is_none(),
+        "no second call: {stats}"
+    );
+    let rejected: Vec<Value> = work
+        .rejected()
+        .into_iter()
+        .filter(|l| l["type"] == "RECORD")
+        .collect();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0]["error"]["category"], "ASSOCIATION_FAILED");
+    assert!(
+        rejected[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no contacts record has email = 'nobody@example.com'"),
+        "{rejected:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deal_is_associated_with_contacts_from_an_array_and_a_company_by_domain() {
+    let (hub, _work, config) = start(
+        Settings::default(),
+        json!({"streams": {"deals": {"object_type": "deals", "match_property": "dealname", "associations": [
+            {"field": "contacts", "to_object_type": "contacts", "to_id_property": "email"},
+            {"field": "company_domain", "to_object_type": "companies", "to_match": "domain"}]}}}),
+    )
+    .await;
+    let base = hub.base_url();
+    let ada = create(&base, "contacts", json!({"email": "ada@example.com"})).await;
+    let grace = create(&base, "contacts", json!({"email": "grace@example.com"})).await;
+    let acme = create(
+        &base,
+        "companies",
+        json!({"name": "Acme", "domain": "acme.example"}),
+    )
+    .await;
+    // The company must be in the search index before it can be found by domain.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let input = singer(&[
+        schema("deals"),
+        record(
+            "deals",
+            json!({"dealname": "Big Deal", "amount": "100",
+            "contacts": ["ada@example.com", "GRACE@example.com"], "company_domain": "https://www.acme.example/"}),
+        ),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let deals = stored(&base, "deals").await;
+    assert_eq!(deals.len(), 1);
+    let deal = deals[0]["id"].as_str().unwrap().to_string();
+    let link = |to_type: &str, to: &str| {
+        (
+            "0-3".to_string(),
+            deal.clone(),
+            to_type.to_string(),
+            to.to_string(),
+        )
+    };
+    let mut expected = vec![link("0-1", &ada), link("0-1", &grace), link("0-2", &acme)];
+    expected.sort();
+    assert_eq!(associations(&base).await, expected);
+}

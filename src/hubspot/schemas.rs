@@ -174,6 +174,108 @@ pub async fn canonicalise(
     Ok(Ok(()))
 }
 
+/// One association type between two object types, as the labels API lists it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationType {
+    /// `HUBSPOT_DEFINED` or `USER_DEFINED`.
+    pub category: String,
+    /// The type id.
+    pub type_id: u32,
+    /// Its label; `None` for the default (unlabelled) type.
+    pub label: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LabelList {
+    results: Vec<AssociationType>,
+}
+
+/// `GET /crm/v4/associations/{from}/{to}/labels`: the association types between two types.
+pub async fn association_types(
+    client: &Client,
+    from: &str,
+    to: &str,
+) -> Result<Result<Vec<AssociationType>, String>, FatalError> {
+    let path = format!("/crm/v4/associations/{from}/{to}/labels");
+    match client.send(reqwest::Method::GET, &path, None, from).await {
+        Ok(reply) if reply.status == 200 => serde_json::from_slice::<LabelList>(&reply.body)
+            .map(|l| Ok(l.results))
+            .map_err(|e| FatalError::Request(format!("unexpected body from GET {path}: {e}"))),
+        Ok(reply) => Ok(Err(format!(
+            "reading the association types from {from} to {to} failed: HTTP {}: {}",
+            reply.status,
+            super::wire::ErrorBody::parse(&reply.body)
+                .message
+                .unwrap_or_default()
+        ))),
+        Err(SendFailure::Fatal(f)) => Err(f),
+        Err(SendFailure::Exhausted {
+            reason, attempts, ..
+        }) => Err(FatalError::Request(format!(
+            "GET {path} failed after {attempts} attempts: {reason}"
+        ))),
+    }
+}
+
+/// Resolves an association's `label` to its type id and category, and, when `explicit` (the
+/// association goes inline in a create, which needs a type id), an unset `type_id` to the
+/// default unlabelled type. The inner `Err` names what is missing.
+pub async fn resolve_association_type(
+    client: &Client,
+    from: &str,
+    a: &mut crate::config::AssociationConfig,
+    explicit: bool,
+) -> Result<Result<(), String>, FatalError> {
+    if a.label.is_none() && (a.type_id.is_some() || !explicit) {
+        return Ok(Ok(()));
+    }
+    let types = match association_types(client, from, &a.to_object_type).await? {
+        Ok(t) => t,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let chosen = match &a.label {
+        Some(label) => types.iter().find(|t| {
+            t.label
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(label))
+        }),
+        None => types
+            .iter()
+            .find(|t| t.label.is_none() && t.category == "HUBSPOT_DEFINED"),
+    };
+    let Some(chosen) = chosen else {
+        let known: Vec<String> = types
+            .iter()
+            .map(|t| match &t.label {
+                Some(l) => format!("'{l}' ({} {})", t.category, t.type_id),
+                None => format!("unlabelled ({} {})", t.category, t.type_id),
+            })
+            .collect();
+        return Ok(Err(format!(
+            "association field '{}': {} between {from} and {} (known: {})",
+            a.field,
+            match &a.label {
+                Some(l) => format!("no association label '{l}'"),
+                None => "no default association type".to_string(),
+            },
+            a.to_object_type,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    };
+    a.type_id = Some(chosen.type_id);
+    a.category = if chosen.category == "USER_DEFINED" {
+        crate::config::AssociationCategory::UserDefined
+    } else {
+        crate::config::AssociationCategory::HubspotDefined
+    };
+    Ok(Ok(()))
+}
+
 /// `GET /crm-object-schemas/v3/schemas`: the portal's custom objects.
 async fn custom_objects(client: &Client) -> Result<Result<Vec<CustomObject>, String>, FatalError> {
     let path = "/crm-object-schemas/v3/schemas";

@@ -199,7 +199,7 @@ async fn link(
                 chunk
                     .iter()
                     .map(|(_, f, t)| json!({"from": {"id": f}, "to": {"id": t},
-                        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}))
+                        "types": [{"associationCategory": spec.category.as_str(), "associationTypeId": type_id}]}))
                     .collect(),
             ),
             None => (

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::{Effect, GroupReply, InputOutcome, Target, Written, interpret};
+use super::{Effect, GroupReply, InputOutcome, Target, Written, associations, interpret};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::pipeline::batch::Input;
@@ -18,6 +18,7 @@ pub(super) async fn create_inputs(
     client: &Client,
     target: &Target,
     inputs: &[&Input],
+    links: &HashMap<String, Vec<serde_json::Value>>,
 ) -> Result<Result<HashMap<String, InputOutcome>, GroupReply>, FatalError> {
     let mut created = HashMap::new();
     if inputs.is_empty() {
@@ -27,7 +28,10 @@ pub(super) async fn create_inputs(
     let body: Vec<serde_json::Value> = inputs
         .iter()
         .zip(&traces)
-        .map(|(i, trace)| json!({"properties": i.properties, "objectWriteTraceId": trace}))
+        .map(|(i, trace)| match links.get(trace) {
+            Some(associations) => json!({"properties": i.properties, "objectWriteTraceId": trace, "associations": associations}),
+            None => json!({"properties": i.properties, "objectWriteTraceId": trace}),
+        })
         .collect();
     let path = format!("/crm/v3/objects/{}/batch/create", target.object_type);
     let answer = client
@@ -40,6 +44,103 @@ pub(super) async fn create_inputs(
             Ok(Ok(created))
         }
     }
+}
+
+/// The inputs whose association targets were all found, with the inline `associations` of
+/// each (by trace id), and the refusals of the others.
+type Inline<'a> = (
+    Vec<&'a Input>,
+    HashMap<String, Vec<serde_json::Value>>,
+    HashMap<String, InputOutcome>,
+);
+
+async fn inline_links<'a>(
+    client: &Client,
+    target: &Target,
+    inputs: Vec<&'a Input>,
+) -> Result<Inline<'a>, FatalError> {
+    let mut links: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+    let mut refused: HashMap<String, InputOutcome> = HashMap::new();
+    for (k, spec) in target.associations.iter().enumerate() {
+        let keys: Vec<String> = inputs
+            .iter()
+            .flat_map(|i| i.origins.iter().flat_map(|o| &o.links))
+            .filter(|(n, _)| *n == k)
+            .map(|(_, key)| key.clone())
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let found = match associations::find_targets(client, spec, &keys).await? {
+            Ok(found) => found,
+            Err(reason) => {
+                for i in &inputs {
+                    refused.insert(
+                        i.trace_id(),
+                        Err(Rejection::local(
+                            "ASSOCIATION_FAILED",
+                            format!(
+                                "not created: finding its {} failed: {reason}",
+                                spec.to_object_type
+                            ),
+                            Some(&spec.field),
+                        )),
+                    );
+                }
+                continue;
+            }
+        };
+        let Some(type_id) = spec.type_id else {
+            continue;
+        };
+        for input in &inputs {
+            let mut failed = Vec::new();
+            for (_, key) in input
+                .origins
+                .iter()
+                .flat_map(|o| &o.links)
+                .filter(|(n, _)| *n == k)
+            {
+                match found.get(&associations::target_key(spec, key)).map(Vec::as_slice) {
+                    Some([id]) => links.entry(input.trace_id()).or_default().push(json!({
+                        "to": {"id": id},
+                        "types": [{"associationCategory": spec.category.as_str(), "associationTypeId": type_id}],
+                    })),
+                    Some(several) if several.len() > 1 => failed.push(format!(
+                        "{} = '{key}' matches {} {} records (ids {})",
+                        spec.to_id_property,
+                        several.len(),
+                        spec.to_object_type,
+                        several.join(", ")
+                    )),
+                    _ => failed.push(format!(
+                        "no {} record has {} = '{key}'",
+                        spec.to_object_type, spec.to_id_property
+                    )),
+                }
+            }
+            if !failed.is_empty() {
+                refused.insert(
+                    input.trace_id(),
+                    Err(Rejection::local(
+                        "ASSOCIATION_FAILED",
+                        format!(
+                            "not created, its associations cannot all be made: {}",
+                            failed.join("; ")
+                        ),
+                        Some(&spec.field),
+                    )),
+                );
+            }
+        }
+    }
+    let inputs = inputs
+        .into_iter()
+        .filter(|i| !refused.contains_key(&i.trace_id()))
+        .collect();
+    Ok((inputs, links, refused))
 }
 
 /// Creates the inputs of `group` whose key (a value of `id_property`, when given) no record
@@ -71,10 +172,14 @@ pub(super) async fn send(
         .copied()
         .filter(|i| !existing.contains_key(&i.key))
         .collect();
-    let mut created = match create_inputs(client, target, &new).await? {
+    // With associations, each record's targets are found first and sent inline; a record
+    // whose targets cannot all be found is not created.
+    let (new, links, mut refused) = inline_links(client, target, new).await?;
+    let mut created = match create_inputs(client, target, &new, &links).await? {
         Ok(created) => created,
         Err(split) => return Ok(split),
     };
+    created.extend(refused.drain());
     let outcomes = group
         .iter()
         .map(|input| match existing.get(&input.key) {

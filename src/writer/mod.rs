@@ -87,6 +87,12 @@ impl Strategy {
         }
     }
 
+    /// Whether records are created with their associations in the create request itself
+    /// (one request, no second call), as HubSpot allows on create.
+    pub fn associates_inline(&self) -> bool {
+        matches!(self, Self::CreateAll | Self::CreateNew { .. })
+    }
+
     /// The unique property keys are values of, if any.
     pub fn id_property(&self) -> Option<&str> {
         match self {
@@ -212,7 +218,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
             });
         }
     }
-    let fatal = if target.associations.is_empty() {
+    let fatal = if target.associations.is_empty() || target.strategy.associates_inline() {
         None
     } else {
         associate(

@@ -187,7 +187,8 @@ pub(super) async fn send(
             .collect::<HashMap<_, _>>(),
         split => return Ok(split),
     };
-    let mut created = match create::create_inputs(client, target, &creates).await? {
+    let mut created = match create::create_inputs(client, target, &creates, &HashMap::new()).await?
+    {
         Ok(created) => created,
         Err(split) => return Ok(split),
     };
