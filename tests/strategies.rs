@@ -567,3 +567,62 @@ async fn a_deal_is_associated_with_contacts_from_an_array_and_a_company_by_domai
     expected.sort();
     assert_eq!(associations(&base).await, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_defined_association_label_is_found_by_name() {
+    let (hub, work, config) = start(
+        Settings::default(),
+        json!({"streams": {"deals": {"object_type": "deals", "match_property": "dealname", "associations": [
+            {"field": "buyer", "to_object_type": "contacts", "to_id_property": "email", "label": "Decision maker"}]}}}),
+    )
+    .await;
+    let base = hub.base_url();
+    let label: Value = http()
+        .post(format!("{base}/crm/v4/associations/deals/contacts/labels"))
+        .bearer_auth("pat-na1-test")
+        .json(&json!({"label": "Decision maker", "name": "decision_maker"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let type_id = label["results"][0]["typeId"].clone();
+    let ada = create(&base, "contacts", json!({"email": "ada@example.com"})).await;
+    let input = singer(&[
+        schema("deals"),
+        record(
+            "deals",
+            json!({"dealname": "Engine", "buyer": "ada@example.com"}),
+        ),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let all: Vec<Value> = http_get_json(&format!("{base}/_emulator/associations")).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["toObjectId"], json!(ada));
+    assert_eq!(
+        all[0]["types"],
+        json!([{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}])
+    );
+    assert!(work.rejected().iter().all(|l| l["type"] != "RECORD"));
+
+    // A label the portal does not have stops the run at startup, listing the ones it has.
+    let (_hub2, _work2, config) = start(
+        Settings::default(),
+        json!({"streams": {"deals": {"object_type": "deals", "match_property": "dealname", "associations": [
+            {"field": "buyer", "to_object_type": "contacts", "to_id_property": "email", "label": "Champion"}]}}}),
+    )
+    .await;
+    let out = run(
+        &["--config", config.to_str().unwrap()],
+        &singer(&[schema("deals")]),
+    )
+    .await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.critical().contains("no association label 'Champion' between deals and contacts (known: unlabelled (HUBSPOT_DEFINED 3))"),
+        "{}",
+        out.stderr
+    );
+}

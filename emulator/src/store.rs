@@ -34,6 +34,19 @@ pub struct UniqueConflict {
     pub existing_id: u64,
 }
 
+/// An association label the portal created (`USER_DEFINED`), one direction.
+#[derive(Debug, Clone)]
+pub struct UserLabel {
+    /// Type id of the source type.
+    pub from_type: String,
+    /// Type id of the target type.
+    pub to_type: String,
+    /// Its association type id.
+    pub type_id: u32,
+    /// Its label.
+    pub label: String,
+}
+
 /// A list (segment) of records, as the Lists API keeps it.
 #[derive(Debug, Clone)]
 pub struct List {
@@ -64,6 +77,8 @@ pub struct Store {
     pub associations: Vec<Association>,
     /// Lists by id.
     pub lists: std::collections::BTreeMap<u64, List>,
+    /// Association labels created through the labels API.
+    pub user_labels: Vec<UserLabel>,
     /// How long a write takes to reach the search index, in ms (0 = at once).
     pub search_lag_ms: i64,
     next_object_id: u64,
@@ -79,6 +94,7 @@ impl Store {
             types: defaults::standard_types(),
             associations: Vec::new(),
             lists: Default::default(),
+            user_labels: Vec::new(),
             search_lag_ms: 0,
             next_object_id: 1001,
             next_custom_type: 1_000_001,
@@ -471,6 +487,48 @@ impl Store {
             .find(|i| {
                 self.v3_association_name(idx, to_idx, *i)
                     .eq_ignore_ascii_case(name)
+            })
+    }
+
+    /// Every association type from `from` to `to` (type ids): `(category, type id, label)`,
+    /// HubSpot's defaults first, then the portal's labels.
+    pub fn association_types(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Vec<(&'static str, u32, Option<String>)> {
+        let mut out: Vec<(&'static str, u32, Option<String>)> = defaults::DEFAULT_ASSOCIATIONS
+            .iter()
+            .filter(|(f, t, _, _)| *f == from && *t == to)
+            .map(|(_, _, id, label)| {
+                (
+                    "HUBSPOT_DEFINED",
+                    *id,
+                    (!label.is_empty()).then(|| label.to_string()),
+                )
+            })
+            .collect();
+        out.extend(
+            self.user_labels
+                .iter()
+                .filter(|l| l.from_type == from && l.to_type == to)
+                .map(|l| ("USER_DEFINED", l.type_id, Some(l.label.clone()))),
+        );
+        out
+    }
+
+    /// The type a `(from type, association type id)` points to, among HubSpot's defaults and
+    /// the portal's labels.
+    pub fn association_target(&self, from: &str, type_id: u32) -> Option<String> {
+        defaults::DEFAULT_ASSOCIATIONS
+            .iter()
+            .find(|(f, _, id, _)| *f == from && *id == type_id)
+            .map(|(_, to, _, _)| to.to_string())
+            .or_else(|| {
+                self.user_labels
+                    .iter()
+                    .find(|l| l.from_type == from && l.type_id == type_id)
+                    .map(|l| l.to_type.clone())
             })
     }
 

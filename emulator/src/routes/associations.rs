@@ -129,14 +129,15 @@ pub async fn batch_create(
             .iter()
             .map(|t| (t.association_category.clone(), t.association_type_id))
             .collect();
-        let labels: Vec<&str> = input
+        let known = store.association_types(&from_type, &to_type);
+        let labels: Vec<String> = input
             .types
             .iter()
             .filter_map(|t| {
-                DEFAULT_ASSOCIATIONS
+                known
                     .iter()
-                    .find(|(_, _, id, label)| *id == t.association_type_id && !label.is_empty())
-                    .map(|(_, _, _, label)| *label)
+                    .find(|(_, id, _)| *id == t.association_type_id)
+                    .and_then(|(_, _, label)| label.clone())
             })
             .collect();
         store.associate(&from_type, f, &to_type, t, types);
@@ -208,16 +209,10 @@ pub async fn labels(
     let store = state.store();
     let (fi, ti) = pair(&store, &from, &to, &ctx)?;
     let (f, t) = (&store.types[fi].type_id, &store.types[ti].type_id);
-    let results: Vec<Value> = DEFAULT_ASSOCIATIONS
-        .iter()
-        .filter(|(a, b, _, _)| a == f && b == t)
-        .map(|(_, _, id, label)| {
-            json!({
-                "category": "HUBSPOT_DEFINED",
-                "typeId": id,
-                "label": if label.is_empty() { Value::Null } else { json!(label) },
-            })
-        })
+    let results: Vec<Value> = store
+        .association_types(f, t)
+        .into_iter()
+        .map(|(category, id, label)| json!({"category": category, "typeId": id, "label": label}))
         .collect();
     Ok(json_response(
         StatusCode::OK,
@@ -335,10 +330,12 @@ pub async fn put_labelled(
         ..
     } = ends(&store, (&object_type, &id), (&to_type, &to_id), &ctx)?;
     for spec in &types {
-        let known = DEFAULT_ASSOCIATIONS.iter().any(|(a, b, type_id, _)| {
-            *a == from_type && *b == to_type_id && *type_id == spec.association_type_id
-        });
-        if spec.association_category == "HUBSPOT_DEFINED" && !known {
+        let known = store.association_types(&from_type, &to_type_id).iter().any(
+            |(category, type_id, _)| {
+                *category == spec.association_category && *type_id == spec.association_type_id
+            },
+        );
+        if !known {
             // [INFERENCE] wording; HubSpot refuses a type id that does not join these types.
             return Err(ApiError::validation(
                 format!(
@@ -547,5 +544,72 @@ pub async fn batch_archive(
     }
     Ok(axum::response::IntoResponse::into_response(
         StatusCode::NO_CONTENT,
+    ))
+}
+
+/// The body of `POST /crm/v4/associations/{from}/{to}/labels`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LabelCreate {
+    label: String,
+    #[serde(default)]
+    inverse_label: Option<String>,
+}
+
+/// `POST /crm/v4/associations/{from}/{to}/labels`: creates a `USER_DEFINED` label from `from`
+/// to `to` and its inverse (named `inverseLabel`, or the same), 200 with both, as HubSpot's
+/// guide shows. [INFERENCE] the ids: the next free ones above HubSpot's defaults.
+pub async fn create_label(
+    State(state): State<Shared>,
+    Path((from, to)): Path<(String, String)>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let create = parse_json::<LabelCreate>(&body, &ctx)?;
+    let mut store = state.store();
+    let (fi, ti) = pair(&store, &from, &to, &ctx)?;
+    let (f, t) = (
+        store.types[fi].type_id.clone(),
+        store.types[ti].type_id.clone(),
+    );
+    if store.association_types(&f, &t).iter().any(|(_, _, l)| {
+        l.as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case(&create.label))
+    }) {
+        // [INFERENCE] wording.
+        return Err(ApiError::validation(
+            format!(
+                "An association label '{}' already exists between {f} and {t}",
+                create.label
+            ),
+            &ctx.correlation_id,
+        ));
+    }
+    let next = store
+        .user_labels
+        .iter()
+        .map(|l| l.type_id)
+        .max()
+        .unwrap_or(1000)
+        + 1;
+    let inverse = create.inverse_label.unwrap_or_else(|| create.label.clone());
+    store.user_labels.push(crate::store::UserLabel {
+        from_type: f.clone(),
+        to_type: t.clone(),
+        type_id: next,
+        label: create.label.clone(),
+    });
+    store.user_labels.push(crate::store::UserLabel {
+        from_type: t,
+        to_type: f,
+        type_id: next + 1,
+        label: inverse.clone(),
+    });
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"results": [
+            {"category": "USER_DEFINED", "typeId": next, "label": create.label},
+            {"category": "USER_DEFINED", "typeId": next + 1, "label": inverse},
+        ]}),
     ))
 }

@@ -103,7 +103,7 @@ pub fn crm_routes() -> Router<Shared> {
         )
         .route(
             "/crm/v4/associations/{from}/{to}/labels",
-            get(associations::labels),
+            get(associations::labels).post(associations::create_label),
         )
         .route(
             "/crm/v4/objects/{object_type}/{id}/associations/{to_type}",

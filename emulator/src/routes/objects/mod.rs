@@ -20,7 +20,6 @@ use serde_json::{Map, Value, json};
 
 use crate::app::Ctx;
 use crate::clock;
-use crate::defaults;
 use crate::error::{ApiError, json_response};
 use crate::model::ObjectType;
 use crate::store::{Store, UniqueConflict};
@@ -390,12 +389,9 @@ fn inline_associations(
             .iter()
             .map(|t| (t.association_category.clone(), t.association_type_id))
             .collect();
-        let to_type = types.iter().find_map(|(_, type_id)| {
-            defaults::DEFAULT_ASSOCIATIONS
-                .iter()
-                .find(|(f, _, id, _)| f == from && id == type_id)
-                .map(|(_, to, _, _)| to.to_string())
-        });
+        let to_type = types
+            .iter()
+            .find_map(|(_, type_id)| store.association_target(from, *type_id));
         let to_id = a.to.id.text();
         let target = to_type.as_ref().and_then(|to| {
             let to_idx = store.resolve(to)?;
