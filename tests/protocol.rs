@@ -902,3 +902,71 @@ async fn search_matching_requests_are_pinned() {
     insta::assert_json_snapshot!(logged);
     assert!(work.rejected().iter().all(|l| l["type"] != "RECORD"));
 }
+
+#[tokio::test]
+async fn an_inline_association_create_body_is_pinned() {
+    let server = MockServer::start_async().await;
+    for (path, results) in [
+        (
+            "/crm/v3/properties/notes",
+            json!([
+            {"name": "hs_timestamp", "type": "datetime", "fieldType": "date", "hasUniqueValue": false},
+            {"name": "hs_note_body", "type": "string", "fieldType": "html", "hasUniqueValue": false}]),
+        ),
+        (
+            "/crm/v3/properties/contacts",
+            json!([
+            {"name": "email", "type": "string", "fieldType": "text", "hasUniqueValue": false}]),
+        ),
+        (
+            "/crm/v4/associations/notes/contacts/labels",
+            json!([
+            {"category": "HUBSPOT_DEFINED", "typeId": 202, "label": null}]),
+        ),
+    ] {
+        server
+            .mock_async(|when, then| {
+                when.method(GET).path(path);
+                then.status(200).json_body(json!({ "results": results }));
+            })
+            .await;
+    }
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/crm/v3/objects/contacts/batch/read");
+            then.status(200).json_body(json!({"status": "COMPLETE", "results": [
+                {"id": "301", "properties": {"email": "ada@example.com"}, "createdAt": "x", "updatedAt": "x", "archived": false}
+            ]}));
+        })
+        .await;
+    let bodies = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let log = bodies.clone();
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/notes/batch/create")
+                .is_true(move |req| {
+                    log.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null));
+                    true
+                });
+            then.status(201).json_body(json!({"status": "COMPLETE", "results": [
+                {"id": "801", "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": "0"}
+            ]}));
+        })
+        .await;
+    let work = Workdir::new();
+    let streams = json!({"streams": {"notes": {"object_type": "notes", "write_mode": "create_only",
+        "associations": [{"field": "contact", "to_object_type": "contacts", "to_id_property": "email"}]}}});
+    let input = singer(&[
+        schema("notes"),
+        record(
+            "notes",
+            json!({"hs_timestamp": "2024-01-15T10:00:00Z", "hs_note_body": "Met", "contact": "Ada@example.com"}),
+        ),
+    ]);
+    let out = run_against(&server, &work, streams, &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    insta::assert_json_snapshot!(bodies.lock().unwrap().clone());
+}
