@@ -970,3 +970,89 @@ async fn an_inline_association_create_body_is_pinned() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     insta::assert_json_snapshot!(bodies.lock().unwrap().clone());
 }
+
+#[tokio::test]
+async fn search_matching_batches_keys_by_100_and_follows_pages() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/crm/v3/properties/deals");
+            then.status(200).json_body(json!({"results": [
+                {"name": "dealname", "type": "string", "fieldType": "text", "hasUniqueValue": false}]}));
+        })
+        .await;
+    let searches = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let (first_page, second_page) = (searches.clone(), searches.clone());
+    // The first page of a search says there is more; the request for it carries `after`.
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/deals/search")
+                .is_true(move |req| {
+                    let body: Value = serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null);
+                    let first = body.get("after").is_none();
+                    if first {
+                        first_page.lock().unwrap().push(body);
+                    }
+                    first
+                });
+            then.status(200).json_body(json!({"total": 2, "results": [
+                {"id": "6", "properties": {"dealname": "Some other deal"}, "createdAt": "x", "updatedAt": "x", "archived": false}],
+                "paging": {"next": {"after": "200"}}}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/crm/v3/objects/deals/search")
+                .is_true(move |req| {
+                    let body: Value = serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null);
+                    let later = body.get("after").is_some();
+                    if later {
+                        second_page.lock().unwrap().push(body);
+                    }
+                    later
+                });
+            then.status(200).json_body(json!({"total": 2, "results": [
+                {"id": "7", "properties": {"dealname": "deal 0"}, "createdAt": "x", "updatedAt": "x", "archived": false}]}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/crm/v3/objects/deals/batch/update");
+            then.status(200).json_body(json!({"status": "COMPLETE", "results": [
+                {"id": "7", "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": "0"}]}));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/crm/v3/objects/deals/batch/create");
+            then.status(201)
+                .json_body(json!({"status": "COMPLETE", "results": []}));
+        })
+        .await;
+    let work = Workdir::new();
+    // The mock creates nothing, so most records fail: the rejection guard is turned off.
+    let streams = json!({"batch_size": 100, "max_concurrency": 1, "max_reject_rate": 1.0,
+        "streams": {"deals": {"object_type": "deals", "match_property": "dealname"}}});
+    let mut lines = vec![schema("deals")];
+    lines.extend((0..150).map(|i| record("deals", json!({"dealname": format!("Deal {i}")}))));
+    let out = run_against(&server, &work, streams, &singer(&lines)).await;
+    assert!(out.code.is_some(), "{}", out.stderr);
+    let logged = searches.lock().unwrap().clone();
+    // Two batches (100 + 50 keys), each one search and its second page.
+    let sizes: Vec<usize> = logged
+        .iter()
+        .map(|b| {
+            b["filterGroups"][0]["filters"][0]["values"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .collect();
+    assert_eq!(sizes, [100, 100, 50, 50], "{logged:?}");
+    assert_eq!(logged[1]["after"], "200");
+    assert_eq!(
+        logged[0]["filterGroups"][0]["filters"][0]["values"][1], "deal 1",
+        "keys are sent in lower case, as HubSpot wants IN values"
+    );
+}
