@@ -185,6 +185,18 @@ impl Hub {
         Self::reply(request.send().await.expect("send")).await
     }
 
+    /// Creates one record with `POST /crm/v3/objects/{type}` and returns its id.
+    pub async fn create(&self, object_type: &str, properties: Value) -> String {
+        let reply = self
+            .post(
+                &format!("/crm/v3/objects/{object_type}"),
+                json!({ "properties": properties }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{object_type}: {:?}", reply.body);
+        reply.body["id"].as_str().unwrap_or_default().to_string()
+    }
+
     /// Every stored record of a type, through the inspection route.
     pub async fn stored(&self, object_type: &str) -> Vec<Value> {
         let resp = self

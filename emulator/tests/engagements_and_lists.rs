@@ -9,21 +9,10 @@ use hubspot_emulator::preload::Preload;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn create(hub: &Hub, object_type: &str, properties: Value) -> String {
-    let reply = hub
-        .post(
-            &format!("/crm/v3/objects/{object_type}"),
-            json!({ "properties": properties }),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{object_type}: {:?}", reply.body);
-    reply.body["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn a_note_is_created_with_inline_associations_and_refused_for_a_missing_deal() {
     let hub = Hub::default().await;
-    let deal = create(&hub, "deals", json!({"dealname": "Big"})).await;
+    let deal = hub.create("deals", json!({"dealname": "Big"})).await;
     let note = hub
         .post(
             "/crm/v3/objects/notes",
@@ -97,15 +86,17 @@ async fn engagements_need_their_timestamp_and_valid_options() {
             json!({"hs_title": "Q1", "hs_expiration_date": "2024-03-01T00:00:00Z"}),
         ),
     ] {
-        create(&hub, object_type, properties).await;
+        hub.create(object_type, properties).await;
     }
 }
 
 #[tokio::test]
 async fn single_associations_are_put_read_and_deleted() {
     let hub = Hub::default().await;
-    let contact = create(&hub, "contacts", json!({"email": "a@example.com"})).await;
-    let company = create(&hub, "companies", json!({"name": "Acme"})).await;
+    let contact = hub
+        .create("contacts", json!({"email": "a@example.com"}))
+        .await;
+    let company = hub.create("companies", json!({"name": "Acme"})).await;
     let path = format!("/crm/v4/objects/contacts/{contact}/associations/companies/{company}");
     let put = hub
         .send(
@@ -138,13 +129,10 @@ async fn single_associations_are_put_read_and_deleted() {
         .await;
     assert_eq!(listed.body["results"], json!([]));
     // The v3 form, with an association type name.
-    let call = create(
-        &hub,
-        "calls",
-        json!({"hs_timestamp": "2024-01-15T10:30:00Z"}),
-    )
-    .await;
-    let deal = create(&hub, "deals", json!({"dealname": "D"})).await;
+    let call = hub
+        .create("calls", json!({"hs_timestamp": "2024-01-15T10:30:00Z"}))
+        .await;
+    let deal = hub.create("deals", json!({"dealname": "D"})).await;
     let v3 = hub
         .send(
             Method::PUT,
@@ -162,7 +150,9 @@ async fn single_associations_are_put_read_and_deleted() {
 #[tokio::test]
 async fn lists_are_found_by_name_created_and_filled() {
     let hub = Hub::default().await;
-    let contact = create(&hub, "contacts", json!({"email": "l@example.com"})).await;
+    let contact = hub
+        .create("contacts", json!({"email": "l@example.com"}))
+        .await;
     let missing = hub
         .get("/crm/v3/lists/object-type-id/0-1/name/Newsletter")
         .await;

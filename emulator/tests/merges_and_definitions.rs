@@ -6,33 +6,22 @@ use common::Hub;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn create(hub: &Hub, object_type: &str, properties: Value) -> String {
-    let reply = hub
-        .post(
-            &format!("/crm/v3/objects/{object_type}"),
-            json!({ "properties": properties }),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    reply.body["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn a_merged_away_record_lives_on_in_the_primary() {
     let hub = Hub::default().await;
-    let primary = create(
-        &hub,
-        "contacts",
-        json!({"email": "ada@example.com", "firstname": "Ada"}),
-    )
-    .await;
-    let other = create(
-        &hub,
-        "contacts",
-        json!({"email": "augusta@example.com", "firstname": "Augusta", "city": "London"}),
-    )
-    .await;
-    let company = create(&hub, "companies", json!({"name": "Analytical"})).await;
+    let primary = hub
+        .create(
+            "contacts",
+            json!({"email": "ada@example.com", "firstname": "Ada"}),
+        )
+        .await;
+    let other = hub
+        .create(
+            "contacts",
+            json!({"email": "augusta@example.com", "firstname": "Augusta", "city": "London"}),
+        )
+        .await;
+    let company = hub.create("companies", json!({"name": "Analytical"})).await;
     hub.send(
         Method::PUT,
         &format!("/crm/v4/objects/contacts/{other}/associations/companies/{company}"),
@@ -104,8 +93,10 @@ async fn a_merged_away_record_lives_on_in_the_primary() {
 #[tokio::test]
 async fn associations_are_read_and_archived_in_batches() {
     let hub = Hub::default().await;
-    let contact = create(&hub, "contacts", json!({"email": "b@example.com"})).await;
-    let company = create(&hub, "companies", json!({"name": "B"})).await;
+    let contact = hub
+        .create("contacts", json!({"email": "b@example.com"}))
+        .await;
+    let company = hub.create("companies", json!({"name": "B"})).await;
     hub.post(
         "/crm/v4/associations/contacts/companies/batch/associate/default",
         json!({"inputs": [{"from": {"id": contact}, "to": {"id": company}}]}),
@@ -186,12 +177,12 @@ async fn properties_and_groups_are_changed_and_deleted() {
         theirs.status, 400,
         "HubSpot's own definitions do not change"
     );
-    let id = create(
-        &hub,
-        "contacts",
-        json!({"email": "t@example.com", "tier": "silver"}),
-    )
-    .await;
+    let id = hub
+        .create(
+            "contacts",
+            json!({"email": "t@example.com", "tier": "silver"}),
+        )
+        .await;
     let busy = hub
         .send(
             Method::DELETE,

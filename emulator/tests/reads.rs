@@ -7,17 +7,6 @@ use common::Hub;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn create(hub: &Hub, object_type: &str, properties: Value) -> String {
-    let reply = hub
-        .post(
-            &format!("/crm/v3/objects/{object_type}"),
-            json!({ "properties": properties }),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    reply.body["id"].as_str().unwrap().to_string()
-}
-
 fn names(v: &Value) -> Vec<String> {
     v["properties"]
         .as_object()
@@ -30,12 +19,12 @@ fn names(v: &Value) -> Vec<String> {
 #[tokio::test]
 async fn properties_may_be_repeated_or_comma_separated() {
     let hub = Hub::default().await;
-    let id = create(
-        &hub,
-        "contacts",
-        json!({"email": "r@example.com", "firstname": "R", "city": "Oslo"}),
-    )
-    .await;
+    let id = hub
+        .create(
+            "contacts",
+            json!({"email": "r@example.com", "firstname": "R", "city": "Oslo"}),
+        )
+        .await;
     let repeated = hub
         .get(&format!(
             "/crm/v3/objects/contacts/{id}?properties=firstname&properties=city&properties=nosuch"
@@ -83,8 +72,10 @@ async fn properties_may_be_repeated_or_comma_separated() {
 #[tokio::test]
 async fn associations_are_read_with_the_record_either_way_round() {
     let hub = Hub::default().await;
-    let contact = create(&hub, "contacts", json!({"email": "a@example.com"})).await;
-    let company = create(&hub, "companies", json!({"name": "Acme"})).await;
+    let contact = hub
+        .create("contacts", json!({"email": "a@example.com"}))
+        .await;
+    let company = hub.create("companies", json!({"name": "Acme"})).await;
     let put = hub
         .send(
             Method::PUT,
@@ -122,7 +113,9 @@ async fn associations_are_read_with_the_record_either_way_round() {
 #[tokio::test]
 async fn archived_records_are_read_only_with_archived_true() {
     let hub = Hub::default().await;
-    let id = create(&hub, "contacts", json!({"email": "gone@example.com"})).await;
+    let id = hub
+        .create("contacts", json!({"email": "gone@example.com"}))
+        .await;
     let deleted = hub
         .send(
             Method::DELETE,

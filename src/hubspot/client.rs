@@ -11,7 +11,7 @@ use url::Url;
 use super::auth::TokenSource;
 use super::dry_run::DryRun;
 use super::pacer::{Answer, Pacer};
-use super::wire::{ErrorBody, PropertyCreate, PropertyInfo, PropertyList, UpsertRequest};
+use super::wire::{ErrorBody, PropertyCreate, PropertyInfo, UpsertRequest};
 use crate::config::Credentials;
 use crate::error::FatalError;
 use crate::secret::Secret;
@@ -208,9 +208,23 @@ impl Client {
         &self,
         object_type: &str,
     ) -> Result<Result<Vec<PropertyInfo>, String>, FatalError> {
-        let path = format!("/crm/v3/properties/{object_type}");
-        match self.send(Method::GET, &path, None, object_type).await {
-            Ok(reply) if reply.status == 200 => serde_json::from_slice::<PropertyList>(&reply.body)
+        self.get_results(&format!("/crm/v3/properties/{object_type}"), object_type)
+            .await
+    }
+
+    /// `GET path` of a listing answered as `{"results": [...]}` (properties, schemas, labels).
+    /// The inner `Err` is HubSpot's refusal as text; an unreadable 200 is fatal.
+    pub async fn get_results<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        object_type: &str,
+    ) -> Result<Result<Vec<T>, String>, FatalError> {
+        #[derive(serde::Deserialize)]
+        struct Results<T> {
+            results: Vec<T>,
+        }
+        match self.send(Method::GET, path, None, object_type).await {
+            Ok(reply) if reply.status == 200 => serde_json::from_slice::<Results<T>>(&reply.body)
                 .map(|l| Ok(l.results))
                 .map_err(|e| FatalError::Request(format!("unexpected body from GET {path}: {e}"))),
             Ok(reply) => {

@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 
-use super::client::{Client, SendFailure};
+use super::client::Client;
 use crate::error::FatalError;
 
 /// HubSpot's standard object types: `(type id, plural name, singular name)`.
@@ -61,11 +61,6 @@ pub struct Labels {
     /// `Cars`.
     #[serde(default)]
     pub plural: String,
-}
-
-#[derive(Deserialize)]
-struct SchemaList {
-    results: Vec<CustomObject>,
 }
 
 impl CustomObject {
@@ -186,36 +181,18 @@ pub struct AssociationType {
     pub label: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct LabelList {
-    results: Vec<AssociationType>,
-}
-
 /// `GET /crm/v4/associations/{from}/{to}/labels`: the association types between two types.
 pub async fn association_types(
     client: &Client,
     from: &str,
     to: &str,
 ) -> Result<Result<Vec<AssociationType>, String>, FatalError> {
-    let path = format!("/crm/v4/associations/{from}/{to}/labels");
-    match client.send(reqwest::Method::GET, &path, None, from).await {
-        Ok(reply) if reply.status == 200 => serde_json::from_slice::<LabelList>(&reply.body)
-            .map(|l| Ok(l.results))
-            .map_err(|e| FatalError::Request(format!("unexpected body from GET {path}: {e}"))),
-        Ok(reply) => Ok(Err(format!(
-            "reading the association types from {from} to {to} failed: HTTP {}: {}",
-            reply.status,
-            super::wire::ErrorBody::parse(&reply.body)
-                .message
-                .unwrap_or_default()
-        ))),
-        Err(SendFailure::Fatal(f)) => Err(f),
-        Err(SendFailure::Exhausted {
-            reason, attempts, ..
-        }) => Err(FatalError::Request(format!(
-            "GET {path} failed after {attempts} attempts: {reason}"
-        ))),
-    }
+    Ok(client
+        .get_results(&format!("/crm/v4/associations/{from}/{to}/labels"), from)
+        .await?
+        .map_err(|reason| {
+            format!("reading the association types from {from} to {to} failed: {reason}")
+        }))
 }
 
 /// Resolves an association's `label` to its type id and category, and, when `explicit` (the
@@ -278,28 +255,10 @@ pub async fn resolve_association_type(
 
 /// `GET /crm-object-schemas/v3/schemas`: the portal's custom objects.
 async fn custom_objects(client: &Client) -> Result<Result<Vec<CustomObject>, String>, FatalError> {
-    let path = "/crm-object-schemas/v3/schemas";
-    match client
-        .send(reqwest::Method::GET, path, None, "schemas")
-        .await
-    {
-        Ok(reply) if reply.status == 200 => serde_json::from_slice::<SchemaList>(&reply.body)
-            .map(|l| Ok(l.results))
-            .map_err(|e| FatalError::Request(format!("unexpected body from GET {path}: {e}"))),
-        Ok(reply) => Ok(Err(format!(
-            "reading the portal's custom objects failed: HTTP {}: {}",
-            reply.status,
-            super::wire::ErrorBody::parse(&reply.body)
-                .message
-                .unwrap_or_default()
-        ))),
-        Err(SendFailure::Fatal(f)) => Err(f),
-        Err(SendFailure::Exhausted {
-            reason, attempts, ..
-        }) => Err(FatalError::Request(format!(
-            "GET {path} failed after {attempts} attempts: {reason}"
-        ))),
-    }
+    Ok(client
+        .get_results("/crm-object-schemas/v3/schemas", "schemas")
+        .await?
+        .map_err(|reason| format!("reading the portal's custom objects failed: {reason}")))
 }
 
 #[cfg(test)]

@@ -251,13 +251,6 @@ pub struct PropertyCreate<'a> {
     pub options: Vec<Value>,
 }
 
-/// The body of `GET /crm/v3/properties/{type}`.
-#[derive(Debug, Deserialize)]
-pub struct PropertyList {
-    /// Every property.
-    pub results: Vec<PropertyInfo>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,7 +157,7 @@ impl StreamMapping {
         config: StreamConfig,
         properties: &[PropertyInfo],
     ) -> Result<Self, FatalError> {
-        let object_type = config.object_type;
+        let object_type = config.object_type.clone();
         let fail = |reason: String| FatalError::IdProperty {
             stream: stream.to_string(),
             reason,
@@ -175,142 +175,87 @@ impl StreamMapping {
             (false, true) => "none; create a property with hasUniqueValue: true".to_string(),
             (false, false) => unique.join(", "),
         };
-        if let Some(property) = config.match_property.clone() {
-            if config.id_property.is_some() || config.id_field.is_some() {
-                return Err(fail(
-                    "set one of id_property, id_field and match_property".to_string(),
-                ));
-            }
-            if !properties.iter().any(|p| p.name == property) {
-                let hint = closest_property(&property, properties.iter().map(|p| p.name.as_str()))
+        let matching =
+            Self::matching(&object_type, &config, properties, &candidates).map_err(fail)?;
+        Self::finish(stream, object_type, matching, config, properties)
+    }
+
+    /// How a stream's configuration says its records find theirs, checked against the
+    /// type's `properties`; the error says what would work.
+    fn matching(
+        object_type: &str,
+        config: &StreamConfig,
+        properties: &[PropertyInfo],
+        candidates: &str,
+    ) -> Result<Matching, String> {
+        let keys = (
+            config.id_property.as_deref(),
+            config.id_field.as_deref(),
+            config.match_property.as_deref(),
+        );
+        match (keys, config.write_mode) {
+            ((None, None, Some(property)), _) => {
+                if properties.iter().any(|p| p.name == property) {
+                    return Ok(Matching::SearchProperty(property.into()));
+                }
+                let hint = closest_property(property, properties.iter().map(|p| p.name.as_str()))
                     .map(|h| format!(" (did you mean '{h}'?)"))
                     .unwrap_or_default();
-                return Err(fail(format!(
+                Err(format!(
                     "match_property: object type '{object_type}' has no property '{property}'{hint}"
-                )));
+                ))
             }
-            return Self::finish(
-                stream,
-                object_type,
-                Matching::SearchProperty(property.into()),
-                config.properties,
-                config.drop,
-                config.associations,
-                config.write_mode,
-                (
-                    config.unknown_fields,
-                    config.blank_values,
-                    config.truncate_dates,
-                    config.hard_delete,
-                ),
-                properties,
-            );
-        }
-        let id_property = match (config.id_property, config.id_field, config.write_mode) {
-            (Some(_), Some(_), _) => {
-                return Err(fail(
-                    "set id_property (a unique property to match on) or id_field (a field holding record ids), not both".to_string(),
-                ));
+            ((_, _, Some(_)), _) | ((Some(_), Some(_), None), _) => {
+                Err("set one of id_property (a unique property to match on), id_field (a field holding record ids) and match_property (a property found through search)".to_string())
             }
-            (None, Some(_), WriteMode::CreateOnly) => {
-                return Err(fail(
-                    "id_field names existing records by id, but write_mode create_only creates new ones; drop one of them".to_string(),
-                ));
-            }
-            (None, Some(field), _) => {
-                return Self::finish(
-                    stream,
-                    object_type,
-                    Matching::IdField(field.into()),
-                    config.properties,
-                    config.drop,
-                    config.associations,
-                    config.write_mode,
-                    (
-                        config.unknown_fields,
-                        config.blank_values,
-                        config.truncate_dates,
-                        config.hard_delete,
-                    ),
-                    properties,
-                );
-            }
-            (None, None, WriteMode::CreateOnly) => {
-                return Self::finish(
-                    stream,
-                    object_type,
-                    Matching::Nothing,
-                    config.properties,
-                    config.drop,
-                    config.associations,
-                    config.write_mode,
-                    (
-                        config.unknown_fields,
-                        config.blank_values,
-                        config.truncate_dates,
-                        config.hard_delete,
-                    ),
-                    properties,
-                );
-            }
-            (None, None, _) => {
-                return Err(fail(format!(
-                    "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates}), or set id_field (a field holding record ids) or write_mode create_only"
-                )));
-            }
-            (Some(p), None, _) => p,
-        };
-        if !(id_property == "email" && is_contacts(&object_type)) {
-            match properties.iter().find(|p| p.name == id_property) {
-                None => {
-                    return Err(fail(format!(
-                        "object type '{object_type}' has no property '{id_property}' (usable id_property values: {candidates})"
-                    )));
-                }
-                Some(p) if !p.has_unique_value => {
-                    return Err(fail(format!(
-                        "id_property '{id_property}' of object type '{object_type}' does not have unique values, so HubSpot cannot upsert by it (usable: {candidates})"
-                    )));
-                }
-                Some(_) => {}
-            }
-        }
-        Self::finish(
-            stream,
-            object_type,
-            Matching::IdProperty(id_property.into()),
-            config.properties,
-            config.drop,
-            config.associations,
-            config.write_mode,
-            (
-                config.unknown_fields,
-                config.blank_values,
-                config.truncate_dates,
-                config.hard_delete,
+            ((None, Some(_), None), WriteMode::CreateOnly) => Err(
+                "id_field names existing records by id, but write_mode create_only creates new ones; drop one of them".to_string(),
             ),
-            properties,
-        )
+            ((None, Some(field), None), _) => Ok(Matching::IdField(field.into())),
+            ((None, None, None), WriteMode::CreateOnly) => Ok(Matching::Nothing),
+            ((None, None, None), _) => Err(format!(
+                "no id_property is set for object type '{object_type}'; upsert needs a unique-value property (candidates: {candidates}), or set id_field (a field holding record ids), match_property (a property found through search) or write_mode create_only"
+            )),
+            ((Some(id_property), None, None), _) => {
+                if !(id_property == "email" && is_contacts(object_type)) {
+                    match properties.iter().find(|p| p.name == id_property) {
+                        None => {
+                            return Err(format!(
+                                "object type '{object_type}' has no property '{id_property}' (usable id_property values: {candidates})"
+                            ));
+                        }
+                        Some(p) if !p.has_unique_value => {
+                            return Err(format!(
+                                "id_property '{id_property}' of object type '{object_type}' does not have unique values, so HubSpot cannot upsert by it (usable: {candidates}; or set match_property to find records through search)"
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                Ok(Matching::IdProperty(id_property.into()))
+            }
+        }
     }
 
     /// The rest of [`StreamMapping::resolve`], once the matching is known.
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         stream: &str,
         object_type: String,
         matching: Matching,
-        renames: BTreeMap<String, Option<String>>,
-        drop: Vec<String>,
-        associations: Vec<AssociationConfig>,
-        write_mode: WriteMode,
-        (unknown_fields, blank_values, truncate_dates, hard_delete): (
-            Option<UnknownFields>,
-            Option<BlankValues>,
-            Option<bool>,
-            bool,
-        ),
+        config: StreamConfig,
         properties: &[PropertyInfo],
     ) -> Result<Self, FatalError> {
+        let StreamConfig {
+            properties: renames,
+            drop,
+            associations,
+            write_mode,
+            unknown_fields,
+            blank_values,
+            truncate_dates,
+            hard_delete,
+            ..
+        } = config;
         let fail = |reason: String| FatalError::IdProperty {
             stream: stream.to_string(),
             reason,

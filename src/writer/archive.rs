@@ -10,7 +10,7 @@ use super::{Effect, GroupReply, InputOutcome, Strategy, Target, Written, search_
 use crate::error::FatalError;
 use crate::hubspot::{Client, SendFailure};
 use crate::pipeline::batch::Input;
-use crate::rejection::{HttpDetail, Rejection};
+use crate::rejection::Rejection;
 
 /// The record ids of `inputs`' keys (several for an ambiguous search match); the inner
 /// `Err` says why the lookup failed.
@@ -110,21 +110,10 @@ pub(super) async fn send(
             json!({"inputs": chunk.iter().map(|(_, id)| json!({"id": id})).collect::<Vec<_>>()});
         let path = format!("/crm/v3/objects/{}/batch/archive", target.object_type);
         let answer = client.post(&path, &body, &target.object_type).await;
-        let result: InputOutcomeTemplate = match answer {
+        let result: Result<(), Rejection> = match answer {
             Err(SendFailure::Fatal(f)) => return Err(f),
-            Err(SendFailure::Exhausted {
-                attempts,
-                reason,
-                http_status,
-                correlation_id,
-            }) => {
-                let mut r = Rejection::local(
-                    "RETRIES_EXHAUSTED",
-                    format!("gave up after {attempts} attempts; last failure: {reason}"),
-                    None,
-                );
-                r.http = HttpDetail::boxed(http_status, correlation_id, attempts);
-                Err(r)
+            Err(exhausted @ SendFailure::Exhausted { .. }) => {
+                Err(super::retries_exhausted(exhausted))
             }
             Ok(reply) if reply.status == 204 || reply.status == 200 => Ok(()),
             Ok(reply) => Err(super::whole_batch_rejection(&reply)),
@@ -153,5 +142,3 @@ pub(super) async fn send(
             .collect(),
     ))
 }
-
-type InputOutcomeTemplate = Result<(), Rejection>;

@@ -76,20 +76,7 @@ async fn patch_one(
         .await;
     Ok(match answer {
         Err(SendFailure::Fatal(f)) => return Err(f),
-        Err(SendFailure::Exhausted {
-            attempts,
-            reason,
-            http_status,
-            correlation_id,
-        }) => {
-            let mut r = Rejection::local(
-                "RETRIES_EXHAUSTED",
-                format!("gave up after {attempts} attempts; last failure: {reason}"),
-                None,
-            );
-            r.http = HttpDetail::boxed(http_status, correlation_id, attempts);
-            Err(r)
-        }
+        Err(exhausted @ SendFailure::Exhausted { .. }) => Err(super::retries_exhausted(exhausted)),
         Ok(reply) if reply.status == 200 => {
             let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
             let id = body["id"]

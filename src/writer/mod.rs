@@ -362,6 +362,26 @@ async fn write_group(
     }
 }
 
+/// The rejection of records whose request ran out of retries.
+pub(super) fn retries_exhausted(failure: SendFailure) -> Rejection {
+    let SendFailure::Exhausted {
+        attempts,
+        reason,
+        http_status,
+        correlation_id,
+    } = failure
+    else {
+        return Rejection::local("RETRIES_EXHAUSTED", "the request failed", None);
+    };
+    let mut rejection = Rejection::local(
+        "RETRIES_EXHAUSTED",
+        format!("gave up after {attempts} attempts; last failure: {reason}"),
+        None,
+    );
+    rejection.http = HttpDetail::boxed(http_status, correlation_id, attempts);
+    rejection
+}
+
 /// Reads HubSpot's answer to a batch write of `group` (with `traces`, in order). A result
 /// without HubSpot's `new` flag counts as `unflagged` (created for `batch/create`, updated for
 /// `batch/update`).
@@ -374,19 +394,11 @@ pub(super) fn interpret(
 ) -> Result<GroupReply, FatalError> {
     match answer {
         Err(SendFailure::Fatal(f)) => Err(f),
-        Err(SendFailure::Exhausted {
-            attempts,
-            reason,
-            http_status,
-            correlation_id,
-        }) => {
-            let mut rejection = Rejection::local(
-                "RETRIES_EXHAUSTED",
-                format!("gave up after {attempts} attempts; last failure: {reason}"),
-                None,
-            );
-            rejection.http = HttpDetail::boxed(http_status, correlation_id, attempts);
-            Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]))
+        Err(exhausted @ SendFailure::Exhausted { .. }) => {
+            Ok(GroupReply::PerInput(vec![
+                Err(retries_exhausted(exhausted));
+                group.len()
+            ]))
         }
         Ok(reply) if matches!(reply.status, 200 | 201 | 207) => Ok(GroupReply::PerInput(
             per_input(target, group, traces, &reply, unflagged),
