@@ -200,12 +200,12 @@ async fn hubspot_pipeline(State(state): State<Shared>, mut req: Request, next: N
     finish(&state, route, &corr, response)
 }
 
-/// Request bodies the emulator reads. [INFERENCE] HubSpot publishes no limit; this one is
+/// Request bodies the emulator reads. \[INFERENCE\] HubSpot publishes no limit; this one is
 /// above any batch of 100 inputs at the 65,536-character value limit.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// The framework's own refusals (a body over [`MAX_BODY_BYTES`], a method a route does not
-/// serve) come as plain text or empty; HubSpot always answers JSON in its error shape. [INFERENCE]
+/// serve) come as plain text or empty; HubSpot always answers JSON in its error shape. \[INFERENCE\]
 /// category `VALIDATION_ERROR`, HubSpot's texts for these were not recorded.
 async fn hubspot_shaped(response: Response, corr: &str) -> Response {
     let plain = response

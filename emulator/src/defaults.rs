@@ -909,7 +909,7 @@ pub fn default_association(from: &str, to: &str) -> Option<u32> {
 }
 
 /// The properties free-text search `query` looks in, by type id (HubSpot's search guide;
-/// [INFERENCE] for engagements, their title and body properties).
+/// \[INFERENCE\] for engagements, their title and body properties).
 pub fn searchable_properties(type_id: &str) -> &'static [&'static str] {
     match type_id {
         "0-1" => &[
@@ -958,7 +958,7 @@ pub fn searchable_properties(type_id: &str) -> &'static [&'static str] {
 
 /// The properties a search result carries when the request names none, beside the creation
 /// and modification dates and `hs_object_id` (recorded for contacts and companies; HubSpot's
-/// guide for deals; [INFERENCE] none more for other types).
+/// guide for deals; \[INFERENCE\] none more for other types).
 pub fn default_result_properties(type_id: &str) -> &'static [&'static str] {
     match type_id {
         "0-1" => &["email", "firstname", "lastname"],

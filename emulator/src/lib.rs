@@ -2,7 +2,7 @@
 //!
 //! Built from HubSpot's documented and recorded behaviour: same routes, status codes, error
 //! bodies and message strings, rate-limit headers and 429s, OAuth token expiry. Where HubSpot's
-//! exact behaviour is unknown, the code says `[INFERENCE]` next to the choice it made.
+//! exact behaviour is unknown, the code says `\[INFERENCE\]` next to the choice it made.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -17,7 +17,7 @@ pub enum Tier {
     /// 190 requests / 10 s, 1,000,000 a day.
     Enterprise,
     /// Enterprise with one API Limit Increase pack: 250 requests / 10 s and 1,000,000 more a
-    /// day ([INFERENCE] that the pack is added to Enterprise).
+    /// day (\[INFERENCE\] that the pack is added to Enterprise).
     ApiAddOn,
 }
 
@@ -42,7 +42,7 @@ impl Tier {
     }
 }
 
-/// [INFERENCE] HubSpot's search index usually catches up with a write within a second or two
+/// \[INFERENCE\] HubSpot's search index usually catches up with a write within a second or two
 /// (Estuary's connector documents the lag; HubSpot does not publish a figure).
 pub const DEFAULT_SEARCH_LAG_MS: u64 = 1_500;
 

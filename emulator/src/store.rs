@@ -410,7 +410,7 @@ impl Store {
 
     /// The records of type `to_idx` associated with record `id` of type `idx`, either way
     /// round, with the association types as seen from `idx` (a reverse association's type is
-    /// its paired default with the same label, [INFERENCE] for pairs HubSpot's table lists
+    /// its paired default with the same label, \[INFERENCE\] for pairs HubSpot's table lists
     /// one way only).
     pub fn associated(&self, idx: usize, id: u64, to_idx: usize) -> Vec<(u64, Vec<(String, u32)>)> {
         let (from, to) = (&self.types[idx].type_id, &self.types[to_idx].type_id);
@@ -540,7 +540,7 @@ impl Store {
     }
 
     /// The record's link in HubSpot's UI, as recorded for contacts, companies, deals, calls,
-    /// tasks and notes ([INFERENCE] meetings and emails link like notes, other types like
+    /// tasks and notes (\[INFERENCE\] meetings and emails link like notes, other types like
     /// contacts).
     pub fn url(&self, idx: usize, id: u64) -> String {
         let portal = self.portal_id;
@@ -559,12 +559,12 @@ impl Store {
 /// HubSpot's documented limit on unique-value properties per object type.
 pub const MAX_UNIQUE_PROPERTIES: usize = 10;
 
-/// [INFERENCE] HubSpot's limits page allows 1,000 custom properties per object type; its
+/// \[INFERENCE\] HubSpot's limits page allows 1,000 custom properties per object type; its
 /// refusal text was not captured.
 pub const MAX_CUSTOM_PROPERTIES: usize = 1_000;
 
 /// The field types a property `type` may be shown with, from HubSpot's properties guide
-/// (`number` with `calculation_equation` is [INFERENCE]: calculated properties use it).
+/// (`number` with `calculation_equation` is \[INFERENCE\]: calculated properties use it).
 fn field_types_for(kind: PropertyType) -> &'static [&'static str] {
     match kind {
         PropertyType::Bool => &["booleancheckbox"],
@@ -577,7 +577,7 @@ fn field_types_for(kind: PropertyType) -> &'static [&'static str] {
 }
 
 /// Whether `name` is a valid internal property name: a lowercase letter, then lowercase
-/// letters, digits and underscores, at most 100 characters ([INFERENCE]: HubSpot's settings
+/// letters, digits and underscores, at most 100 characters (\[INFERENCE\]: HubSpot's settings
 /// page enforces this form; the API's refusal text was not captured).
 pub fn is_valid_property_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -680,7 +680,7 @@ pub enum MergeRefusal {
 
 impl Store {
     /// Merges record `other` into `primary` (both of type `idx`), as HubSpot's merge does
-    /// ([INFERENCE] for what the recordings do not show): the primary keeps its id and its
+    /// (\[INFERENCE\] for what the recordings do not show): the primary keeps its id and its
     /// values, gains the other's values it lacks and its associations, and lists the other's
     /// id in `hs_merged_object_ids`. The other id (and any merged into it before) then finds
     /// the primary, and so do its unique values.

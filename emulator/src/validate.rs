@@ -83,7 +83,7 @@ impl PropertyError {
 }
 
 /// The error for a create that leaves out a property its type requires (`hs_timestamp` on
-/// engagements). [INFERENCE] HubSpot refuses such creates; its code and text were not
+/// engagements). \[INFERENCE\] HubSpot refuses such creates; its code and text were not
 /// captured.
 pub fn missing_required(t: &ObjectType, values: &[(String, String)]) -> Vec<PropertyError> {
     t.required

@@ -18,7 +18,7 @@ pub const MARGIN: u32 = 1;
 
 /// How much longer than the window a send is remembered: HubSpot counts a request when it
 /// arrives, a moment after the pacer lets it go (more on a fresh connection), and its count
-/// must have expired there before ours frees the slot. [INFERENCE] measured at 1–3 ms on
+/// must have expired there before ours frees the slot. \[INFERENCE\] measured at 1–3 ms on
 /// loopback under load.
 pub const EXPIRY_PAD: Duration = Duration::from_millis(5);
 
@@ -35,7 +35,7 @@ pub const ADAPTIVE_MAX: u32 = 2_500;
 /// Whether rate-limit headers describe a limit HubSpot publishes: windows of 1 to 60 s
 /// (10 s rolling, 1 s secondly, the daily limit is not sent this way) and at most 10 s between
 /// requests. Anything else (`Max: 1` per 31 years) is a broken proxy or server, not a limit.
-/// [INFERENCE] HubSpot's tiers are 100, 110, 190 and 250 per 10 s and 10-ish per second.
+/// \[INFERENCE\] HubSpot's tiers are 100, 110, 190 and 250 per 10 s and 10-ish per second.
 pub fn plausible(max: u64, interval_ms: u64) -> bool {
     (1_000..=60_000).contains(&interval_ms) && max >= 1 && interval_ms / max <= 10_000
 }
@@ -296,7 +296,7 @@ impl Pacer {
     }
 
     /// Learns from one answer: the account's limits and how much of them others use, from
-    /// the headers; without headers, adapts the limit (see [`Adaptive`]).
+    /// the headers; without headers, adapts the limit (see `Adaptive`).
     pub fn observe_answer(&self, answer: Answer<'_>) {
         let h = |name: &str| {
             answer

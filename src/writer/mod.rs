@@ -4,9 +4,9 @@
 //! A whole-batch 4xx is split in halves until the offending inputs stand alone, so the good
 //! records beside them are written. A merged input that fails is resent record by record, in
 //! input order, so one bad record never costs the others with the same key. How a group of
-//! inputs is sent depends on the stream: [`upsert`] by a unique property, [`update`] by id
-//! after looking the keys up. The associations records ask for are made last
-//! ([`associations`]).
+//! inputs is sent depends on the stream ([`Strategy`]), one file each: `upsert`, `update`,
+//! `by_id`, `create`, `search_match`, `archive`. The associations records ask for are made
+//! last (`associations`), or inline in the create for `create_only` streams.
 
 mod archive;
 mod associations;

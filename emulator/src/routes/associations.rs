@@ -260,7 +260,7 @@ fn labels_of(types: &[TypeSpec]) -> Vec<&'static str> {
 }
 
 /// Both records of a single-association route, or the 400 naming the one that is missing
-/// ([INFERENCE] worded like the batch routes' per-input error).
+/// (\[INFERENCE\] worded like the batch routes' per-input error).
 fn both_records(
     store: &Store,
     (fi, from_id): (usize, &str),
@@ -368,7 +368,7 @@ pub async fn put_labelled(
 }
 
 /// `PUT /crm/v4/objects/{objectType}/{id}/associations/default/{toObjectType}/{toId}`: 200
-/// with the default association made ([INFERENCE] body in the batch default route's form).
+/// with the default association made (\[INFERENCE\] body in the batch default route's form).
 pub async fn put_default(
     State(state): State<Shared>,
     Path((object_type, id, to_type, to_id)): Path<(String, String, String, String)>,
@@ -483,7 +483,7 @@ struct ArchiveInput {
 }
 
 /// `POST /crm/v4/associations/{from}/{to}/batch/read`: every association of each input
-/// record to the other type; unknown records are reported in a 207 ([INFERENCE] in the form
+/// record to the other type; unknown records are reported in a 207 (\[INFERENCE\] in the form
 /// of the batch create route's per-input errors).
 pub async fn batch_read(
     State(state): State<Shared>,
@@ -558,7 +558,7 @@ struct LabelCreate {
 
 /// `POST /crm/v4/associations/{from}/{to}/labels`: creates a `USER_DEFINED` label from `from`
 /// to `to` and its inverse (named `inverseLabel`, or the same), 200 with both, as HubSpot's
-/// guide shows. [INFERENCE] the ids: the next free ones above HubSpot's defaults.
+/// guide shows. \[INFERENCE\] the ids: the next free ones above HubSpot's defaults.
 pub async fn create_label(
     State(state): State<Shared>,
     Path((from, to)): Path<(String, String)>,

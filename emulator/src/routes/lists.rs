@@ -59,7 +59,7 @@ fn list_by_id<'a>(store: &'a Store, id: &str) -> Option<&'a List> {
     store.lists.get(&id.parse::<u64>().ok()?)
 }
 
-/// [INFERENCE] HubSpot's answer for an unknown list id was not recorded; modelled on the
+/// \[INFERENCE\] HubSpot's answer for an unknown list id was not recorded; modelled on the
 /// unknown-name answer.
 fn unknown_list(id: &str, ctx: &Ctx) -> Response {
     let mut extra = Map::new();
@@ -187,7 +187,7 @@ pub async fn create(
 }
 
 /// `GET /crm/v3/lists/{listId}/memberships/join-order`: members oldest first; `total` only
-/// when there are some, as recorded. [INFERENCE] one page of up to 100 (`limit`, `after`
+/// when there are some, as recorded. \[INFERENCE\] one page of up to 100 (`limit`, `after`
 /// paging is not modelled).
 pub async fn join_order(
     State(state): State<Shared>,
@@ -223,7 +223,7 @@ struct Membership {
 }
 
 /// `PUT /crm/v3/lists/{listId}/memberships/add-and-remove`: 200 with the ids added (as
-/// recorded, `recordsIdsAdded`) and, [INFERENCE], those removed and those that are no record.
+/// recorded, `recordsIdsAdded`) and, \[INFERENCE\], those removed and those that are no record.
 pub async fn add_and_remove(
     State(state): State<Shared>,
     Path(id): Path<String>,

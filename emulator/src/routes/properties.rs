@@ -187,7 +187,7 @@ fn type_index(
         .ok_or_else(|| ApiError::unknown_type(object_type, &ctx.correlation_id))
 }
 
-/// [INFERENCE] wording of HubSpot's missing-property 404 was not captured.
+/// \[INFERENCE\] wording of HubSpot's missing-property 404 was not captured.
 fn no_property(name: &str, type_id: &str, ctx: &Ctx) -> ApiError {
     ApiError::not_found(
         format!("Unable to find property {name} for object type {type_id}"),
@@ -195,7 +195,7 @@ fn no_property(name: &str, type_id: &str, ctx: &Ctx) -> ApiError {
     )
 }
 
-/// [INFERENCE] HubSpot refuses changes to the definition of its own properties; the text was
+/// \[INFERENCE\] HubSpot refuses changes to the definition of its own properties; the text was
 /// not captured.
 fn read_only_definition(name: &str, ctx: &Ctx) -> ApiError {
     ApiError::validation(
@@ -256,7 +256,7 @@ pub async fn update(
 }
 
 /// `DELETE /crm/v3/properties/{objectType}/{name}`: 204; the definition goes and so do the
-/// records' values of it ([INFERENCE]: HubSpot archives it and stops returning them).
+/// records' values of it (\[INFERENCE\]: HubSpot archives it and stops returning them).
 pub async fn delete(
     State(state): State<Shared>,
     Path((object_type, name)): Path<(String, String)>,
@@ -304,7 +304,7 @@ pub async fn list_groups(
     ))
 }
 
-/// [INFERENCE] wording.
+/// \[INFERENCE\] wording.
 fn no_group(name: &str, type_id: &str, ctx: &Ctx) -> ApiError {
     ApiError::not_found(
         format!("Unable to find property group {name} for object type {type_id}"),
@@ -367,7 +367,7 @@ pub async fn update_group(
 }
 
 /// `DELETE /crm/v3/properties/{objectType}/groups/{name}`: 204 for an empty group created
-/// through the API; [INFERENCE] a group that still holds properties is refused.
+/// through the API; \[INFERENCE\] a group that still holds properties is refused.
 pub async fn delete_group(
     State(state): State<Shared>,
     Path((object_type, name)): Path<(String, String)>,

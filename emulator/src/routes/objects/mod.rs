@@ -240,7 +240,7 @@ fn trace_context(trace: &Option<String>) -> Value {
 }
 
 /// A conflict on a unique value. HubSpot's text for contacts is "Contact already exists.
-/// Existing ID: N"; [INFERENCE] the same form is used for other types' unique properties.
+/// Existing ID: N"; \[INFERENCE\] the same form is used for other types' unique properties.
 fn conflict_message(t: &ObjectType, conflict: &UniqueConflict) -> String {
     let mut singular = t.upper_singular.to_lowercase();
     if let Some(first) = singular.get_mut(0..1) {

@@ -27,7 +27,7 @@ pub const MAX_FILTER_GROUPS: usize = 5;
 pub const MAX_FILTERS_PER_GROUP: usize = 10;
 /// Filters per request.
 pub const MAX_FILTERS: usize = 25;
-/// Values of one `IN` / `NOT_IN` filter ([INFERENCE]: HubSpot documents no figure; 100 is
+/// Values of one `IN` / `NOT_IN` filter (\[INFERENCE\]: HubSpot documents no figure; 100 is
 /// the batch size its other APIs use).
 pub const MAX_IN_VALUES: usize = 100;
 /// Results per page.
@@ -161,7 +161,7 @@ fn filter_matches(f: &Filter, properties: &BTreeMap<String, String>) -> bool {
     }
 }
 
-/// Free-text `query`: [INFERENCE] every word of it starts a word of one of the type's default
+/// Free-text `query`: \[INFERENCE\] every word of it starts a word of one of the type's default
 /// searchable properties, case-insensitively.
 fn query_matches(query: &str, type_id: &str, properties: &BTreeMap<String, String>) -> bool {
     let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
@@ -177,7 +177,7 @@ fn query_matches(query: &str, type_id: &str, properties: &BTreeMap<String, Strin
     })
 }
 
-/// The request-level refusals, in the order HubSpot would meet them. [INFERENCE] the texts:
+/// The request-level refusals, in the order HubSpot would meet them. \[INFERENCE\] the texts:
 /// HubSpot's were not recorded.
 fn check_limits(query: &SearchBody, ctx: &Ctx) -> Result<(usize, usize), ApiError> {
     let invalid = |m: String| Err(ApiError::validation(m, &ctx.correlation_id));

@@ -66,7 +66,7 @@ impl RecordQuery {
 }
 
 /// A record as GET returns it with this query: its properties, `propertiesWithHistory`
-/// ([INFERENCE] the current value as the one version, as the emulator keeps no history),
+/// (\[INFERENCE\] the current value as the one version, as the emulator keeps no history),
 /// `archivedAt` when archived, and the requested `associations` in the v3 form.
 fn read_json(
     store: &Store,
