@@ -17,7 +17,7 @@ pub enum Tier {
     /// 190 requests / 10 s, 1,000,000 a day.
     Enterprise,
     /// Enterprise with one API Limit Increase pack: 250 requests / 10 s and 1,000,000 more a
-    /// day (\[INFERENCE\] that the pack is added to Enterprise).
+    /// day (an inference: that the pack is added to Enterprise).
     ApiAddOn,
 }
 
