@@ -283,11 +283,6 @@ pub async fn run<W: Write>(
     }
 }
 
-/// Whether a stream's records are created with their associations inline (`create_only`).
-fn creates_inline(stream: &crate::config::StreamConfig) -> bool {
-    stream.write_mode == crate::config::WriteMode::CreateOnly && stream.match_property.is_none()
-}
-
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(d) = deadline {
         tokio::time::sleep_until(d.into()).await;
@@ -462,7 +457,9 @@ impl<W: Write> Runner<W> {
                 &self.properties[&association.to_object_type],
             )?;
         }
-        let inline = creates_inline(&mapping);
+        let mut mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
+        // The writer's own rule for inline associations: they need a type id up front.
+        let inline = Strategy::of(&mapping.matching, mapping.write_mode).associates_inline();
         for association in &mut mapping.associations {
             if let Err(reason) =
                 schemas::resolve_association_type(&self.client, &object_type, association, inline)
@@ -471,7 +468,6 @@ impl<W: Write> Runner<W> {
                 return Err(FatalError::IdProperty { stream, reason });
             }
         }
-        let mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
         tracing::info!(stream, object_type, matching = %mapping.matching, "stream mapped: {}", mapping.action());
         if mapping.matching == Matching::Nothing {
             tracing::warn!(

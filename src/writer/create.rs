@@ -92,7 +92,22 @@ async fn inline_links<'a>(
                 continue;
             }
         };
+        // Resolved at startup for inline streams; were it missing, the records would be
+        // created without the association and nothing would make it later.
         let Some(type_id) = spec.type_id else {
+            for i in &inputs {
+                refused.insert(
+                    i.trace_id(),
+                    Err(Rejection::local(
+                        "ASSOCIATION_FAILED",
+                        format!(
+                            "not created: no association type to {} was resolved",
+                            spec.to_object_type
+                        ),
+                        Some(&spec.field),
+                    )),
+                );
+            }
             continue;
         };
         for input in &inputs {

@@ -220,6 +220,22 @@ pub async fn labels(
     ))
 }
 
+/// Record `id`'s associations to type `ti`, as the v4 read routes list them:
+/// `{toObjectId, associationTypes: [{category, typeId, label}]}`.
+fn associations_of(store: &Store, fi: usize, id: u64, ti: usize) -> Vec<Value> {
+    store
+        .associated(fi, id, ti)
+        .into_iter()
+        .map(|(to_id, types)| {
+            let types: Vec<Value> = types
+                .iter()
+                .map(|(category, type_id)| json!({"category": category, "typeId": type_id, "label": Value::Null}))
+                .collect();
+            json!({"toObjectId": to_id, "associationTypes": types})
+        })
+        .collect()
+}
+
 /// `GET /crm/v4/objects/{objectType}/{id}/associations/{toObjectType}`.
 pub async fn list_for_object(
     State(state): State<Shared>,
@@ -229,17 +245,7 @@ pub async fn list_for_object(
     let store = state.store();
     let (fi, ti) = pair(&store, &object_type, &to_type, &ctx)?;
     let from_id = id.parse::<u64>().unwrap_or_default();
-    let results: Vec<Value> = store
-        .associated(fi, from_id, ti)
-        .into_iter()
-        .map(|(to_id, types)| {
-            let types: Vec<Value> = types
-                .iter()
-                .map(|(category, type_id)| json!({"category": category, "typeId": type_id, "label": Value::Null}))
-                .collect();
-            json!({"toObjectId": to_id, "associationTypes": types})
-        })
-        .collect();
+    let results = associations_of(&store, fi, from_id, ti);
     Ok(json_response(
         StatusCode::OK,
         &json!({ "results": results }),
@@ -501,17 +507,7 @@ pub async fn batch_read(
             errors.push(missing_object_error(&store, fi, &input.id()));
             continue;
         };
-        let to: Vec<Value> = store
-            .associated(fi, id, ti)
-            .into_iter()
-            .map(|(to_id, types)| {
-                let types: Vec<Value> = types
-                    .iter()
-                    .map(|(category, type_id)| json!({"category": category, "typeId": type_id, "label": Value::Null}))
-                    .collect();
-                json!({"toObjectId": to_id, "associationTypes": types})
-            })
-            .collect();
+        let to = associations_of(&store, fi, id, ti);
         results.push(json!({"from": {"id": id.to_string()}, "to": to}));
     }
     Ok(envelope(results, errors, StatusCode::OK))

@@ -275,9 +275,16 @@ pub async fn search(
             .as_deref()
             .is_none_or(|q| query_matches(q, &t.type_id, props));
         if by_filters && by_query {
-            let mut seen = object.clone();
-            seen.properties = props.clone();
-            hits.push(seen);
+            // The record as the index holds it: its indexed values, its own metadata.
+            hits.push(StoredObject {
+                id: object.id,
+                properties: props.clone(),
+                created_at: object.created_at.clone(),
+                updated_at: object.updated_at.clone(),
+                archived: object.archived,
+                indexed: None,
+                index_due: None,
+            });
         }
     }
     for sort in query.sorts.iter().rev() {
