@@ -97,6 +97,7 @@ pub fn streams_schema() -> Value {
                 "drop": {"type": "array", "items": {"type": "string"}, "description": "Record fields never sent."},
                 "write_mode": one_of(&["upsert", "update_only", "create_only"], "upsert (default) creates or updates; update_only updates existing records only (NOT_FOUND otherwise); create_only creates records (with id_property, records whose key exists are SKIPPED; without, every record is created)."),
                 "hard_delete": {"type": "boolean", "description": "Records whose _sdc_deleted_at is set archive the matching HubSpot record (no match: SKIPPED); off by default, when they are written like others."},
+                "on_removed": one_of(&["ignore", "clear", "archive"], "With a ledger: HubSpot records whose key the ledger holds but a complete run did not read: ignore (default), clear (mapped properties set to \"\") or archive; max_removed_rate limits how many."),
                 "unknown_fields": one_of(&["ignore", "reject", "create"], "Fields that match no property; the top-level setting when unset."),
                 "blank_values": one_of(&["skip", "clear"], "null and blank strings; the top-level setting when unset."),
                 "truncate_dates": {"type": "boolean", "description": "Keep the date of a timestamp with a time of day sent to a date property; the top-level setting when unset."},

@@ -48,6 +48,10 @@ pub struct Args {
     /// (`method`, `path`, `body`).
     #[arg(long, value_name = "FILE", requires = "dry_run")]
     pub dry_run_output: Option<PathBuf>,
+    /// With a ledger: send every record this run, whatever the ledger holds, and refresh it
+    /// from HubSpot's answers.
+    #[arg(long)]
+    pub full_resync: bool,
     /// Print the target's name, capabilities and settings, then exit.
     #[arg(long)]
     pub about: bool,

@@ -15,6 +15,9 @@ use crate::secret::Secret;
 /// Default `max_reject_rate`.
 pub const DEFAULT_MAX_REJECT_RATE: f64 = 0.5;
 
+/// Default `max_removed_rate`.
+pub const DEFAULT_MAX_REMOVED_RATE: f64 = 0.2;
+
 /// HubSpot's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 
@@ -177,11 +180,25 @@ pub const SETTINGS: &[SettingDoc] = &[
         description: "Once 100 records have an outcome, stop the run (exit 1) when more than this share is rejected; 1 turns it off.",
     },
     SettingDoc {
+        name: "ledger",
+        kind: SettingKind::String,
+        default: None,
+        secret: true,
+        description: "Sync ledger: a file path (SQLite) or a postgres:// URL. Records whose mapped values HubSpot already holds from an earlier run are UNCHANGED and not sent; create_only streams without a unique key stay idempotent; on_removed can mirror rows that left the source. Off when unset.",
+    },
+    SettingDoc {
+        name: "max_removed_rate",
+        kind: SettingKind::Number,
+        default: Some("0.2"),
+        secret: false,
+        description: "With on_removed, refuse the whole removal step (exit 1, nothing archived or cleared) when a run would remove more than this share of an object type's ledger keys.",
+    },
+    SettingDoc {
         name: "streams",
         kind: SettingKind::Object,
         default: Some("{}"),
         secret: false,
-        description: "Per stream name: how its records map to HubSpot (object_type, id_property, id_field or match_property, properties, drop, write_mode, hard_delete, unknown_fields, blank_values, truncate_dates, associations); see the JSON schema in --about and the README.",
+        description: "Per stream name: how its records map to HubSpot (object_type, id_property, id_field or match_property, properties, drop, write_mode, hard_delete, unknown_fields, blank_values, truncate_dates, associations, on_removed); see the JSON schema in --about and the README.",
     },
 ];
 
@@ -257,6 +274,9 @@ pub struct StreamConfig {
     /// Associations to create from fields of each record.
     #[serde(default)]
     pub associations: Vec<AssociationConfig>,
+    /// With a ledger: what happens to HubSpot records whose key left the source.
+    #[serde(default)]
+    pub on_removed: OnRemoved,
     /// `upsert` (default) creates or updates; `update_only` never creates.
     #[serde(default)]
     pub write_mode: WriteMode,
@@ -293,6 +313,20 @@ pub enum BlankValues {
     Skip,
     /// Sent as `""`, which clears the value in HubSpot.
     Clear,
+}
+
+/// What a run with a ledger does to records whose key the ledger holds but the run did not
+/// read (`on_removed`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRemoved {
+    /// Nothing (an incremental export does not hold every row).
+    #[default]
+    Ignore,
+    /// Their mapped properties are set to `""`.
+    Clear,
+    /// They are archived.
+    Archive,
 }
 
 /// What a stream may do to HubSpot.
@@ -382,6 +416,8 @@ struct RawConfig {
     blank_values: Option<BlankValues>,
     truncate_dates: Option<bool>,
     max_reject_rate: Option<f64>,
+    ledger: Option<Secret>,
+    max_removed_rate: Option<f64>,
     #[serde(default)]
     streams: BTreeMap<String, StreamConfig>,
 }
@@ -421,6 +457,10 @@ pub struct Config {
     pub truncate_dates: bool,
     /// Share of rejected records (once 100 have an outcome) past which the run stops; `1` never.
     pub max_reject_rate: f64,
+    /// Where the sync ledger is (a file path or a `postgres://` URL), if anywhere.
+    pub ledger: Option<Secret>,
+    /// Largest share of an object type's ledger keys `on_removed` may remove in one run.
+    pub max_removed_rate: f64,
 }
 
 /// The object types a stream may be named after to map without configuration.
@@ -539,7 +579,18 @@ impl Config {
                 "max_reject_rate must be between 0 and 1 (1 turns the check off), got {max_reject_rate}"
             )));
         }
+        let max_removed_rate = raw.max_removed_rate.unwrap_or(DEFAULT_MAX_REMOVED_RATE);
+        if !(0.0..=1.0).contains(&max_removed_rate) {
+            return Err(ConfigError::Invalid(format!(
+                "max_removed_rate must be between 0 and 1, got {max_removed_rate}"
+            )));
+        }
         for (name, stream) in &raw.streams {
+            if stream.on_removed != OnRemoved::Ignore && raw.ledger.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "streams.{name}.on_removed needs a ledger: the ledger is what knows which keys earlier runs loaded; set ledger to a file path or a postgres:// URL"
+                )));
+            }
             if stream.object_type.trim().is_empty() {
                 return Err(ConfigError::Invalid(format!(
                     "streams.{name}.object_type is empty"
@@ -567,6 +618,8 @@ impl Config {
             blank_values: raw.blank_values.unwrap_or_default(),
             truncate_dates: raw.truncate_dates.unwrap_or(false),
             max_reject_rate,
+            ledger: raw.ledger.filter(|l| !l.expose().trim().is_empty()),
+            max_removed_rate,
         })
     }
 
@@ -583,6 +636,7 @@ impl Config {
                 id_field: None,
                 match_property: None,
                 hard_delete: false,
+                on_removed: OnRemoved::Ignore,
                 properties: BTreeMap::new(),
                 associations: Vec::new(),
                 write_mode: WriteMode::Upsert,

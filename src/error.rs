@@ -12,6 +12,27 @@ pub enum FatalError {
     /// A line is not a valid Singer message.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// The sync ledger cannot be used.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// `on_removed` would remove more than `max_removed_rate` of a scope's keys.
+    #[error(
+        "{object_type} ({scope}): this run did not read {removed} of the {total} keys the ledger holds ({share:.0}%), more than max_removed_rate {max} allows, so nothing was archived or cleared. If the export really lost those rows, raise max_removed_rate for one run; if it is incomplete, fix the export"
+    )]
+    RemovalRefused {
+        /// Object type.
+        object_type: String,
+        /// How the keys are matched.
+        scope: String,
+        /// Keys that would be removed.
+        removed: u64,
+        /// Keys in the ledger.
+        total: u64,
+        /// `removed / total` in percent.
+        share: f64,
+        /// The limit.
+        max: f64,
+    },
     /// A RECORD came before any SCHEMA of its stream.
     #[error("line {line}: RECORD for stream '{stream}' came before its SCHEMA")]
     RecordBeforeSchema {

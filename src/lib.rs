@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod hubspot;
 pub mod input;
+pub mod ledger;
 pub mod mapping;
 pub mod output;
 pub mod pipeline;

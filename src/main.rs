@@ -9,6 +9,7 @@ use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::dry_run::DryRun;
 use target_hubspot::hubspot::{Client, Limits};
+use target_hubspot::ledger::Ledger;
 use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
 use target_hubspot::{about, check, input, run};
@@ -244,6 +245,28 @@ async fn run_target() -> ExitCode {
     if args.dry_run {
         sink = sink.dry_run();
     }
+    let ledger = match &config.ledger {
+        None if args.full_resync => {
+            tracing::warn!(
+                "--full-resync has no effect without a ledger: every record is sent anyway"
+            );
+            None
+        }
+        None => None,
+        Some(location) => {
+            let portal = match client.portal_id().await {
+                Ok(p) => p,
+                Err(e) => return critical(&e),
+            };
+            match Ledger::open(location.expose(), portal, args.full_resync, args.dry_run).await {
+                Ok(l) => {
+                    tracing::info!(ledger = %l.describe(), full_resync = args.full_resync, "sync ledger open");
+                    Some(Arc::new(l))
+                }
+                Err(e) => return critical(&e.into()),
+            }
+        }
+    };
     let fail_on_reject = config.fail_on_reject;
     let summary_path = config.summary_path.clone();
     let signal_code = Arc::new(std::sync::atomic::AtomicU8::new(exit::SIGINT));
@@ -266,10 +289,13 @@ async fn run_target() -> ExitCode {
     let end = run::run(
         config,
         client.clone(),
-        sink,
         lines,
-        std::io::stdout(),
-        progress,
+        run::Outputs {
+            sink,
+            stdout: std::io::stdout(),
+            progress,
+        },
+        ledger,
         shutdown,
     )
     .await;

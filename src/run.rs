@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, UnknownFields};
+use crate::config::{Config, OnRemoved, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
 use crate::input::Lines;
+use crate::ledger::{Ledger, SeenKeys, Sent};
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
 use crate::mapping::{Mapped, Matching, StreamMapping, check_association, closest_property};
 use crate::output::progress::{self, Progress, Snapshot};
@@ -26,7 +27,7 @@ use crate::pipeline::batch::Batch;
 use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
 use crate::singer::Message;
-use crate::writer::{BatchResult, KnownKeys, Outcome, Strategy, Target, write_batch};
+use crate::writer::{BatchResult, KnownKeys, Outcome, Strategy, Target, removal, write_batch};
 
 /// After a signal, how long requests already on the wire may finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -68,6 +69,28 @@ struct StreamState {
     read_only_warned: bool,
     /// Whether records marked deleted were reported as written (no `hard_delete`).
     deleted_warned: bool,
+    /// The stream's ledger scope, when the run has a ledger and the stream's records have keys.
+    scope: Option<Scope>,
+    /// Properties the stream's records mapped (for `on_removed: clear`).
+    mapped_names: BTreeSet<Arc<str>>,
+}
+
+/// Where a stream's keys live in the ledger.
+#[derive(Debug, Clone)]
+struct Scope {
+    /// The store's number for it.
+    id: i64,
+    /// `object type/how keys are matched`, for messages.
+    name: String,
+}
+
+/// A batch task's answer: the writer's outcomes, and what the ledger should learn from them.
+struct Done {
+    result: BatchResult,
+    /// Inputs sent, for the ledger.
+    sent: Vec<Sent>,
+    /// Their ledger scope.
+    scope: Option<i64>,
 }
 
 impl StreamState {
@@ -105,7 +128,7 @@ struct Runner<W: Write> {
     tracker: StateTracker,
     sink: RejectedSink,
     ready: VecDeque<Batch>,
-    inflight: JoinSet<BatchResult>,
+    inflight: JoinSet<Done>,
     /// `(object type, key)` of every record in flight: two streams writing the same object
     /// type share the ordering guarantee.
     inflight_keys: HashMap<(String, String), u32>,
@@ -121,19 +144,38 @@ struct Runner<W: Write> {
     object_types: ObjectTypes,
     /// Per object type and searched property: the keys this run created (search lags).
     created_by_search: HashMap<(String, String), Arc<KnownKeys>>,
+    /// The sync ledger, if the run has one.
+    ledger: Option<Arc<Ledger>>,
+    /// Keys read, per ledger scope whose stream mirrors removals.
+    seen: HashMap<i64, SeenKeys>,
 }
 
-/// Runs the target over `input`, writing STATE to `stdout`, until the input ends, a fatal
-/// error occurs, or `shutdown` resolves.
+/// Where a run's results go.
+pub struct Outputs<W: Write> {
+    /// The rejected-records file.
+    pub sink: RejectedSink,
+    /// Where STATE is written.
+    pub stdout: W,
+    /// Progress on stderr.
+    pub progress: Progress,
+}
+
+/// Runs the target over `lines`, writing STATE to `outputs.stdout`, until the input ends, a
+/// fatal error occurs, or `shutdown` resolves. With a `ledger`, records HubSpot already holds
+/// are not sent, and the ledger learns what HubSpot acknowledges.
 pub async fn run<W: Write>(
     config: Config,
     client: Arc<Client>,
-    sink: RejectedSink,
     mut lines: Lines,
-    stdout: W,
-    mut progress: Progress,
+    outputs: Outputs<W>,
+    ledger: Option<Arc<Ledger>>,
     shutdown: impl Future<Output = ()>,
 ) -> RunEnd {
+    let Outputs {
+        sink,
+        stdout,
+        mut progress,
+    } = outputs;
     let started = Instant::now();
     // A dry run writes no STATE: nothing it read was loaded.
     let client_is_live = client.dry_run.is_none();
@@ -157,6 +199,8 @@ pub async fn run<W: Write>(
         reject_rate: RejectRate::default(),
         object_types: ObjectTypes::default(),
         created_by_search: HashMap::new(),
+        ledger,
+        seen: HashMap::new(),
     };
     let mut line_no = 0u64;
     let mut input_done = false;
@@ -210,7 +254,7 @@ pub async fn run<W: Write>(
                 grace_deadline = None;
             }
             Some(joined) = r.inflight.join_next() => match joined {
-                Ok(result) => match r.settle(result) {
+                Ok(done) => match r.settle(done).await {
                     Err(FatalError::Interrupted) => {}
                     Err(e) => {
                         fatal.get_or_insert(e);
@@ -257,6 +301,19 @@ pub async fn run<W: Write>(
             }
         }
     }
+    if fatal.is_none()
+        && !interrupted
+        && !r.halted
+        && let Err(e) = r.remove_unseen().await
+    {
+        fatal = Some(e);
+    }
+    if let Some(ledger) = &r.ledger
+        && fatal.is_none()
+        && let Err(e) = ledger.finish().await
+    {
+        fatal = Some(e.into());
+    }
     if let Err(e) = r.sink.sync() {
         fatal.get_or_insert(FatalError::Io(format!(
             "cannot write {}: {e}",
@@ -281,6 +338,40 @@ pub async fn run<W: Write>(
         fatal,
         interrupted,
     }
+}
+
+/// The ledger scope of a stream: its object type and how its keys are matched; `None` when
+/// its records have no key the ledger can know them by.
+fn scope_name(mapping: &StreamMapping, stream: &str, key_properties: &[String]) -> Option<String> {
+    let t = &mapping.object_type;
+    match &mapping.matching {
+        Matching::IdProperty(p) | Matching::SearchProperty(p) => Some(format!("{t}/{p}")),
+        Matching::IdField(_) => Some(format!("{t}/hs_object_id")),
+        Matching::Nothing if key_properties.is_empty() => None,
+        Matching::Nothing => Some(format!("{t}/stream:{stream}")),
+    }
+}
+
+/// A keyless stream's record as the ledger knows it: its `key_properties` values, as JSON
+/// text; `None` when one of them is missing or null.
+fn source_key(record: &serde_json::value::RawValue, key_properties: &[String]) -> Option<String> {
+    let fields: HashMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_str(record.get()).ok()?;
+    let mut key = String::from("[");
+    for (n, name) in key_properties.iter().enumerate() {
+        let value = fields.get(name.as_str())?.get();
+        if value == "null" {
+            return None;
+        }
+        if n > 0 {
+            key.push(',');
+        }
+        // Numbers and strings as the tap wrote them, whitespace outside them dropped.
+        let value: Value = serde_json::from_str(value).ok()?;
+        key.push_str(&value.to_string());
+    }
+    key.push(']');
+    Some(key)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -341,6 +432,12 @@ impl<W: Write> Runner<W> {
                 let s = &mut self.streams[idx];
                 match mapped {
                     Err(rejection) => {
+                        if let Some(scope) = &s.scope
+                            && let Some(seen) = self.seen.get_mut(&scope.id)
+                            && let Some(key) = s.mapping.key_of(&record)
+                        {
+                            seen.insert(&key);
+                        }
                         s.stats.count(&Outcome::Rejected(rejection.clone()), false);
                         self.sink
                             .write(s.rejected_schema(), &record, &rejection, line)
@@ -366,8 +463,25 @@ impl<W: Write> Runner<W> {
                             }
                         }
                         if s.mapping.matching == Matching::Nothing {
-                            // No key: each record is its own input, never merged or held back.
-                            mapped.key = format!("#{seq}");
+                            mapped.key = match &s.scope {
+                                // The ledger knows such records by the source's own key.
+                                Some(_) => source_key(&record, &s.key_properties)
+                                    .unwrap_or_else(|| format!("#{seq}")),
+                                // No key: each record is its own input, never merged or held back.
+                                None => format!("#{seq}"),
+                            };
+                        }
+                        if let Some(scope) = &s.scope
+                            && let Some(seen) = self.seen.get_mut(&scope.id)
+                        {
+                            seen.insert(&mapped.key);
+                            if s.mapping.on_removed == OnRemoved::Clear {
+                                for name in mapped.properties.keys() {
+                                    if !s.mapped_names.contains(name) {
+                                        s.mapped_names.insert(name.clone());
+                                    }
+                                }
+                            }
                         }
                         self.unsettled_by_type
                             .entry(s.mapping.object_type.clone())
@@ -469,10 +583,36 @@ impl<W: Write> Runner<W> {
             }
         }
         tracing::info!(stream, object_type, matching = %mapping.matching, "stream mapped: {}", mapping.action());
-        if mapping.matching == Matching::Nothing {
+        let scope = match &self.ledger {
+            Some(ledger) => match scope_name(&mapping, &stream, &key_properties) {
+                Some(name) => Some(Scope {
+                    id: ledger.scope(&name).await?,
+                    name,
+                }),
+                None => None,
+            },
+            None => None,
+        };
+        if mapping.matching == Matching::Nothing && scope.is_none() {
+            let why = if self.ledger.is_some() {
+                "its SCHEMA has no key_properties for the ledger to know records by"
+            } else {
+                "there is no ledger (set ledger, and the SCHEMA's key_properties name each record)"
+            };
             tracing::warn!(
-                "stream {stream}: create_only without a key creates every record it reads, so running the same input again creates the records again"
+                "stream {stream}: create_only without a key creates every record it reads, and {why}, so running the same input again creates the records again"
             );
+        }
+        if let Some(scope) = &scope {
+            tracing::info!(stream, ledger_scope = %scope.name, "stream consults the ledger (on_removed: {:?})", mapping.on_removed);
+            if mapping.on_removed != OnRemoved::Ignore {
+                self.seen.entry(scope.id).or_default();
+            }
+        } else if self.ledger.is_some() && mapping.on_removed != OnRemoved::Ignore {
+            return Err(FatalError::IdProperty {
+                stream,
+                reason: "on_removed needs records with a key: the SCHEMA's key_properties, or id_property, id_field or match_property".into(),
+            });
         }
         let idx = self.streams.len();
         self.by_name.insert(stream.clone(), idx);
@@ -490,6 +630,8 @@ impl<W: Write> Runner<W> {
             unknown_warned: false,
             read_only_warned: false,
             deleted_warned: false,
+            scope,
+            mapped_names: BTreeSet::new(),
         });
         if !columns.is_empty() {
             if self.streams[idx].mapping.unknown_fields == UnknownFields::Create {
@@ -768,14 +910,64 @@ impl<W: Write> Runner<W> {
                 ),
                 _ => None,
             };
+            let skip_known = strategy == Strategy::CreateAll;
             let target = Target {
                 object_type: mapping.object_type.clone(),
                 strategy,
                 associations: mapping.associations.clone(),
                 created,
             };
-            self.inflight
-                .spawn(write_batch(self.client.clone(), target, batch));
+            let client = self.client.clone();
+            match (&self.ledger, &self.streams[batch.stream].scope) {
+                (Some(ledger), Some(scope)) => {
+                    let ledger = ledger.clone();
+                    let scope = scope.id;
+                    self.inflight.spawn(async move {
+                        let stream = batch.stream;
+                        let checked = match ledger.check(scope, batch, skip_known).await {
+                            Ok(c) => c,
+                            Err(e) => {
+                                return Done {
+                                    result: BatchResult {
+                                        stream,
+                                        keys: Vec::new(),
+                                        settled: Vec::new(),
+                                        fatal: Some(e.into()),
+                                    },
+                                    sent: Vec::new(),
+                                    scope: None,
+                                };
+                            }
+                        };
+                        let mut result = if checked.send.is_empty() {
+                            BatchResult {
+                                stream,
+                                keys: Vec::new(),
+                                settled: Vec::new(),
+                                fatal: None,
+                            }
+                        } else {
+                            write_batch(client, target, checked.send).await
+                        };
+                        result.keys.extend(checked.unchanged_keys);
+                        result.settled.extend(checked.settled);
+                        Done {
+                            result,
+                            sent: checked.sent,
+                            scope: Some(scope),
+                        }
+                    });
+                }
+                _ => {
+                    self.inflight.spawn(async move {
+                        Done {
+                            result: write_batch(client, target, batch).await,
+                            sent: Vec::new(),
+                            scope: None,
+                        }
+                    });
+                }
+            }
         }
     }
 
@@ -830,7 +1022,18 @@ impl<W: Write> Runner<W> {
         }
     }
 
-    fn settle(&mut self, result: BatchResult) -> Result<(), FatalError> {
+    async fn settle(&mut self, done: Done) -> Result<(), FatalError> {
+        let Done {
+            result,
+            sent,
+            scope,
+        } = done;
+        // The ledger learns what HubSpot acknowledged before any of it is settled, so no STATE
+        // covers a record the ledger does not know about yet.
+        if let (Some(ledger), Some(scope)) = (&self.ledger, scope) {
+            let changes = Ledger::changes(&sent, &result.settled);
+            ledger.commit(scope, &changes).await?;
+        }
         let object_type = self.streams[result.stream].mapping.object_type.clone();
         for key in result.keys {
             let k = (object_type.clone(), key);
@@ -885,6 +1088,80 @@ impl<W: Write> Runner<W> {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// `on_removed`, at the end of a run that read its whole input: the keys of each mirrored
+    /// scope that the ledger holds and the run did not read are archived or cleared, then
+    /// dropped from the ledger; refused as a whole past `max_removed_rate`. A dry run only
+    /// counts them.
+    async fn remove_unseen(&mut self) -> Result<(), FatalError> {
+        let Some(ledger) = self.ledger.clone() else {
+            return Ok(());
+        };
+        let mut done_scopes = HashSet::new();
+        for idx in 0..self.streams.len() {
+            let s = &self.streams[idx];
+            let Some(scope) = s.scope.clone() else {
+                continue;
+            };
+            if s.mapping.on_removed == OnRemoved::Ignore || !done_scopes.insert(scope.id) {
+                continue;
+            }
+            let Some(seen) = self.seen.get(&scope.id) else {
+                continue;
+            };
+            let unseen = ledger.unseen(scope.id, seen).await?;
+            if unseen.is_empty() {
+                continue;
+            }
+            let total = ledger.count(scope.id).await?;
+            let removed = unseen.len() as u64;
+            let share = removed as f64 / total.max(1) as f64;
+            let object_type = s.mapping.object_type.clone();
+            if share > self.config.max_removed_rate {
+                return Err(FatalError::RemovalRefused {
+                    object_type,
+                    scope: scope.name,
+                    removed,
+                    total,
+                    share: share * 100.0,
+                    max: self.config.max_removed_rate,
+                });
+            }
+            if ledger.read_only() {
+                tracing::info!(stream = %s.name, "dry run: {removed} record(s) whose key left the source would be {} (on_removed)", match s.mapping.on_removed { OnRemoved::Clear => "cleared", _ => "archived" });
+                self.streams[idx].stats.removed += removed;
+                continue;
+            }
+            let ids: Vec<i64> = unseen.iter().map(|(_, id)| *id).collect();
+            let outcome = match s.mapping.on_removed {
+                OnRemoved::Clear => {
+                    let mut names: Vec<&str> = s.mapped_names.iter().map(|n| &**n).collect();
+                    if let Matching::SearchProperty(p) = &s.mapping.matching {
+                        names.retain(|n| *n != &**p);
+                    }
+                    removal::clear(&self.client, &object_type, &ids, &names).await?
+                }
+                _ => removal::archive(&self.client, &object_type, &ids).await?,
+            };
+            let gone: HashSet<i64> = outcome.done.iter().copied().collect();
+            let changes: Vec<crate::ledger::Change> = unseen
+                .iter()
+                .filter(|(_, id)| gone.contains(id))
+                .map(|(key, _)| crate::ledger::Change::Drop { key: key.clone() })
+                .collect();
+            ledger.commit(scope.id, &changes).await?;
+            let s = &mut self.streams[idx];
+            s.stats.removed += gone.len() as u64;
+            tracing::info!(stream = %s.name, "{} record(s) whose key left the source {} (on_removed)", gone.len(), match s.mapping.on_removed { OnRemoved::Clear => "cleared", _ => "archived" });
+            if let Some((n, reason)) = outcome.failed {
+                return Err(FatalError::Request(format!(
+                    "stream {}: {n} record(s) whose key left the source could not be removed ({reason}); they stay in the ledger and the next run tries again",
+                    s.name
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn release_states(&mut self) -> Result<(), FatalError> {

@@ -212,6 +212,36 @@ impl Client {
             .await
     }
 
+    /// `GET /account-info/v3/details`: the portal's id (the ledger's entries belong to it).
+    pub async fn portal_id(&self) -> Result<String, FatalError> {
+        let path = "/account-info/v3/details";
+        match self.send(Method::GET, path, None, "account-info").await {
+            Ok(reply) if reply.status == 200 => {
+                let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|e| {
+                    FatalError::Request(format!("unexpected body from GET {path}: {e}"))
+                })?;
+                match &v["portalId"] {
+                    serde_json::Value::Number(n) => Ok(n.to_string()),
+                    serde_json::Value::String(s) if !s.is_empty() => Ok(s.clone()),
+                    _ => Err(FatalError::Request(format!(
+                        "GET {path} answered without a portalId"
+                    ))),
+                }
+            }
+            Ok(reply) => Err(FatalError::Request(format!(
+                "the ledger needs the portal's id, and GET {path} answered HTTP {}: {}",
+                reply.status,
+                ErrorBody::parse(&reply.body).message.unwrap_or_default()
+            ))),
+            Err(SendFailure::Fatal(f)) => Err(f),
+            Err(SendFailure::Exhausted {
+                reason, attempts, ..
+            }) => Err(FatalError::Request(format!(
+                "GET {path} failed after {attempts} attempts: {reason}"
+            ))),
+        }
+    }
+
     /// `GET path` of a listing answered as `{"results": [...]}` (properties, schemas, labels).
     /// The inner `Err` is HubSpot's refusal as text; an unreadable 200 is fatal.
     pub async fn get_results<T: serde::de::DeserializeOwned>(

@@ -89,6 +89,8 @@ pub struct StreamMapping {
     pub write_mode: WriteMode,
     /// Records marked deleted (`_sdc_deleted_at`) archive their HubSpot record.
     pub hard_delete: bool,
+    /// With a ledger: what happens to records whose key left the source.
+    pub on_removed: crate::config::OnRemoved,
     /// What happens to fields that match no property.
     pub unknown_fields: UnknownFields,
     /// What blank values mean.
@@ -254,6 +256,7 @@ impl StreamMapping {
             blank_values,
             truncate_dates,
             hard_delete,
+            on_removed,
             ..
         } = config;
         let fail = |reason: String| FatalError::IdProperty {
@@ -286,6 +289,7 @@ impl StreamMapping {
             associations,
             write_mode,
             hard_delete,
+            on_removed,
             unknown_fields: unknown_fields.unwrap_or_default(),
             blank_values: blank_values.unwrap_or_default(),
             rules: ValueRules {
@@ -349,6 +353,31 @@ impl StreamMapping {
             }
         }
         plan
+    }
+
+    /// The key of a record [`StreamMapping::map`] rejected, when its key field itself is
+    /// readable (the ledger must not take a rejected row for one that left the source).
+    pub fn key_of(&self, raw: &RawValue) -> Option<String> {
+        let Fields(record) = serde_json::from_str(raw.get()).ok()?;
+        for (name, raw_value) in &record {
+            let name: &str = name;
+            let is_key = match &self.matching {
+                Matching::IdField(f) => **f == *name,
+                Matching::IdProperty(p) | Matching::SearchProperty(p) => {
+                    matches!(self.fields.target(name), Target::Property(prop) if *prop.name == **p)
+                }
+                Matching::Nothing => false,
+            };
+            if is_key {
+                let value = Field::read(raw_value).ok()?;
+                return self
+                    .key_kind()
+                    .normalise(Some(&value))
+                    .ok()
+                    .filter(|k| !k.is_empty());
+            }
+        }
+        None
     }
 
     /// Maps one record. A record that is not a readable object, has no usable key, holds a

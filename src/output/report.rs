@@ -30,6 +30,11 @@ pub struct StreamStats {
     pub skipped: u64,
     /// Deletions that archived a HubSpot record (`hard_delete`).
     pub archived: u64,
+    /// Records the ledger holds with the same values (not sent).
+    pub unchanged: u64,
+    /// Keys that left the source and were archived or cleared (`on_removed`), or in a dry
+    /// run would be.
+    pub removed: u64,
     /// Rejected records by category.
     pub rejected: BTreeMap<String, u64>,
     /// Fields that matched no property and were not sent.
@@ -47,6 +52,7 @@ impl StreamStats {
             Outcome::Rejected(r) => *self.rejected.entry(r.category.clone()).or_default() += 1,
             Outcome::Skipped => self.skipped += 1,
             Outcome::Archived => self.archived += 1,
+            Outcome::Unchanged => self.unchanged += 1,
             _ if merged => self.merged += 1,
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
@@ -60,7 +66,7 @@ impl StreamStats {
 
     /// Records settled without a rejection (written, merged into a written one, or skipped).
     pub fn loaded(&self) -> u64 {
-        self.created + self.updated + self.merged + self.skipped + self.archived
+        self.created + self.updated + self.merged + self.skipped + self.archived + self.unchanged
     }
 }
 
@@ -105,6 +111,10 @@ pub struct Totals {
     pub skipped: u64,
     /// Archived by a deletion.
     pub archived: u64,
+    /// Not sent: the ledger holds the same values.
+    pub unchanged: u64,
+    /// Removed from HubSpot by `on_removed` (not records read).
+    pub removed: u64,
     /// Rejected.
     pub rejected: u64,
 }
@@ -126,6 +136,8 @@ impl Summary {
                 merged: t.merged + s.merged,
                 skipped: t.skipped + s.skipped,
                 archived: t.archived + s.archived,
+                unchanged: t.unchanged + s.unchanged,
+                removed: t.removed + s.removed,
                 rejected: t.rejected + s.rejected_total(),
             })
     }
@@ -156,14 +168,16 @@ impl Summary {
                 format!(" ({})", parts.join(","))
             };
             let text = format!(
-                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {}{}{} + rejected {}{by_category}",
+                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {}{}{}{} + rejected {}{by_category}{}",
                 s.read,
                 s.created,
                 s.updated,
                 s.merged,
                 skipped_part(s.skipped, "skipped"),
                 skipped_part(s.archived, "archived"),
-                s.rejected_total()
+                skipped_part(s.unchanged, "unchanged"),
+                s.rejected_total(),
+                removed_part(s.removed)
             );
             if structured {
                 tracing::info!(
@@ -174,6 +188,8 @@ impl Summary {
                     merged = s.merged,
                     skipped = s.skipped,
                     archived = s.archived,
+                    unchanged = s.unchanged,
+                    removed = s.removed,
                     rejected = s.rejected_total(),
                     "{text}"
                 );
@@ -202,14 +218,16 @@ impl Summary {
         }
         let t = self.totals();
         let text = format!(
-            "total: read {} = created {} + updated {} + merged {}{}{} + rejected {}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
+            "total: read {} = created {} + updated {} + merged {}{}{}{} + rejected {}{}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
             t.read,
             t.created,
             t.updated,
             t.merged,
             skipped_part(t.skipped, "skipped"),
             skipped_part(t.archived, "archived"),
+            skipped_part(t.unchanged, "unchanged"),
             t.rejected,
+            removed_part(t.removed),
             self.requests,
             self.retries,
             self.rate_limited,
@@ -224,6 +242,8 @@ impl Summary {
                 merged = t.merged,
                 skipped = t.skipped,
                 archived = t.archived,
+                unchanged = t.unchanged,
+                removed = t.removed,
                 rejected = t.rejected,
                 requests = self.requests,
                 retries = self.retries,
@@ -243,6 +263,15 @@ fn skipped_part(n: u64, words: &str) -> String {
         String::new()
     } else {
         format!(" + {words} {n}")
+    }
+}
+
+/// `; removed N (left the source)` for a summary line, or nothing when it is zero.
+fn removed_part(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("; removed {n} that left the source (on_removed)")
     }
 }
 

@@ -100,6 +100,22 @@ impl Batch {
         false
     }
 
+    /// Takes the batch's inputs out, leaving it empty.
+    pub fn take_inputs(&mut self) -> Vec<Input> {
+        self.by_key.clear();
+        std::mem::take(&mut self.inputs)
+    }
+
+    /// Puts `inputs` (distinct keys) in an empty batch.
+    pub fn put_inputs(&mut self, inputs: Vec<Input>) {
+        self.by_key = inputs
+            .iter()
+            .enumerate()
+            .map(|(n, i)| (i.key.clone(), n))
+            .collect();
+        self.inputs = inputs;
+    }
+
     /// Distinct keys in the batch.
     pub fn len(&self) -> usize {
         self.inputs.len()

@@ -17,6 +17,8 @@ pub enum Outcome {
     Skipped,
     /// A deletion (`hard_delete`) archived the matching HubSpot record.
     Archived,
+    /// The ledger holds the same values for its key: not sent.
+    Unchanged,
     /// The record is in the rejected file for this reason.
     Rejected(Rejection),
 }

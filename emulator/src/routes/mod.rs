@@ -1,5 +1,6 @@
 //! HubSpot's routes, grouped as HubSpot groups its APIs.
 
+mod account;
 mod associations;
 mod inspect;
 mod lists;
@@ -121,6 +122,7 @@ pub fn crm_routes() -> Router<Shared> {
             "/crm/v3/objects/{object_type}/{id}/associations/{to_type}/{to_id}/{association_type}",
             put(associations::put_v3),
         )
+        .route("/account-info/v3/details", get(account::details))
         .route("/crm/v3/lists", post(lists::create))
         // HubSpot's official clients post to `/crm/v3/lists/`.
         .route("/crm/v3/lists/", post(lists::create))

@@ -1,0 +1,459 @@
+//! The sync ledger (`ledger` setting): what HubSpot acknowledged last time, per key, so a run
+//! sends only new and changed records, keeps `create_only` streams without a unique key
+//! idempotent, and can mirror rows that left the source (`on_removed`).
+//!
+//! One small interface, [`Store`], over two stores: an embedded SQLite file ([`sqlite`]) and
+//! a table in Postgres ([`postgres`]). `run` consults the ledger after mapping (each batch
+//! checked in one lookup, in the batch's own task) and writes it at settlement, in one
+//! transaction per batch, before any STATE that covers those records. Nothing else knows
+//! which store is used.
+//!
+//! An entry is keyed by scope (portal, object type, and how the stream finds its records) and
+//! normalised key, and holds HubSpot's record id, a hash of the mapped properties (and
+//! associations) HubSpot acknowledged, and the run that wrote it.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+
+use crate::mapping::Properties;
+use crate::pipeline::batch::{Batch, Input, Origin};
+use crate::pipeline::outcome::{Outcome, Settled};
+
+/// Version of the stored layout; a newer one is refused, an older one migrated.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Why the ledger could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The store refused an operation.
+    #[error("ledger {store}: {message}")]
+    Store {
+        /// Where the ledger is (a path, or a URL without its password).
+        store: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Another run holds the ledger.
+    #[error(
+        "ledger {store} is in use by another run ({holder}); two runs on one ledger would each send what the other already sent. Wait for it to finish, or give this run its own ledger"
+    )]
+    Locked {
+        /// Where the ledger is.
+        store: String,
+        /// What is known about the other run.
+        holder: String,
+    },
+}
+
+/// What the ledger holds for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// HubSpot's record id.
+    pub id: i64,
+    /// Hash of the properties and associations HubSpot acknowledged.
+    pub hash: Fingerprint,
+}
+
+/// A 128-bit hash of what one input writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 16]);
+
+impl Fingerprint {
+    /// The hash of an input's mapped properties and the associations its records ask for.
+    pub fn of(properties: &Properties, origins: &[Origin]) -> Self {
+        let mut h = Xxh3::new();
+        // Version byte: a change of what is hashed makes every entry "changed" once.
+        h.update(&[1]);
+        for (name, value) in properties {
+            h.update(name.as_bytes());
+            h.update(&[0]);
+            h.update(value.as_bytes());
+            h.update(&[1]);
+        }
+        let mut links: Vec<&(usize, String)> = origins.iter().flat_map(|o| &o.links).collect();
+        links.sort();
+        links.dedup();
+        for (association, key) in links {
+            h.update(&[2]);
+            h.update(&association.to_le_bytes());
+            h.update(key.as_bytes());
+        }
+        Self(h.digest128().to_le_bytes())
+    }
+}
+
+/// One change to the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// HubSpot holds `entry` for `key`.
+    Put {
+        /// Normalised key.
+        key: String,
+        /// Id and hash.
+        entry: Entry,
+    },
+    /// Forget `key` (archived, removed, gone from HubSpot).
+    Drop {
+        /// Normalised key.
+        key: String,
+    },
+}
+
+/// A store for the ledger: an embedded file or a database table.
+pub trait Store: Send + Sync {
+    /// Takes the store's lock (held until the store is dropped), creates or migrates its
+    /// tables, and registers a run; returns the run's number.
+    fn begin(&self) -> impl Future<Output = Result<i64, LedgerError>> + Send;
+    /// The number of a scope, created on first use.
+    fn scope(
+        &self,
+        portal: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<i64, LedgerError>> + Send;
+    /// The entries of `keys` in `scope` that exist.
+    fn lookup(
+        &self,
+        scope: i64,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<HashMap<String, Entry>, LedgerError>> + Send;
+    /// Applies `changes` to `scope` in one transaction, as written by `run`.
+    fn commit(
+        &self,
+        scope: i64,
+        run: i64,
+        changes: &[Change],
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+    /// Keys in `scope`.
+    fn count(&self, scope: i64) -> impl Future<Output = Result<u64, LedgerError>> + Send;
+    /// Every `(key, record id)` of `scope` for which `keep` is true.
+    fn select(
+        &self,
+        scope: i64,
+        keep: &(dyn Fn(&str) -> bool + Sync),
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, LedgerError>> + Send;
+    /// Marks run `run` finished.
+    fn finish(&self, run: i64) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+/// The stores there are.
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
+macro_rules! on_store {
+    ($self:expr, $s:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($s) => $call.await,
+            Backend::Postgres($s) => $call.await,
+        }
+    };
+}
+
+/// An open ledger for one run.
+pub struct Ledger {
+    backend: Backend,
+    /// The portal its entries belong to.
+    portal: String,
+    /// This run's number.
+    run: i64,
+    /// `--full-resync`: every record is sent; the ledger is refreshed, not consulted.
+    full_resync: bool,
+    /// `--dry-run`: consulted, never written.
+    read_only: bool,
+}
+
+/// How `check` decided about one batch.
+pub struct Checked {
+    /// The inputs to send.
+    pub send: Batch,
+    /// Records settled without a request: `UNCHANGED`, or `SKIPPED` for a `create_only` key
+    /// already created.
+    pub settled: Vec<Settled>,
+    /// Keys of the inputs settled here.
+    pub unchanged_keys: Vec<String>,
+    /// Per input sent: its key, hash and records, for [`Ledger::changes`].
+    pub sent: Vec<Sent>,
+}
+
+/// An input that was sent, to be written to the ledger once its outcome is known.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Normalised key.
+    pub key: String,
+    /// Hash of what was sent.
+    pub hash: Fingerprint,
+    /// Sequence numbers of its records.
+    pub seqs: Vec<u64>,
+    /// Whether it was a deletion.
+    pub deleted: bool,
+}
+
+impl Ledger {
+    /// Opens the ledger `location` (a file path or a `postgres://` URL) for `portal`,
+    /// takes its lock and registers a run. `read_only` (dry run) neither locks nor writes.
+    pub async fn open(
+        location: &str,
+        portal: String,
+        full_resync: bool,
+        read_only: bool,
+    ) -> Result<Self, LedgerError> {
+        let backend =
+            if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+                Backend::Postgres(postgres::Postgres::connect(location, read_only).await?)
+            } else {
+                Backend::Sqlite(sqlite::Sqlite::open(location.as_ref(), read_only)?)
+            };
+        let mut ledger = Self {
+            backend,
+            portal,
+            run: 0,
+            full_resync,
+            read_only,
+        };
+        ledger.run = on_store!(ledger, s => s.begin())?;
+        Ok(ledger)
+    }
+
+    /// Where the ledger is, for messages (never a password).
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(s) => s.describe(),
+            Backend::Postgres(s) => s.describe(),
+        }
+    }
+
+    /// The number of `name`'s scope in this portal.
+    pub async fn scope(&self, name: &str) -> Result<i64, LedgerError> {
+        on_store!(self, s => s.scope(&self.portal, name))
+    }
+
+    /// Splits `batch` into what must be sent and what is settled by the ledger: an input
+    /// whose hash equals its entry's is `UNCHANGED`; with `skip_known` (a `create_only`
+    /// stream without a unique key), an input whose key has an entry was created before and
+    /// is `SKIPPED`. Deletions are always sent.
+    pub async fn check(
+        &self,
+        scope: i64,
+        mut batch: Batch,
+        skip_known: bool,
+    ) -> Result<Checked, LedgerError> {
+        let inputs = batch.take_inputs();
+        let keys: Vec<&str> = inputs
+            .iter()
+            .map(|i| i.key.as_str())
+            .filter(|k| !is_unkeyed(k))
+            .collect();
+        let known = on_store!(self, s => s.lookup(scope, &keys))?;
+        let mut send = Vec::with_capacity(inputs.len());
+        let mut settled = Vec::new();
+        let mut sent = Vec::new();
+        let mut unchanged_keys = Vec::new();
+        for input in inputs {
+            if is_unkeyed(&input.key) {
+                send.push(input);
+                continue;
+            }
+            let hash = Fingerprint::of(&input.properties, &input.origins);
+            let entry = known.get(&input.key);
+            let verdict = match entry {
+                _ if input.deleted => None,
+                Some(e) if skip_known => Some((Outcome::Skipped, e.id)),
+                Some(e) if !self.full_resync && e.hash == hash => Some((Outcome::Unchanged, e.id)),
+                _ => None,
+            };
+            match verdict {
+                Some((outcome, id)) => {
+                    unchanged_keys.push(input.key.clone());
+                    settle_all(&mut settled, input, outcome, id);
+                }
+                None => {
+                    sent.push(Sent {
+                        key: input.key.clone(),
+                        hash,
+                        seqs: input.origins.iter().map(|o| o.seq).collect(),
+                        deleted: input.deleted,
+                    });
+                    send.push(input);
+                }
+            }
+        }
+        batch.put_inputs(send);
+        Ok(Checked {
+            send: batch,
+            settled,
+            unchanged_keys,
+            sent,
+        })
+    }
+
+    /// The ledger changes HubSpot's answers call for: an input whose records were all
+    /// created or updated, in one record, is put with its hash; one archived, or a deletion
+    /// that found nothing, or one whose record id HubSpot no longer knows, is dropped. Any
+    /// other outcome (a rejection, a partly failed merged input) leaves the entry as it was,
+    /// so the next run sends the record again.
+    pub fn changes(sent: &[Sent], settled: &[Settled]) -> Vec<Change> {
+        let by_seq: HashMap<u64, &Settled> = settled.iter().map(|s| (s.origin.seq, s)).collect();
+        let mut changes = Vec::new();
+        for input in sent {
+            let outcomes: Option<Vec<&Settled>> =
+                input.seqs.iter().map(|q| by_seq.get(q).copied()).collect();
+            let Some(outcomes) = outcomes else {
+                continue; // not all settled (a fatal error): nothing is known
+            };
+            let written = outcomes
+                .iter()
+                .all(|s| matches!(s.outcome, Outcome::Created | Outcome::Updated));
+            let ids: HashSet<Option<&str>> =
+                outcomes.iter().map(|s| s.record_id.as_deref()).collect();
+            let gone = outcomes.iter().any(|s| match &s.outcome {
+                Outcome::Archived => true,
+                Outcome::Skipped => input.deleted,
+                Outcome::Rejected(r) => r.code.as_deref() == Some("OBJECT_NOT_FOUND"),
+                _ => false,
+            });
+            if written
+                && let [Some(id)] = ids.into_iter().collect::<Vec<_>>().as_slice()
+                && let Ok(id) = id.parse::<i64>()
+            {
+                changes.push(Change::Put {
+                    key: input.key.clone(),
+                    entry: Entry {
+                        id,
+                        hash: input.hash,
+                    },
+                });
+            } else if gone {
+                changes.push(Change::Drop {
+                    key: input.key.clone(),
+                });
+            }
+        }
+        changes
+    }
+
+    /// Writes `changes` to `scope` (nothing in a dry run).
+    pub async fn commit(&self, scope: i64, changes: &[Change]) -> Result<(), LedgerError> {
+        if self.read_only || changes.is_empty() {
+            return Ok(());
+        }
+        on_store!(self, s => s.commit(scope, self.run, changes))
+    }
+
+    /// Keys in `scope`.
+    pub async fn count(&self, scope: i64) -> Result<u64, LedgerError> {
+        on_store!(self, s => s.count(scope))
+    }
+
+    /// `(key, record id)` of every key of `scope` not in `seen`.
+    pub async fn unseen(
+        &self,
+        scope: i64,
+        seen: &SeenKeys,
+    ) -> Result<Vec<(String, i64)>, LedgerError> {
+        on_store!(self, s => s.select(scope, &|k| !seen.contains(k)))
+    }
+
+    /// Marks this run finished (nothing in a dry run).
+    pub async fn finish(&self) -> Result<(), LedgerError> {
+        if self.read_only {
+            return Ok(());
+        }
+        on_store!(self, s => s.finish(self.run))
+    }
+
+    /// Whether the ledger is only read (dry run).
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+}
+
+/// Keys of records that have none of their own (`#` and the record's position): never in
+/// the ledger.
+fn is_unkeyed(key: &str) -> bool {
+    key.starts_with('#')
+}
+
+fn settle_all(settled: &mut Vec<Settled>, input: Input, outcome: Outcome, id: i64) {
+    let id = id.to_string();
+    for (i, origin) in input.origins.into_iter().enumerate() {
+        settled.push(Settled {
+            origin,
+            outcome: outcome.clone(),
+            merged: i > 0,
+            record_id: Some(id.clone()),
+        });
+    }
+}
+
+/// The keys a run read, per scope, as 64-bit hashes (8 bytes a key): what `on_removed`
+/// compares the ledger against. A collision can only keep a removed key, never remove a
+/// present one.
+#[derive(Debug, Default)]
+pub struct SeenKeys(HashSet<u64>);
+
+impl SeenKeys {
+    /// Notes `key` as read.
+    pub fn insert(&mut self, key: &str) {
+        self.0.insert(xxh3_64(key.as_bytes()));
+    }
+
+    /// Whether `key` was read.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains(&xxh3_64(key.as_bytes()))
+    }
+}
+
+/// Shared handle to the run's ledger.
+pub type SharedLedger = Arc<Ledger>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Properties {
+        pairs
+            .iter()
+            .map(|(k, v)| (Arc::from(*k), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_any_value_name_or_association() {
+        let base = Fingerprint::of(&props(&[("a", "1"), ("b", "2")]), &[]);
+        assert_eq!(
+            base,
+            Fingerprint::of(&props(&[("b", "2"), ("a", "1")]), &[])
+        );
+        assert_ne!(
+            base,
+            Fingerprint::of(&props(&[("a", "1"), ("b", "3")]), &[])
+        );
+        assert_ne!(
+            base,
+            Fingerprint::of(&props(&[("a", "1"), ("c", "2")]), &[])
+        );
+        // Separators: "a"="12" is not "a1"="2".
+        assert_ne!(
+            Fingerprint::of(&props(&[("a", "12")]), &[]),
+            Fingerprint::of(&props(&[("a1", "2")]), &[])
+        );
+        assert_ne!(
+            base,
+            Fingerprint::of(&props(&[("a", "1"), ("b", "2"), ("c", "")]), &[])
+        );
+    }
+
+    #[test]
+    fn seen_keys_remember_what_was_inserted() {
+        let mut seen = SeenKeys::default();
+        seen.insert("a@x.co");
+        assert!(seen.contains("a@x.co"));
+        assert!(!seen.contains("b@x.co"));
+    }
+}
