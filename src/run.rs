@@ -1024,13 +1024,14 @@ impl<W: Write> Runner<W> {
 
     async fn settle(&mut self, done: Done) -> Result<(), FatalError> {
         let Done {
-            result,
+            mut result,
             sent,
             scope,
         } = done;
         // The ledger learns what HubSpot acknowledged before any of it is settled, so no STATE
         // covers a record the ledger does not know about yet.
         if let (Some(ledger), Some(scope)) = (&self.ledger, scope) {
+            ledger.dry_run_outcomes(&sent, &mut result.settled);
             let changes = Ledger::changes(&sent, &result.settled);
             ledger.commit(scope, &changes).await?;
         }
@@ -1137,7 +1138,10 @@ impl<W: Write> Runner<W> {
             let outcome = match s.mapping.on_removed {
                 OnRemoved::Clear => {
                     let mut names: Vec<&str> = s.mapped_names.iter().map(|n| &**n).collect();
-                    if let Matching::SearchProperty(p) = &s.mapping.matching {
+                    // The key stays: it is how the record is known.
+                    if let Matching::IdProperty(p) | Matching::SearchProperty(p) =
+                        &s.mapping.matching
+                    {
                         names.retain(|n| *n != &**p);
                     }
                     removal::clear(&self.client, &object_type, &ids, &names).await?

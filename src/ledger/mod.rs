@@ -192,6 +192,8 @@ pub struct Sent {
     pub seqs: Vec<u64>,
     /// Whether it was a deletion.
     pub deleted: bool,
+    /// Whether the ledger knew its key (an earlier run wrote it).
+    pub known: bool,
 }
 
 impl Ledger {
@@ -263,8 +265,8 @@ impl Ledger {
             let entry = known.get(&input.key);
             let verdict = match entry {
                 _ if input.deleted => None,
-                Some(e) if skip_known => Some((Outcome::Skipped, e.id)),
                 Some(e) if !self.full_resync && e.hash == hash => Some((Outcome::Unchanged, e.id)),
+                Some(e) if skip_known => Some((Outcome::Skipped, e.id)),
                 _ => None,
             };
             match verdict {
@@ -278,6 +280,7 @@ impl Ledger {
                         hash,
                         seqs: input.origins.iter().map(|o| o.seq).collect(),
                         deleted: input.deleted,
+                        known: entry.is_some(),
                     });
                     send.push(input);
                 }
@@ -335,6 +338,24 @@ impl Ledger {
             }
         }
         changes
+    }
+
+    /// In a dry run, where every write is answered "created": records whose key the ledger
+    /// knows would be updated, so they are counted so.
+    pub fn dry_run_outcomes(&self, sent: &[Sent], settled: &mut [Settled]) {
+        if !self.read_only {
+            return;
+        }
+        let known: HashSet<u64> = sent
+            .iter()
+            .filter(|s| s.known)
+            .flat_map(|s| s.seqs.iter().copied())
+            .collect();
+        for s in settled {
+            if s.outcome == Outcome::Created && known.contains(&s.origin.seq) {
+                s.outcome = Outcome::Updated;
+            }
+        }
     }
 
     /// Writes `changes` to `scope` (nothing in a dry run).

@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: run the real binary against a server.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 

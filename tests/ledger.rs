@@ -1,0 +1,469 @@
+//! The sync ledger end to end against the emulator, on SQLite and on a real Postgres server
+//! the test starts itself: every claim is checked by reading HubSpot back and by counting the
+//! write requests the emulator answered.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hubspot_emulator::Settings;
+use serde_json::{Value, json};
+use support::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+/// A Singer stream of contacts, `key_properties: ["email"]`, a STATE every 100 records.
+fn contacts(rows: &[(String, String)]) -> String {
+    let mut lines = vec![
+        json!({"type": "SCHEMA", "stream": "contacts", "key_properties": ["email"],
+        "schema": {"type": "object", "properties": {"email": {"type": "string"}, "firstname": {"type": "string"}, "city": {"type": ["string", "null"]}}}}),
+    ];
+    for (n, (email, firstname)) in rows.iter().enumerate() {
+        lines.push(record(
+            "contacts",
+            json!({"email": email, "firstname": firstname, "city": "Oslo"}),
+        ));
+        if n % 100 == 99 {
+            lines.push(state(json!({"at": n + 1})));
+        }
+    }
+    lines.push(state(json!({"at": "end"})));
+    singer(&lines)
+}
+
+fn rows(n: usize, tag: &str) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| (format!("user{i}@example.com"), format!("{tag}{i}")))
+        .collect()
+}
+
+/// Write requests (batch upsert, create, update, archive) the emulator has answered.
+async fn writes(base: &str) -> u64 {
+    let stats = stats(base).await;
+    stats["by_route"]
+        .as_object()
+        .map(|routes| {
+            routes
+                .iter()
+                .filter(|(route, _)| {
+                    [
+                        "batch/upsert",
+                        "batch/create",
+                        "batch/update",
+                        "batch/archive",
+                    ]
+                    .iter()
+                    .any(|w| route.ends_with(w))
+                })
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Live (not archived) records of `object_type` by a property's value → all properties.
+async fn live_by(base: &str, object_type: &str, property: &str) -> BTreeMap<String, Value> {
+    stored(base, object_type)
+        .await
+        .into_iter()
+        .filter(|o| o["archived"] != json!(true))
+        .filter_map(|o| {
+            let key = o["properties"][property].as_str()?.to_string();
+            Some((key, o["properties"].clone()))
+        })
+        .collect()
+}
+
+/// The summary document a run wrote.
+fn summary(work: &Workdir) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(work.path("summary.json")).expect("summary"))
+        .expect("summary JSON")
+}
+
+fn ledger_config(work: &Workdir, base: &str, ledger: &str, streams: Value) -> std::path::PathBuf {
+    work.config(
+        base,
+        json!({"ledger": ledger, "summary_path": work.path("summary.json"), "streams": streams}),
+    )
+}
+
+fn sqlite(work: &Workdir) -> String {
+    work.path("ledger.db").display().to_string()
+}
+
+/// A second run of an unchanged export sends nothing; 50 changed rows are sent alone; a
+/// row HubSpot rejected is sent again next time; `--full-resync` sends everything.
+async fn only_changes_are_sent(ledger: impl Fn(&Workdir) -> String, n: usize) {
+    let hub = hubspot_emulator::start(Settings::unlimited())
+        .await
+        .unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = ledger_config(&work, &base, &ledger(&work), json!({}));
+    let mut export = rows(n, "A");
+    export.push(("bad@@example".into(), "Bad".into()));
+    let input = contacts(&export);
+
+    let first = run_config(&config, &input).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let after_first = writes(&base).await;
+    assert_eq!(summary(&work)["total"]["created"], json!(n));
+    assert_eq!(summary(&work)["total"]["rejected"], json!(1));
+
+    let second = run_config(&config, &input).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let s = summary(&work);
+    assert_eq!(s["total"]["unchanged"], json!(n), "{s}");
+    // Only the row HubSpot rejected last time is sent again (and rejected again).
+    assert_eq!(s["total"]["rejected"], json!(1), "{s}");
+    assert_eq!(
+        writes(&base).await - after_first,
+        1,
+        "one request, for the rejected row"
+    );
+    assert_eq!(
+        second.states().last(),
+        Some(&json!({"at": "end"})),
+        "unchanged records are settled, so STATE goes out"
+    );
+
+    // 50 rows change: they alone are sent, in one request, and HubSpot holds them.
+    let mut changed = export.clone();
+    for (i, row) in changed.iter_mut().enumerate().take(50) {
+        row.1 = format!("B{i}");
+    }
+    let before = writes(&base).await;
+    let third = run_config(&config, &contacts(&changed)).await;
+    assert_eq!(third.code, Some(0), "{}", third.stderr);
+    let s = summary(&work);
+    assert_eq!(s["total"]["updated"], json!(50), "{s}");
+    assert_eq!(s["total"]["unchanged"], json!(n - 50), "{s}");
+    assert_eq!(
+        writes(&base).await - before,
+        2,
+        "one request of 50, one for the bad row"
+    );
+    let live = live_by(&base, "contacts", "email").await;
+    assert_eq!(live.len(), n);
+    for (i, (email, firstname)) in changed.iter().take(n).enumerate() {
+        assert_eq!(live[email]["firstname"], json!(firstname), "row {i}");
+    }
+
+    // --full-resync sends every row and refreshes the ledger.
+    let before = writes(&base).await;
+    let resync = run(
+        &["--config", config.to_str().unwrap(), "--full-resync"],
+        &contacts(&changed),
+    )
+    .await;
+    assert_eq!(resync.code, Some(0), "{}", resync.stderr);
+    assert_eq!(summary(&work)["total"]["unchanged"], json!(0));
+    assert!(writes(&base).await - before >= (n as u64).div_ceil(100));
+    let again = run_config(&config, &contacts(&changed)).await;
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(summary(&work)["total"]["unchanged"], json!(n));
+}
+
+/// `on_removed: archive` archives exactly the rows that left the export; `clear` blanks
+/// exactly their mapped properties; past `max_removed_rate` nothing is removed.
+async fn removals_mirror_the_export(ledger: impl Fn(&Workdir) -> String) {
+    let hub = hubspot_emulator::start(Settings::unlimited())
+        .await
+        .unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let location = ledger(&work);
+    let archive = ledger_config(
+        &work,
+        &base,
+        &location,
+        json!({"contacts": {"object_type": "contacts", "on_removed": "archive"}}),
+    );
+    let all = rows(100, "A");
+    let first = run_config(&archive, &contacts(&all)).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+
+    // A truncated export (10 of 100 rows) would remove 90%: refused, nothing archived.
+    let truncated = run_config(&archive, &contacts(&all[..10])).await;
+    assert_eq!(truncated.code, Some(1), "{}", truncated.stderr);
+    assert!(
+        truncated
+            .critical()
+            .contains("did not read 90 of the 100 keys")
+            && truncated.critical().contains("max_removed_rate 0.2"),
+        "{}",
+        truncated.critical()
+    );
+    assert_eq!(live_by(&base, "contacts", "email").await.len(), 100);
+
+    // Rows 90..100 left the source: exactly they are archived.
+    let kept = &all[..90];
+    let mirrored = run_config(&archive, &contacts(kept)).await;
+    assert_eq!(mirrored.code, Some(0), "{}", mirrored.stderr);
+    assert_eq!(summary(&work)["total"]["removed"], json!(10));
+    let live = live_by(&base, "contacts", "email").await;
+    assert_eq!(
+        live.keys().cloned().collect::<Vec<_>>(),
+        kept.iter()
+            .map(|r| r.0.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
+    // Removed keys left the ledger: the same export again removes nothing more.
+    let again = run_config(&archive, &contacts(kept)).await;
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(summary(&work)["total"]["removed"], json!(0));
+    assert_eq!(summary(&work)["total"]["unchanged"], json!(90));
+
+    // clear: the next 5 rows leave; their firstname and city become empty, the key stays.
+    let clear = ledger_config(
+        &work,
+        &base,
+        &location,
+        json!({"contacts": {"object_type": "contacts", "on_removed": "clear"}}),
+    );
+    let fewer = &all[..85];
+    let cleared = run_config(&clear, &contacts(fewer)).await;
+    assert_eq!(cleared.code, Some(0), "{}", cleared.stderr);
+    assert_eq!(summary(&work)["total"]["removed"], json!(5));
+    let live = live_by(&base, "contacts", "email").await;
+    assert_eq!(live.len(), 90, "clear archives nothing");
+    for (i, (email, firstname)) in all[..90].iter().enumerate() {
+        let p = &live[email];
+        if i < 85 {
+            assert_eq!(p["firstname"], json!(firstname));
+            assert_eq!(p["city"], json!("Oslo"));
+        } else {
+            assert!(
+                p["firstname"].as_str().unwrap_or("").is_empty()
+                    && p["city"].as_str().unwrap_or("").is_empty(),
+                "row {i} cleared: {p}"
+            );
+        }
+    }
+}
+
+/// Notes with `create_only` and no unique key are created once, however often the export
+/// is loaded (a changed note is left alone: create_only never updates).
+async fn notes_are_created_once(ledger: impl Fn(&Workdir) -> String) {
+    let hub = hubspot_emulator::start(Settings::unlimited())
+        .await
+        .unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = ledger_config(
+        &work,
+        &base,
+        &ledger(&work),
+        json!({"notes": {"object_type": "notes", "write_mode": "create_only"}}),
+    );
+    let notes = |body: &str| {
+        let mut lines = vec![
+            json!({"type": "SCHEMA", "stream": "notes", "key_properties": ["note_id"],
+            "schema": {"type": "object", "properties": {"note_id": {"type": "integer"}}}}),
+        ];
+        for i in 0..30 {
+            lines.push(record("notes", json!({"note_id": i, "hs_note_body": format!("{body} {i}"), "hs_timestamp": "2026-11-30T10:00:00Z"})));
+        }
+        singer(&lines)
+    };
+    for (round, body) in ["Called", "Called", "Called back"].iter().enumerate() {
+        let out = run_config(&config, &notes(body)).await;
+        assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
+        let stored = stored(&base, "notes").await;
+        assert_eq!(stored.len(), 30, "round {round}: never created twice");
+    }
+    // The last round changed every body: left alone, not created again.
+    let s = summary(&work);
+    assert_eq!(s["total"]["skipped"], json!(30), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_unchanged_export_sends_nothing_and_changes_go_alone() {
+    only_changes_are_sent(sqlite, 10_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_removed_rows_are_archived_or_cleared_within_the_safety_limit() {
+    removals_mirror_the_export(sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_create_only_notes_are_not_created_twice() {
+    notes_are_created_once(sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ledger_behaves_as_sqlite() {
+    let server = match support::postgres::Postgres::start() {
+        Ok(s) => s,
+        Err(reason) => {
+            eprintln!("SKIPPED postgres_ledger_behaves_as_sqlite: {reason}");
+            return;
+        }
+    };
+    // Each scenario in its own schema of one database, as separate deployments would be.
+    let scenario = std::sync::atomic::AtomicUsize::new(0);
+    let url = |_: &Workdir| {
+        let n = scenario.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("{}?options=-csearch_path%3Ds{n}", server.url)
+    };
+    let (client, conn) = tokio_postgres::connect(&server.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+        .batch_execute("CREATE SCHEMA s0; CREATE SCHEMA s1; CREATE SCHEMA s2; CREATE SCHEMA s3;")
+        .await
+        .unwrap();
+    only_changes_are_sent(&url, 1_000).await;
+    removals_mirror_the_export(&url).await;
+    notes_are_created_once(&url).await;
+    two_runs_at_once_are_refused(&url).await;
+    let _ = server.path();
+}
+
+/// While one run holds the ledger, a second stops at startup; the first finishes.
+async fn two_runs_at_once_are_refused(ledger: impl Fn(&Workdir) -> String) {
+    let hub = hubspot_emulator::start(Settings::unlimited())
+        .await
+        .unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = ledger_config(&work, &base, &ledger(&work), json!({}));
+    let mut first = spawn_target(&config);
+    let mut stdin = first.stdin.take().unwrap();
+    let mut stdout = tokio::io::BufReader::new(first.stdout.take().unwrap()).lines();
+    let input = contacts(&rows(10, "A"));
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    // The first run has settled its records (its STATE is out) and waits for more input.
+    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .expect("first run's STATE")
+        .unwrap();
+    assert!(line.is_some());
+    let second = run_config(&config, &contacts(&rows(10, "B"))).await;
+    assert_eq!(second.code, Some(1), "{}", second.stderr);
+    assert!(
+        second.critical().contains("is in use by another run"),
+        "{}",
+        second.critical()
+    );
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), first.wait())
+        .await
+        .expect("first run ends")
+        .unwrap();
+    assert!(status.success());
+    let live = live_by(&base, "contacts", "email").await;
+    assert!(
+        live.values()
+            .all(|p| p["firstname"].as_str().unwrap().starts_with('A'))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_runs_at_once_are_refused() {
+    two_runs_at_once_are_refused(sqlite).await;
+}
+
+/// Killed (SIGKILL) in the middle of loading new values, then run again: HubSpot ends with
+/// every new value, so the ledger never marked a value sent that HubSpot did not hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_killed_run_never_marks_unsent_values_as_sent() {
+    let settings = Settings {
+        latency: Duration::from_millis(150),
+        ..Settings::unlimited()
+    };
+    let hub = hubspot_emulator::start(settings).await.unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = work.config(
+        &base,
+        json!({"ledger": sqlite(&work), "summary_path": work.path("summary.json"), "max_concurrency": 1}),
+    );
+    let old = rows(3_000, "A");
+    let first = run_config(&config, &contacts(&old)).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+
+    let new = rows(3_000, "B");
+    let mut killed = spawn_target(&config);
+    let mut stdin = killed.stdin.take().unwrap();
+    let input = contacts(&new);
+    let feeder = tokio::spawn(async move {
+        let _ = stdin.write_all(input.as_bytes()).await;
+    });
+    let mut stdout = tokio::io::BufReader::new(killed.stdout.take().unwrap()).lines();
+    // Some records are settled (a STATE is out), most are not.
+    for _ in 0..3 {
+        tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .expect("a STATE")
+            .unwrap();
+    }
+    killed.start_kill().unwrap();
+    let _ = killed.wait().await;
+    let _ = feeder.await;
+    let live = live_by(&base, "contacts", "email").await;
+    let loaded = live
+        .values()
+        .filter(|p| p["firstname"].as_str().unwrap().starts_with('B'))
+        .count();
+    assert!(
+        loaded > 0 && loaded < 3_000,
+        "killed mid-run: {loaded} of 3000 new values written"
+    );
+
+    let rerun = run_config(&config, &contacts(&new)).await;
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    let live = live_by(&base, "contacts", "email").await;
+    for (email, firstname) in &new {
+        assert_eq!(live[email]["firstname"], json!(firstname), "{email}");
+    }
+    let s = summary(&work);
+    assert!(
+        s["total"]["unchanged"].as_u64().unwrap() > 0,
+        "the rerun skipped what the killed run had settled: {s}"
+    );
+}
+
+/// A dry run with a ledger counts what would be unchanged and removed, and sends no write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_dry_run_reports_unchanged_and_removed_without_writing() {
+    let hub = hubspot_emulator::start(Settings::unlimited())
+        .await
+        .unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = ledger_config(
+        &work,
+        &base,
+        &sqlite(&work),
+        json!({"contacts": {"object_type": "contacts", "on_removed": "archive"}}),
+    );
+    let all = rows(100, "A");
+    assert_eq!(run_config(&config, &contacts(&all)).await.code, Some(0));
+    let before = writes(&base).await;
+    let mut next = all[..95].to_vec();
+    next[0].1 = "changed".into();
+    let dry = run(
+        &["--config", config.to_str().unwrap(), "--dry-run"],
+        &contacts(&next),
+    )
+    .await;
+    assert_eq!(dry.code, Some(0), "{}", dry.stderr);
+    let s = summary(&work);
+    assert_eq!(s["total"]["unchanged"], json!(94), "{s}");
+    assert_eq!(s["total"]["updated"], json!(1), "{s}");
+    assert_eq!(s["total"]["created"], json!(0), "{s}");
+    assert_eq!(s["total"]["removed"], json!(5), "{s}");
+    assert_eq!(writes(&base).await, before, "a dry run writes nothing");
+    // Nor does it touch the ledger: the real run finds the same.
+    let real = run_config(&config, &contacts(&next)).await;
+    assert_eq!(real.code, Some(0), "{}", real.stderr);
+    let s = summary(&work);
+    assert_eq!(s["total"]["unchanged"], json!(94), "{s}");
+    assert_eq!(s["total"]["updated"], json!(1), "{s}");
+    assert_eq!(s["total"]["removed"], json!(5), "{s}");
+}
