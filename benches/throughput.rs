@@ -18,10 +18,15 @@
 //! 8. `--dry-run --dry-run-output FILE` over 1,000,000 warehouse-typed records: mapping,
 //!    batching and serialising every request with nothing sent. Goal: ≥ 300,000 records/s.
 //! 9. 1,000,000 records, limits off: peak RSS (goal ≤ 64 MiB).
+//! 10. A nightly export of 100,000 rows loaded twice at the default limit, the second time
+//!     with 1% changed: write requests and wall time of both runs, without and with a ledger.
+//! 11. An unchanged export of 1,000,000 rows over a ledger holding them: records/s (goal
+//!     ≥ 100,000), peak RSS, the ledger's size on disk (goal ≤ 150 MiB).
 //!
 //! Knobs: `BENCH_LIMITED_RECORDS` (default 60,000), `BENCH_UNLIMITED_RECORDS` (default
 //! 200,000), `BENCH_LATENCY_MS` (emulator latency, default 30), `BENCH_MILLION` (default
-//! 1,000,000: scenarios 8 and 9), `BENCH_ONLY` (comma-separated scenario numbers).
+//! 1,000,000: scenarios 8, 9 and 11), `BENCH_LEDGER_RECORDS` (default 100,000: scenario 10),
+//! `BENCH_ONLY` (comma-separated scenario numbers).
 
 use std::io::Write;
 use std::process::Stdio;
@@ -58,11 +63,26 @@ fn record(i: u64, typed: bool, prefix: &str) -> Value {
 }
 
 fn write_input(path: &std::path::Path, records: u64, typed: bool, prefix: &str) {
+    write_export(path, records, typed, prefix, None);
+}
+
+/// Like `write_input`, with every `changed_every`-th record's lastname changed.
+fn write_export(
+    path: &std::path::Path,
+    records: u64,
+    typed: bool,
+    prefix: &str,
+    changed_every: Option<u64>,
+) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create input"));
     let schema = json!({"type": "SCHEMA", "stream": "contacts", "schema": {"properties": {}}, "key_properties": ["email"]});
     writeln!(f, "{schema}").unwrap();
     for i in 0..records {
-        let r = json!({"type": "RECORD", "stream": "contacts", "record": record(i, typed, prefix)});
+        let mut record = record(i, typed, prefix);
+        if changed_every.is_some_and(|n| i % n == 0) {
+            record["lastname"] = json!(format!("L{i} changed"));
+        }
+        let r = json!({"type": "RECORD", "stream": "contacts", "record": record});
         writeln!(f, "{r}").unwrap();
         if i % 1000 == 999 {
             writeln!(
@@ -113,6 +133,12 @@ impl Run {
 /// (so that two processes write different contacts).
 async fn run_target(base_url: &str, records: u64, typed: bool, prefix: &str) -> Run {
     let (_dir, input, config) = workdir(base_url, records, typed, prefix);
+    run_process(&config, &input, records).await
+}
+
+/// One target process over `input` (`records` records) with `config`, timed and its peak
+/// RSS read.
+async fn run_process(config: &std::path::Path, input: &std::path::Path, records: u64) -> Run {
     let started = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
         .args([
@@ -262,6 +288,99 @@ async fn dry_run_scenario(records: u64) {
     );
 }
 
+/// Write requests the emulator has answered so far.
+async fn write_requests(emulator: &hubspot_emulator::RunningEmulator) -> u64 {
+    let stats: Value = reqwest::Client::new()
+        .get(format!("{}/_emulator/stats", emulator.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["by_route"]
+        .as_object()
+        .map(|routes| {
+            routes
+                .iter()
+                .filter(|(r, _)| r.contains("/batch/"))
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Scenario 10: a nightly export loaded twice at HubSpot's default limit, the second time with 1% of
+/// its rows changed: both runs' write requests and wall time, without and with a ledger.
+async fn nightly_export(settings: Settings, records: u64) {
+    for with_ledger in [false, true] {
+        let emulator = hubspot_emulator::start(settings.clone())
+            .await
+            .expect("emulator");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = json!({"access_token": "pat-na1-bench", "base_url": emulator.base_url(),
+            "rejected_records_path": dir.path().join("rejected.jsonl")});
+        if with_ledger {
+            config["ledger"] = json!(dir.path().join("ledger.db"));
+        }
+        let config_path = dir.path().join("config.json");
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let night1 = dir.path().join("night1.jsonl");
+        let night2 = dir.path().join("night2.jsonl");
+        write_export(&night1, records, false, "bench", None);
+        write_export(&night2, records, false, "bench", Some(100));
+        let first = run_process(&config_path, &night1, records).await;
+        let first_writes = write_requests(&emulator).await;
+        let second = run_process(&config_path, &night2, records).await;
+        let second_writes = write_requests(&emulator).await - first_writes;
+        println!(
+            "10. nightly export of {records} rows at 190/10 s, {}: night 1 {first_writes} write requests in {:.1} s; night 2 (1% changed) {second_writes} write requests in {:.1} s",
+            if with_ledger {
+                "with a ledger"
+            } else {
+                "without a ledger"
+            },
+            first.elapsed,
+            second.elapsed
+        );
+    }
+}
+
+/// Scenario 11: a ledger holding `records` keys: an export in which nothing changed (records/s, goal
+/// ≥ 100,000; peak RSS), and the ledger file's size (goal ≤ 150 MiB for 1,000,000 keys).
+async fn unchanged_export(settings: Settings, records: u64) {
+    let emulator = hubspot_emulator::start(settings).await.expect("emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = dir.path().join("ledger.db");
+    let config = json!({"access_token": "pat-na1-bench", "base_url": emulator.base_url(),
+        "rejected_records_path": dir.path().join("rejected.jsonl"), "ledger": ledger});
+    let config_path = dir.path().join("config.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let input = dir.path().join("export.jsonl");
+    write_export(&input, records, false, "bench", None);
+    let first = run_process(&config_path, &input, records).await;
+    let before = write_requests(&emulator).await;
+    let second = run_process(&config_path, &input, records).await;
+    let writes = write_requests(&emulator).await - before;
+    let size: u64 = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut p = ledger.clone().into_os_string();
+            p.push(suffix);
+            std::fs::metadata(p).ok().map(|m| m.len())
+        })
+        .sum();
+    println!(
+        "11. unchanged export over a {records}-key ledger: first load {:.0} records/s; unchanged run {:.1} s = {:.0} records/s, {writes} write requests, peak RSS {:.1} MiB; ledger file {:.1} MiB = {:.0} bytes per key",
+        first.rate(),
+        second.elapsed,
+        second.rate(),
+        second.peak_kib as f64 / 1024.0,
+        size as f64 / 1048576.0,
+        size as f64 / records as f64
+    );
+}
+
 fn wanted(n: u32) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| {
         only.split(',').any(|k| k.trim() == n.to_string())
@@ -370,6 +489,22 @@ async fn main() {
         dry_run_scenario(million).await;
     }
     if wanted(9) {
-        scenario("9. a million records, limits off", off, million, false).await;
+        scenario(
+            "9. a million records, limits off",
+            off.clone(),
+            million,
+            false,
+        )
+        .await;
+    }
+    if wanted(10) {
+        nightly_export(
+            default_limit.clone(),
+            env_number("BENCH_LEDGER_RECORDS", 100_000),
+        )
+        .await;
+    }
+    if wanted(11) {
+        unchanged_export(off, million).await;
     }
 }

@@ -939,6 +939,12 @@ impl<W: Write> Runner<W> {
                                 };
                             }
                         };
+                        if let Some(created) = &target.created {
+                            let mut known = created.lock().unwrap_or_else(|e| e.into_inner());
+                            for (key, id) in checked.known_ids {
+                                known.entry(key).or_insert(id);
+                            }
+                        }
                         let mut result = if checked.send.is_empty() {
                             BatchResult {
                                 stream,

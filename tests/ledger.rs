@@ -467,3 +467,91 @@ async fn sqlite_dry_run_reports_unchanged_and_removed_without_writing() {
     assert_eq!(s["total"]["updated"], json!(1), "{s}");
     assert_eq!(s["total"]["removed"], json!(5), "{s}");
 }
+
+/// Companies matched by domain: a second run moments after the first (search has not caught
+/// up) updates by the ids the ledger holds instead of creating duplicates; an id HubSpot no
+/// longer has is forgotten and the row takes the normal path (search, then create).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_search_matched_streams_use_the_ledger_ids() {
+    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = ledger_config(
+        &work,
+        &base,
+        &sqlite(&work),
+        json!({"accounts": {"object_type": "companies", "match_property": "domain"}}),
+    );
+    let accounts = |names: &[String]| {
+        let mut lines = vec![
+            json!({"type": "SCHEMA", "stream": "accounts", "key_properties": ["domain"],
+            "schema": {"type": "object", "properties": {}}}),
+        ];
+        for (i, name) in names.iter().enumerate() {
+            lines.push(record(
+                "accounts",
+                json!({"domain": format!("acme{i}.com"), "name": name}),
+            ));
+        }
+        singer(&lines)
+    };
+    let searches = |stats: &Value| {
+        stats["by_route"]["POST /crm/v3/objects/{object_type}/search"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let mut names: Vec<String> = (0..20).map(|i| format!("Acme {i}")).collect();
+    let first = run_config(&config, &accounts(&names)).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let searched = searches(&stats(&base).await);
+
+    for name in names.iter_mut().take(5) {
+        name.push_str(" Inc");
+    }
+    let second = run_config(&config, &accounts(&names)).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let s = summary(&work);
+    assert_eq!(
+        (
+            s["total"]["updated"].clone(),
+            s["total"]["unchanged"].clone()
+        ),
+        (json!(5), json!(15)),
+        "{s}"
+    );
+    assert_eq!(
+        searches(&stats(&base).await),
+        searched,
+        "known ids need no search"
+    );
+    let live = live_by(&base, "companies", "domain").await;
+    assert_eq!(live.len(), 20, "no duplicates although search lags");
+    assert_eq!(live["acme0.com"]["name"], json!("Acme 0 Inc"));
+
+    // acme0.com is deleted in HubSpot; its row changes again.
+    let id = live["acme0.com"]["hs_object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let archived = http()
+        .post(format!("{base}/crm/v3/objects/companies/batch/archive"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"inputs": [{"id": id}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archived.status(), 204);
+    names[0] = "Acme Reborn".into();
+    let third = run_config(&config, &accounts(&names)).await;
+    assert_eq!(third.code, Some(0), "{}", third.stderr);
+    let s = summary(&work);
+    assert_eq!(s["total"]["created"], json!(1), "{s}");
+    assert_eq!(s["total"]["rejected"], json!(0), "{s}");
+    let live = live_by(&base, "companies", "domain").await;
+    assert_eq!(live["acme0.com"]["name"], json!("Acme Reborn"));
+    assert_ne!(live["acme0.com"]["hs_object_id"], json!(id));
+    // The ledger holds the new id: nothing left to send.
+    let fourth = run_config(&config, &accounts(&names)).await;
+    assert_eq!(fourth.code, Some(0), "{}", fourth.stderr);
+    assert_eq!(summary(&work)["total"]["unchanged"], json!(20));
+}

@@ -108,7 +108,7 @@ async fn a_long_run_logs_progress_metric_lines_and_a_summary_that_adds_up() {
         serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
     assert_eq!(
         summary["total"],
-        json!({"read": 152, "created": 150, "updated": 0, "merged": 1, "skipped": 0, "archived": 0, "rejected": 1})
+        json!({"read": 152, "created": 150, "updated": 0, "merged": 1, "skipped": 0, "archived": 0, "unchanged": 0, "removed": 0, "rejected": 1})
     );
     assert_eq!(
         summary["streams"]["contacts"]["rejected"],

@@ -183,7 +183,7 @@ async fn create_only_skips_existing_keys_and_creates_the_rest() {
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(
         summary["total"],
-        json!({"read": 3, "created": 1, "updated": 0, "merged": 1, "skipped": 1, "archived": 0, "rejected": 0})
+        json!({"read": 3, "created": 1, "updated": 0, "merged": 1, "skipped": 1, "archived": 0, "unchanged": 0, "removed": 0, "rejected": 0})
     );
     assert!(out.stderr.contains("+ skipped 1"), "{}", out.stderr);
     assert_eq!(out.states(), vec![json!({"n": 3})]);

@@ -177,6 +177,9 @@ pub struct Checked {
     pub settled: Vec<Settled>,
     /// Keys of the inputs settled here.
     pub unchanged_keys: Vec<String>,
+    /// `(key, record id)` of inputs sent whose key the ledger knows: a stream that finds its
+    /// records by search can update them by id without searching.
+    pub known_ids: Vec<(String, String)>,
     /// Per input sent: its key, hash and records, for [`Ledger::changes`].
     pub sent: Vec<Sent>,
 }
@@ -256,6 +259,7 @@ impl Ledger {
         let mut settled = Vec::new();
         let mut sent = Vec::new();
         let mut unchanged_keys = Vec::new();
+        let mut known_ids = Vec::new();
         for input in inputs {
             if is_unkeyed(&input.key) {
                 send.push(input);
@@ -275,6 +279,9 @@ impl Ledger {
                     settle_all(&mut settled, input, outcome, id);
                 }
                 None => {
+                    if let Some(e) = entry {
+                        known_ids.push((input.key.clone(), e.id.to_string()));
+                    }
                     sent.push(Sent {
                         key: input.key.clone(),
                         hash,
@@ -291,6 +298,7 @@ impl Ledger {
             send: batch,
             settled,
             unchanged_keys,
+            known_ids,
             sent,
         })
     }
@@ -317,7 +325,10 @@ impl Ledger {
             let gone = outcomes.iter().any(|s| match &s.outcome {
                 Outcome::Archived => true,
                 Outcome::Skipped => input.deleted,
-                Outcome::Rejected(r) => r.code.as_deref() == Some("OBJECT_NOT_FOUND"),
+                Outcome::Rejected(r) => {
+                    r.category == "OBJECT_NOT_FOUND"
+                        || r.code.as_deref() == Some("OBJECT_NOT_FOUND")
+                }
                 _ => false,
             });
             if written

@@ -187,6 +187,34 @@ pub(super) async fn send(
             .collect::<HashMap<_, _>>(),
         split => return Ok(split),
     };
+    // A remembered id (created earlier in this run, or known from the ledger) that HubSpot no
+    // longer has: forgotten, and the input takes the normal path (search) once more.
+    let stale: Vec<&Input> = updates
+        .iter()
+        .filter(|(i, _)| remembered.contains_key(&i.key))
+        .filter(|(i, _)| matches!(updated.get(&i.trace_id()), Some(Err(r)) if is_gone(r)))
+        .map(|(i, _)| *i)
+        .collect();
+    if !stale.is_empty() {
+        if let Some(known) = &target.created {
+            let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+            for input in &stale {
+                known.remove(&input.key);
+            }
+        }
+        tracing::debug!(
+            inputs = stale.len(),
+            "remembered record ids no longer exist; searching again"
+        );
+        match Box::pin(send(client, target, property, write_mode, &stale)).await? {
+            GroupReply::PerInput(outcomes) => {
+                for (input, outcome) in stale.iter().zip(outcomes) {
+                    updated.insert(input.trace_id(), outcome);
+                }
+            }
+            split => return Ok(split),
+        }
+    }
     let mut created = match create::create_inputs(client, target, &creates, &HashMap::new()).await?
     {
         Ok(created) => created,
@@ -214,6 +242,11 @@ pub(super) async fn send(
         })
         .collect();
     Ok(GroupReply::PerInput(outcomes))
+}
+
+/// Whether a rejection says the record id is unknown to HubSpot.
+pub(crate) fn is_gone(r: &Rejection) -> bool {
+    r.category == "OBJECT_NOT_FOUND" || r.code.as_deref() == Some("OBJECT_NOT_FOUND")
 }
 
 fn not_answered() -> Rejection {
