@@ -32,6 +32,9 @@ use crate::writer::{BatchResult, KnownKeys, Outcome, Strategy, Target, removal, 
 /// After a signal, how long requests already on the wire may finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// Keys judged by the ledger in one lookup.
+const LEDGER_CHUNK: usize = 1_000;
+
 /// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
 
@@ -71,6 +74,8 @@ struct StreamState {
     deleted_warned: bool,
     /// The stream's ledger scope, when the run has a ledger and the stream's records have keys.
     scope: Option<Scope>,
+    /// Records waiting to be judged by the ledger (a chunk of [`LEDGER_CHUNK`] keys at most).
+    pending: Option<Batch>,
     /// Properties the stream's records mapped (for `on_removed: clear`).
     mapped_names: BTreeSet<Arc<str>>,
 }
@@ -94,6 +99,12 @@ struct Done {
 }
 
 impl StreamState {
+    /// Its batches not yet handed to the writer: records waiting for the ledger, and the
+    /// open batch.
+    fn batches(&self) -> impl Iterator<Item = &Batch> {
+        self.pending.iter().chain(self.open.iter())
+    }
+
     /// The stream's SCHEMA as the rejected file repeats it.
     fn rejected_schema(&self) -> StreamSchema<'_> {
         StreamSchema {
@@ -148,6 +159,8 @@ struct Runner<W: Write> {
     ledger: Option<Arc<Ledger>>,
     /// Keys read, per ledger scope whose stream mirrors removals.
     seen: HashMap<i64, SeenKeys>,
+    /// Keys sent this run, per ledger scope: never judged unchanged again in the run.
+    sent_this_run: HashMap<i64, SeenKeys>,
 }
 
 /// Where a run's results go.
@@ -201,6 +214,7 @@ pub async fn run<W: Write>(
         created_by_search: HashMap::new(),
         ledger,
         seen: HashMap::new(),
+        sent_this_run: HashMap::new(),
     };
     let mut line_no = 0u64;
     let mut input_done = false;
@@ -211,7 +225,10 @@ pub async fn run<W: Write>(
     let mut ticks = tokio::time::interval_at((started + progress::TICK).into(), progress::TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        r.dispatch();
+        if let Err(e) = r.dispatch().await {
+            fatal.get_or_insert(e);
+            r.halt(&mut input_done);
+        }
         if let Err(e) = r.release_states() {
             fatal.get_or_insert(e);
             r.emit_states = false;
@@ -225,8 +242,14 @@ pub async fn run<W: Write>(
             break;
         }
         if input_done && !r.halted {
-            r.flush_all();
-            r.dispatch();
+            let flushed = match r.flush_all().await {
+                Ok(()) => r.dispatch().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = flushed {
+                fatal.get_or_insert(e);
+                r.halt(&mut input_done);
+            }
         }
         let can_read = !input_done && r.ready.is_empty();
         // Partial batches are only sent early when they would go out at once: while requests
@@ -293,7 +316,12 @@ pub async fn run<W: Write>(
                     r.halt(&mut input_done);
                 }
             },
-            _ = sleep_until(deadline), if deadline.is_some() => r.flush_due(),
+            _ = sleep_until(deadline), if deadline.is_some() => {
+                if let Err(e) = r.flush_due().await {
+                    fatal.get_or_insert(e);
+                    r.halt(&mut input_done);
+                }
+            }
             () = r.client.retry_started(), if !r.ready.is_empty() => {}
             _ = ticks.tick() => {
                 let snapshot = r.snapshot();
@@ -398,7 +426,7 @@ impl<W: Write> Runner<W> {
     fn no_open_batches(&self) -> bool {
         self.streams
             .iter()
-            .all(|s| s.open.as_ref().is_none_or(Batch::is_empty))
+            .all(|s| s.batches().all(Batch::is_empty))
     }
 
     async fn handle_message(&mut self, line: u64, message: Message<'_>) -> Result<(), FatalError> {
@@ -487,6 +515,14 @@ impl<W: Write> Runner<W> {
                             .entry(s.mapping.object_type.clone())
                             .or_default()
                             .insert(seq);
+                        if s.scope.is_some() && self.ledger.is_some() {
+                            let pending = s.pending.get_or_insert_with(|| Batch::new(idx));
+                            pending.push(mapped, seq, line, record);
+                            if pending.len() >= LEDGER_CHUNK {
+                                self.check_pending(idx).await?;
+                            }
+                            return Ok(());
+                        }
                         let batch = s.open.get_or_insert_with(|| Batch::new(idx));
                         batch.push(mapped, seq, line, record);
                         if batch.len() >= self.config.batch_size
@@ -631,6 +667,7 @@ impl<W: Write> Runner<W> {
             read_only_warned: false,
             deleted_warned: false,
             scope,
+            pending: None,
             mapped_names: BTreeSet::new(),
         });
         if !columns.is_empty() {
@@ -837,7 +874,8 @@ impl<W: Write> Runner<W> {
             .then(|| self.last_line_at + STATE_FLUSH_DELAY);
         self.streams
             .iter()
-            .filter_map(|s| s.open.as_ref().filter(|b| !b.is_empty()))
+            .flat_map(StreamState::batches)
+            .filter(|b| !b.is_empty())
             .map(|b| {
                 let age_deadline = b.opened + self.config.flush_interval;
                 state_deadline.map_or(age_deadline, |d| d.min(age_deadline))
@@ -845,25 +883,25 @@ impl<W: Write> Runner<W> {
             .min()
     }
 
-    fn flush_due(&mut self) {
+    async fn flush_due(&mut self) -> Result<(), FatalError> {
         let now = Instant::now();
         let state_due = self.tracker.has_waiting() && self.last_line_at + STATE_FLUSH_DELAY <= now;
-        for s in &mut self.streams {
-            let due = s.open.as_ref().is_some_and(|b| {
+        for idx in 0..self.streams.len() {
+            let due = self.streams[idx].batches().any(|b| {
                 !b.is_empty() && (state_due || b.opened + self.config.flush_interval <= now)
             });
-            if due && let Some(b) = s.open.take() {
-                self.ready.push_back(b);
+            if due {
+                self.flush_stream(idx).await?;
             }
         }
+        Ok(())
     }
 
-    fn flush_all(&mut self) {
-        for s in &mut self.streams {
-            if let Some(b) = s.open.take().filter(|b| !b.is_empty()) {
-                self.ready.push_back(b);
-            }
+    async fn flush_all(&mut self) -> Result<(), FatalError> {
+        for idx in 0..self.streams.len() {
+            self.flush_stream(idx).await?;
         }
+        Ok(())
     }
 
     /// Sends ready batches, in order, while there is room and no key of the next batch is
@@ -872,9 +910,9 @@ impl<W: Write> Runner<W> {
     /// flight or in an earlier ready batch of the same object type (so a later value never
     /// overtakes an earlier one), and while records it associates with, read before it, are
     /// not yet written (their open batches are sent first).
-    fn dispatch(&mut self) {
+    async fn dispatch(&mut self) -> Result<(), FatalError> {
         if self.halted {
-            return;
+            return Ok(());
         }
         let mut i = 0;
         while self.inflight.len() < self.batch_tasks() && i < self.ready.len() {
@@ -885,7 +923,7 @@ impl<W: Write> Runner<W> {
                     continue;
                 }
                 Readiness::NeedsFlush(object_type) => {
-                    self.flush_object_type(&object_type);
+                    self.flush_object_type(&object_type).await?;
                     i += 1;
                     continue;
                 }
@@ -910,7 +948,6 @@ impl<W: Write> Runner<W> {
                 ),
                 _ => None,
             };
-            let skip_known = strategy == Strategy::CreateAll;
             let target = Target {
                 object_type: mapping.object_type.clone(),
                 strategy,
@@ -918,48 +955,21 @@ impl<W: Write> Runner<W> {
                 created,
             };
             let client = self.client.clone();
-            match (&self.ledger, &self.streams[batch.stream].scope) {
-                (Some(ledger), Some(scope)) => {
-                    let ledger = ledger.clone();
+            match &self.streams[batch.stream].scope {
+                Some(scope) if self.ledger.is_some() => {
                     let scope = scope.id;
                     self.inflight.spawn(async move {
-                        let stream = batch.stream;
-                        let checked = match ledger.check(scope, batch, skip_known).await {
-                            Ok(c) => c,
-                            Err(e) => {
-                                return Done {
-                                    result: BatchResult {
-                                        stream,
-                                        keys: Vec::new(),
-                                        settled: Vec::new(),
-                                        fatal: Some(e.into()),
-                                    },
-                                    sent: Vec::new(),
-                                    scope: None,
-                                };
-                            }
-                        };
+                        // Hashed here, off the main loop, once the batch's inputs are final.
+                        let (sent, known_ids) = Ledger::sent(&batch);
                         if let Some(created) = &target.created {
                             let mut known = created.lock().unwrap_or_else(|e| e.into_inner());
-                            for (key, id) in checked.known_ids {
+                            for (key, id) in known_ids {
                                 known.entry(key).or_insert(id);
                             }
                         }
-                        let mut result = if checked.send.is_empty() {
-                            BatchResult {
-                                stream,
-                                keys: Vec::new(),
-                                settled: Vec::new(),
-                                fatal: None,
-                            }
-                        } else {
-                            write_batch(client, target, checked.send).await
-                        };
-                        result.keys.extend(checked.unchanged_keys);
-                        result.settled.extend(checked.settled);
                         Done {
-                            result,
-                            sent: checked.sent,
+                            result: write_batch(client, target, batch).await,
+                            sent,
                             scope: Some(scope),
                         }
                     });
@@ -975,6 +985,7 @@ impl<W: Write> Runner<W> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Whether `ready[i]` may be sent now.
@@ -1004,9 +1015,10 @@ impl<W: Write> Runner<W> {
                 .and_then(|seqs| seqs.first())
                 .is_some_and(|oldest| *oldest < first);
             if older_unwritten {
-                let open = self.streams.iter().any(|s| {
-                    &s.mapping.object_type == to && s.open.as_ref().is_some_and(|b| !b.is_empty())
-                });
+                let open = self
+                    .streams
+                    .iter()
+                    .any(|s| &s.mapping.object_type == to && s.batches().any(|b| !b.is_empty()));
                 return if open {
                     Readiness::NeedsFlush(to.clone())
                 } else {
@@ -1018,14 +1030,71 @@ impl<W: Write> Runner<W> {
     }
 
     /// Sends the open batches of every stream writing `object_type`.
-    fn flush_object_type(&mut self, object_type: &str) {
-        for s in &mut self.streams {
-            if s.mapping.object_type == object_type
-                && let Some(b) = s.open.take().filter(|b| !b.is_empty())
-            {
-                self.ready.push_back(b);
+    async fn flush_object_type(&mut self, object_type: &str) -> Result<(), FatalError> {
+        for idx in 0..self.streams.len() {
+            if self.streams[idx].mapping.object_type == object_type {
+                self.flush_stream(idx).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Sends stream `idx`'s open batch, after judging its records still waiting for the
+    /// ledger.
+    async fn flush_stream(&mut self, idx: usize) -> Result<(), FatalError> {
+        self.check_pending(idx).await?;
+        if let Some(b) = self.streams[idx].open.take().filter(|b| !b.is_empty()) {
+            self.ready.push_back(b);
+        }
+        Ok(())
+    }
+
+    /// Judges stream `idx`'s records waiting for the ledger, in one lookup: unchanged ones
+    /// are settled at once, the rest join the open batch (so batches hold only records that
+    /// are sent).
+    async fn check_pending(&mut self, idx: usize) -> Result<(), FatalError> {
+        let Some(ledger) = self.ledger.clone() else {
+            return Ok(());
+        };
+        let Some(scope) = self.streams[idx].scope.as_ref().map(|s| s.id) else {
+            return Ok(());
+        };
+        let Some(mut pending) = self.streams[idx].pending.take() else {
+            return Ok(());
+        };
+        let s = &self.streams[idx];
+        let skip_known =
+            Strategy::of(&s.mapping.matching, s.mapping.write_mode) == Strategy::CreateAll;
+        let sent_before = self.sent_this_run.entry(scope).or_default();
+        let verdicts = ledger
+            .check(scope, pending.take_inputs(), skip_known, sent_before)
+            .await?;
+        for input in &verdicts.send {
+            sent_before.insert(&input.key);
+        }
+        let object_type = self.streams[idx].mapping.object_type.clone();
+        for settled in verdicts.settled {
+            self.streams[idx]
+                .stats
+                .count(&settled.outcome, settled.merged);
+            self.tracker.settle(settled.origin.seq);
+            if let Some(seqs) = self.unsettled_by_type.get_mut(&object_type) {
+                seqs.remove(&settled.origin.seq);
+            }
+            self.count_outcome(None)?;
+        }
+        let batch_size = self.config.batch_size;
+        let s = &mut self.streams[idx];
+        for input in verdicts.send {
+            let batch = s.open.get_or_insert_with(|| Batch::new(idx));
+            batch.push_input(input);
+            if batch.len() >= batch_size
+                && let Some(full) = s.open.take()
+            {
+                self.ready.push_back(full);
+            }
+        }
+        Ok(())
     }
 
     async fn settle(&mut self, done: Done) -> Result<(), FatalError> {

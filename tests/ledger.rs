@@ -127,7 +127,7 @@ async fn only_changes_are_sent(ledger: impl Fn(&Workdir) -> String, n: usize) {
         "unchanged records are settled, so STATE goes out"
     );
 
-    // 50 rows change: they alone are sent, in one request, and HubSpot holds them.
+    // 50 rows change: they alone are sent, batched together, and HubSpot holds them.
     let mut changed = export.clone();
     for (i, row) in changed.iter_mut().enumerate().take(50) {
         row.1 = format!("B{i}");
@@ -140,8 +140,8 @@ async fn only_changes_are_sent(ledger: impl Fn(&Workdir) -> String, n: usize) {
     assert_eq!(s["total"]["unchanged"], json!(n - 50), "{s}");
     assert_eq!(
         writes(&base).await - before,
-        2,
-        "one request of 50, one for the bad row"
+        1,
+        "one request: the 50 changed rows and the row rejected last time"
     );
     let live = live_by(&base, "contacts", "email").await;
     assert_eq!(live.len(), n);
@@ -554,4 +554,30 @@ async fn sqlite_search_matched_streams_use_the_ledger_ids() {
     let fourth = run_config(&config, &accounts(&names)).await;
     assert_eq!(fourth.code, Some(0), "{}", fourth.stderr);
     assert_eq!(summary(&work)["total"]["unchanged"], json!(20));
+}
+
+/// Within one run, a key sent with a new value and later read again with the value the
+/// ledger holds is sent again: the later value wins in HubSpot, as without a ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_later_value_equal_to_the_ledger_still_wins_over_an_earlier_change() {
+    let hub = hubspot_emulator::start(Settings::unlimited())
+        .await
+        .unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = ledger_config(&work, &base, &sqlite(&work), json!({}));
+    let first = run_config(&config, &contacts(&rows(1, "A"))).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    // user0 becomes B, then (in a later ledger chunk) goes back to A, the ledger's value.
+    let mut export = vec![("user0@example.com".to_string(), "B0".to_string())];
+    export.extend(rows(2_500, "C").into_iter().skip(1));
+    export.push(("user0@example.com".into(), "A0".into()));
+    let second = run_config(&config, &contacts(&export)).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let live = live_by(&base, "contacts", "email").await;
+    assert_eq!(live["user0@example.com"]["firstname"], json!("A0"));
+    let third = run_config(&config, &contacts(&export)).await;
+    assert_eq!(third.code, Some(0), "{}", third.stderr);
+    let live = live_by(&base, "contacts", "email").await;
+    assert_eq!(live["user0@example.com"]["firstname"], json!("A0"));
 }

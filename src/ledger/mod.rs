@@ -168,20 +168,13 @@ pub struct Ledger {
     read_only: bool,
 }
 
-/// How `check` decided about one batch.
-pub struct Checked {
-    /// The inputs to send.
-    pub send: Batch,
+/// How [`Ledger::check`] decided about a chunk of inputs.
+pub struct Verdicts {
     /// Records settled without a request: `UNCHANGED`, or `SKIPPED` for a `create_only` key
     /// already created.
     pub settled: Vec<Settled>,
-    /// Keys of the inputs settled here.
-    pub unchanged_keys: Vec<String>,
-    /// `(key, record id)` of inputs sent whose key the ledger knows: a stream that finds its
-    /// records by search can update them by id without searching.
-    pub known_ids: Vec<(String, String)>,
-    /// Per input sent: its key, hash and records, for [`Ledger::changes`].
-    pub sent: Vec<Sent>,
+    /// Inputs to send, each with the id the ledger knows for its key (if any).
+    pub send: Vec<Input>,
 }
 
 /// An input that was sent, to be written to the ledger once its outcome is known.
@@ -238,17 +231,18 @@ impl Ledger {
         on_store!(self, s => s.scope(&self.portal, name))
     }
 
-    /// Splits `batch` into what must be sent and what is settled by the ledger: an input
-    /// whose hash equals its entry's is `UNCHANGED`; with `skip_known` (a `create_only`
-    /// stream without a unique key), an input whose key has an entry was created before and
-    /// is `SKIPPED`. Deletions are always sent.
+    /// Judges a chunk of inputs (read in order, merged by key) against the ledger in one
+    /// lookup: an input whose hash equals its entry's is `UNCHANGED`, unless `sent_before`
+    /// says this run already sent its key (a later value may not lose to an earlier one);
+    /// with `skip_known` (a `create_only` stream without a unique key), an input whose key has
+    /// an entry was created before and is `SKIPPED`. Deletions are always sent.
     pub async fn check(
         &self,
         scope: i64,
-        mut batch: Batch,
+        inputs: Vec<Input>,
         skip_known: bool,
-    ) -> Result<Checked, LedgerError> {
-        let inputs = batch.take_inputs();
+        sent_before: &SeenKeys,
+    ) -> Result<Verdicts, LedgerError> {
         let keys: Vec<&str> = inputs
             .iter()
             .map(|i| i.key.as_str())
@@ -257,50 +251,50 @@ impl Ledger {
         let known = on_store!(self, s => s.lookup(scope, &keys))?;
         let mut send = Vec::with_capacity(inputs.len());
         let mut settled = Vec::new();
-        let mut sent = Vec::new();
-        let mut unchanged_keys = Vec::new();
-        let mut known_ids = Vec::new();
-        for input in inputs {
-            if is_unkeyed(&input.key) {
+        for mut input in inputs {
+            let Some(entry) = known.get(&input.key) else {
                 send.push(input);
                 continue;
-            }
-            let hash = Fingerprint::of(&input.properties, &input.origins);
-            let entry = known.get(&input.key);
-            let verdict = match entry {
-                _ if input.deleted => None,
-                Some(e) if !self.full_resync && e.hash == hash => Some((Outcome::Unchanged, e.id)),
-                Some(e) if skip_known => Some((Outcome::Skipped, e.id)),
-                _ => None,
+            };
+            input.ledger_id = Some(entry.id);
+            let verdict = if input.deleted || sent_before.contains(&input.key) {
+                None
+            } else if !self.full_resync
+                && entry.hash == Fingerprint::of(&input.properties, &input.origins)
+            {
+                Some(Outcome::Unchanged)
+            } else if skip_known {
+                Some(Outcome::Skipped)
+            } else {
+                None
             };
             match verdict {
-                Some((outcome, id)) => {
-                    unchanged_keys.push(input.key.clone());
-                    settle_all(&mut settled, input, outcome, id);
-                }
-                None => {
-                    if let Some(e) = entry {
-                        known_ids.push((input.key.clone(), e.id.to_string()));
-                    }
-                    sent.push(Sent {
-                        key: input.key.clone(),
-                        hash,
-                        seqs: input.origins.iter().map(|o| o.seq).collect(),
-                        deleted: input.deleted,
-                        known: entry.is_some(),
-                    });
-                    send.push(input);
-                }
+                Some(outcome) => settle_all(&mut settled, input, outcome, entry.id),
+                None => send.push(input),
             }
         }
-        batch.put_inputs(send);
-        Ok(Checked {
-            send: batch,
-            settled,
-            unchanged_keys,
-            known_ids,
-            sent,
-        })
+        Ok(Verdicts { settled, send })
+    }
+
+    /// What the ledger must remember of a batch about to be sent: each keyed input's key,
+    /// hash and records, and `(key, record id)` of those whose key it knows (a stream that
+    /// finds records by search can update them by id without searching).
+    pub fn sent(batch: &Batch) -> (Vec<Sent>, Vec<(String, String)>) {
+        let mut sent = Vec::with_capacity(batch.inputs.len());
+        let mut known_ids = Vec::new();
+        for input in batch.inputs.iter().filter(|i| !is_unkeyed(&i.key)) {
+            if let Some(id) = input.ledger_id {
+                known_ids.push((input.key.clone(), id.to_string()));
+            }
+            sent.push(Sent {
+                key: input.key.clone(),
+                hash: Fingerprint::of(&input.properties, &input.origins),
+                seqs: input.origins.iter().map(|o| o.seq).collect(),
+                deleted: input.deleted,
+                known: input.ledger_id.is_some(),
+            });
+        }
+        (sent, known_ids)
     }
 
     /// The ledger changes HubSpot's answers call for: an input whose records were all

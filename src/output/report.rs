@@ -1,7 +1,9 @@
 //! Counters per stream and the summary printed on stderr at exit (and written as JSON to
 //! `summary_path` when it is set).
 //!
-//! The counts add up: `read = created + updated + merged + skipped + archived + rejected`. A record
+//! The counts add up: `read = created + updated + merged + skipped + archived + unchanged +
+//! rejected` ("unchanged": the ledger holds the same values; `removed` counts HubSpot records,
+//! not records read). A record
 //! "merged" had the same key as an earlier record of its batch; its values went into that
 //! record's single write, so it is not counted as created or updated itself. "Skipped" records
 //! were left alone on purpose (`create_only` found their key); the text lines name them only

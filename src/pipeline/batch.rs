@@ -34,6 +34,8 @@ pub struct Input {
     pub origins: Vec<Origin>,
     /// The last record with its key was marked deleted (and the stream archives deletions).
     pub deleted: bool,
+    /// HubSpot's id for the key, when the sync ledger knows it from an earlier run.
+    pub ledger_id: Option<i64>,
 }
 
 impl Input {
@@ -96,24 +98,44 @@ impl Batch {
             properties: mapped.properties,
             origins: vec![origin],
             deleted: mapped.deleted,
+            ledger_id: None,
         });
         false
+    }
+
+    /// Adds a whole input (records already merged by key), merging it into an input with the
+    /// same key as [`Batch::push`] merges a record. Returns whether it merged.
+    pub fn push_input(&mut self, mut other: Input) -> bool {
+        let Some(&i) = self.by_key.get(&other.key) else {
+            if self.inputs.is_empty() {
+                self.opened = Instant::now();
+            }
+            self.by_key.insert(other.key.clone(), self.inputs.len());
+            self.inputs.push(other);
+            return false;
+        };
+        let input = &mut self.inputs[i];
+        if let [first] = input.origins.as_mut_slice()
+            && first.properties.is_none()
+        {
+            first.properties = Some(input.properties.clone());
+        }
+        if let [only] = other.origins.as_mut_slice()
+            && only.properties.is_none()
+        {
+            only.properties = Some(other.properties.clone());
+        }
+        input.properties.extend(other.properties);
+        input.origins.append(&mut other.origins);
+        input.deleted = other.deleted;
+        input.ledger_id = input.ledger_id.or(other.ledger_id);
+        true
     }
 
     /// Takes the batch's inputs out, leaving it empty.
     pub fn take_inputs(&mut self) -> Vec<Input> {
         self.by_key.clear();
         std::mem::take(&mut self.inputs)
-    }
-
-    /// Puts `inputs` (distinct keys) in an empty batch.
-    pub fn put_inputs(&mut self, inputs: Vec<Input>) {
-        self.by_key = inputs
-            .iter()
-            .enumerate()
-            .map(|(n, i)| (i.key.clone(), n))
-            .collect();
-        self.inputs = inputs;
     }
 
     /// Distinct keys in the batch.

@@ -192,6 +192,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
                     .unwrap_or_else(|| input.properties.clone()),
                 origins: vec![origin],
                 deleted: input.deleted,
+                ledger_id: input.ledger_id,
             };
             let outcome = match send_group(&client, &target, std::slice::from_ref(&single)).await {
                 Err(fatal) => {
