@@ -16,7 +16,6 @@ mod postgres;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
@@ -435,9 +434,6 @@ impl SeenKeys {
     }
 }
 
-/// Shared handle to the run's ledger.
-pub type SharedLedger = Arc<Ledger>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,7 +441,7 @@ mod tests {
     fn props(pairs: &[(&str, &str)]) -> Properties {
         pairs
             .iter()
-            .map(|(k, v)| (Arc::from(*k), v.to_string()))
+            .map(|(k, v)| (std::sync::Arc::from(*k), v.to_string()))
             .collect()
     }
 
