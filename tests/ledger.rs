@@ -87,6 +87,24 @@ fn ledger_config(work: &Workdir, base: &str, ledger: &str, streams: Value) -> st
     )
 }
 
+/// An emulator, a work folder and a config with a ledger and `streams`.
+async fn fixture(
+    settings: Settings,
+    ledger: impl Fn(&Workdir) -> String,
+    streams: Value,
+) -> (
+    hubspot_emulator::RunningEmulator,
+    String,
+    Workdir,
+    std::path::PathBuf,
+) {
+    let hub = hubspot_emulator::start(settings).await.unwrap();
+    let base = hub.base_url();
+    let work = Workdir::new();
+    let config = ledger_config(&work, &base, &ledger(&work), streams);
+    (hub, base, work, config)
+}
+
 fn sqlite(work: &Workdir) -> String {
     work.path("ledger.db").display().to_string()
 }
@@ -94,12 +112,7 @@ fn sqlite(work: &Workdir) -> String {
 /// A second run of an unchanged export sends nothing; 50 changed rows are sent alone; a
 /// row HubSpot rejected is sent again next time; `--full-resync` sends everything.
 async fn only_changes_are_sent(ledger: impl Fn(&Workdir) -> String, n: usize) {
-    let hub = hubspot_emulator::start(Settings::unlimited())
-        .await
-        .unwrap();
-    let base = hub.base_url();
-    let work = Workdir::new();
-    let config = ledger_config(&work, &base, &ledger(&work), json!({}));
+    let (_hub, base, work, config) = fixture(Settings::unlimited(), ledger, json!({})).await;
     let mut export = rows(n, "A");
     export.push(("bad@@example".into(), "Bad".into()));
     let input = contacts(&export);
@@ -247,17 +260,12 @@ async fn removals_mirror_the_export(ledger: impl Fn(&Workdir) -> String) {
 /// Notes with `create_only` and no unique key are created once, however often the export
 /// is loaded (a changed note is left alone: create_only never updates).
 async fn notes_are_created_once(ledger: impl Fn(&Workdir) -> String) {
-    let hub = hubspot_emulator::start(Settings::unlimited())
-        .await
-        .unwrap();
-    let base = hub.base_url();
-    let work = Workdir::new();
-    let config = ledger_config(
-        &work,
-        &base,
-        &ledger(&work),
+    let (_hub, base, work, config) = fixture(
+        Settings::unlimited(),
+        ledger,
         json!({"notes": {"object_type": "notes", "write_mode": "create_only"}}),
-    );
+    )
+    .await;
     let notes = |body: &str| {
         let mut lines = vec![
             json!({"type": "SCHEMA", "stream": "notes", "key_properties": ["note_id"],
@@ -326,12 +334,7 @@ async fn postgres_ledger_behaves_as_sqlite() {
 
 /// While one run holds the ledger, a second stops at startup; the first finishes.
 async fn two_runs_at_once_are_refused(ledger: impl Fn(&Workdir) -> String) {
-    let hub = hubspot_emulator::start(Settings::unlimited())
-        .await
-        .unwrap();
-    let base = hub.base_url();
-    let work = Workdir::new();
-    let config = ledger_config(&work, &base, &ledger(&work), json!({}));
+    let (_hub, base, _work, config) = fixture(Settings::unlimited(), ledger, json!({})).await;
     let mut first = spawn_target(&config);
     let mut stdin = first.stdin.take().unwrap();
     let mut stdout = tokio::io::BufReader::new(first.stdout.take().unwrap()).lines();
@@ -431,17 +434,12 @@ async fn sqlite_a_killed_run_never_marks_unsent_values_as_sent() {
 /// A dry run with a ledger counts what would be unchanged and removed, and sends no write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_dry_run_reports_unchanged_and_removed_without_writing() {
-    let hub = hubspot_emulator::start(Settings::unlimited())
-        .await
-        .unwrap();
-    let base = hub.base_url();
-    let work = Workdir::new();
-    let config = ledger_config(
-        &work,
-        &base,
-        &sqlite(&work),
+    let (_hub, base, work, config) = fixture(
+        Settings::unlimited(),
+        sqlite,
         json!({"contacts": {"object_type": "contacts", "on_removed": "archive"}}),
-    );
+    )
+    .await;
     let all = rows(100, "A");
     assert_eq!(run_config(&config, &contacts(&all)).await.code, Some(0));
     let before = writes(&base).await;
@@ -473,15 +471,12 @@ async fn sqlite_dry_run_reports_unchanged_and_removed_without_writing() {
 /// longer has is forgotten and the row takes the normal path (search, then create).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_search_matched_streams_use_the_ledger_ids() {
-    let hub = hubspot_emulator::start(Settings::default()).await.unwrap();
-    let base = hub.base_url();
-    let work = Workdir::new();
-    let config = ledger_config(
-        &work,
-        &base,
-        &sqlite(&work),
+    let (_hub, base, work, config) = fixture(
+        Settings::default(),
+        sqlite,
         json!({"accounts": {"object_type": "companies", "match_property": "domain"}}),
-    );
+    )
+    .await;
     let accounts = |names: &[String]| {
         let mut lines = vec![
             json!({"type": "SCHEMA", "stream": "accounts", "key_properties": ["domain"],
@@ -560,12 +555,7 @@ async fn sqlite_search_matched_streams_use_the_ledger_ids() {
 /// ledger holds is sent again: the later value wins in HubSpot, as without a ledger.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_later_value_equal_to_the_ledger_still_wins_over_an_earlier_change() {
-    let hub = hubspot_emulator::start(Settings::unlimited())
-        .await
-        .unwrap();
-    let base = hub.base_url();
-    let work = Workdir::new();
-    let config = ledger_config(&work, &base, &sqlite(&work), json!({}));
+    let (_hub, base, _work, config) = fixture(Settings::unlimited(), sqlite, json!({})).await;
     let first = run_config(&config, &contacts(&rows(1, "A"))).await;
     assert_eq!(first.code, Some(0), "{}", first.stderr);
     // user0 becomes B, then (in a later ledger chunk) goes back to A, the ledger's value.

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::FatalError;
-use crate::hubspot::wire::BatchResponse;
+use crate::hubspot::wire::{BatchResponse, ErrorBody};
 use crate::hubspot::{Client, SendFailure};
 
 /// Ids per request (HubSpot's batch limit).
@@ -27,6 +27,15 @@ impl Removed {
     }
 }
 
+/// HubSpot's refusal of a whole request, as text.
+fn refusal(reply: &crate::hubspot::Reply) -> String {
+    format!(
+        "HTTP {}: {}",
+        reply.status,
+        ErrorBody::parse(&reply.body).message.unwrap_or_default()
+    )
+}
+
 /// Archives the records `ids` of `object_type`.
 pub async fn archive(
     client: &Client,
@@ -41,16 +50,7 @@ pub async fn archive(
             Err(SendFailure::Fatal(f)) => return Err(f),
             Err(SendFailure::Exhausted { reason, .. }) => removed.fail(chunk.len(), reason),
             Ok(reply) if matches!(reply.status, 200 | 204) => removed.done.extend(chunk),
-            Ok(reply) => removed.fail(
-                chunk.len(),
-                format!(
-                    "HTTP {}: {}",
-                    reply.status,
-                    crate::hubspot::wire::ErrorBody::parse(&reply.body)
-                        .message
-                        .unwrap_or_default()
-                ),
-            ),
+            Ok(reply) => removed.fail(chunk.len(), refusal(&reply)),
         }
     }
     Ok(removed)
@@ -117,16 +117,7 @@ pub async fn clear(
                     removed.fail(chunk.len() - answered, reason);
                 }
             }
-            Ok(reply) => removed.fail(
-                chunk.len(),
-                format!(
-                    "HTTP {}: {}",
-                    reply.status,
-                    crate::hubspot::wire::ErrorBody::parse(&reply.body)
-                        .message
-                        .unwrap_or_default()
-                ),
-            ),
+            Ok(reply) => removed.fail(chunk.len(), refusal(&reply)),
         }
     }
     Ok(removed)
