@@ -250,6 +250,10 @@ pub async fn run<W: Write>(
                 fatal.get_or_insert(e);
                 r.halt(&mut input_done);
             }
+            if r.ready.is_empty() && r.inflight.is_empty() {
+                // Everything was settled here (by the ledger): nothing is left to wait for.
+                continue;
+            }
         }
         let can_read = !input_done && r.ready.is_empty();
         // Partial batches are only sent early when they would go out at once: while requests

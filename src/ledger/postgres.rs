@@ -19,6 +19,7 @@ use super::{Change, Entry, Fingerprint, LedgerError, SCHEMA_VERSION, Store};
 const LOCK_ID: i64 = 0x7468_7562_6c65_6467;
 
 const SCHEMA: &str = "
+SET client_min_messages TO warning;
 CREATE TABLE IF NOT EXISTS target_hubspot_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS target_hubspot_scopes (
     id BIGSERIAL PRIMARY KEY,
@@ -358,5 +359,23 @@ impl Store for Postgres {
             .await
             .map_err(|e| self.fail(e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(
+            without_password("postgres://etl:hunter2@db.internal:5432/crm?sslmode=disable"),
+            "postgres://etl:***@db.internal:5432/crm?sslmode=disable"
+        );
+        assert_eq!(
+            without_password("postgres://etl@db/crm"),
+            "postgres://etl@db/crm"
+        );
+        assert!(!without_password("postgres://:hunter2@/crm").contains("hunter2"));
     }
 }
