@@ -322,13 +322,19 @@ async fn postgres_ledger_behaves_as_sqlite() {
         .expect("connect");
     tokio::spawn(conn);
     client
-        .batch_execute("CREATE SCHEMA s0; CREATE SCHEMA s1; CREATE SCHEMA s2; CREATE SCHEMA s3;")
+        .batch_execute(
+            &(0..6)
+                .map(|n| format!("CREATE SCHEMA s{n};"))
+                .collect::<String>(),
+        )
         .await
         .unwrap();
     only_changes_are_sent(&url, 1_000).await;
     removals_mirror_the_export(&url).await;
     notes_are_created_once(&url).await;
     two_runs_at_once_are_refused(&url).await;
+    killed_then_rerun(&url).await;
+    dry_run_counts(&url).await;
     let _ = server.path();
 }
 
@@ -375,6 +381,10 @@ async fn sqlite_two_runs_at_once_are_refused() {
 /// every new value, so the ledger never marked a value sent that HubSpot did not hold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_killed_run_never_marks_unsent_values_as_sent() {
+    killed_then_rerun(sqlite).await;
+}
+
+async fn killed_then_rerun(ledger: impl Fn(&Workdir) -> String) {
     let settings = Settings {
         latency: Duration::from_millis(150),
         ..Settings::unlimited()
@@ -384,7 +394,7 @@ async fn sqlite_a_killed_run_never_marks_unsent_values_as_sent() {
     let work = Workdir::new();
     let config = work.config(
         &base,
-        json!({"ledger": sqlite(&work), "summary_path": work.path("summary.json"), "max_concurrency": 1}),
+        json!({"ledger": ledger(&work), "summary_path": work.path("summary.json"), "max_concurrency": 1}),
     );
     let old = rows(3_000, "A");
     let first = run_config(&config, &contacts(&old)).await;
@@ -434,9 +444,13 @@ async fn sqlite_a_killed_run_never_marks_unsent_values_as_sent() {
 /// A dry run with a ledger counts what would be unchanged and removed, and sends no write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_dry_run_reports_unchanged_and_removed_without_writing() {
+    dry_run_counts(sqlite).await;
+}
+
+async fn dry_run_counts(ledger: impl Fn(&Workdir) -> String) {
     let (_hub, base, work, config) = fixture(
         Settings::unlimited(),
-        sqlite,
+        ledger,
         json!({"contacts": {"object_type": "contacts", "on_removed": "archive"}}),
     )
     .await;
