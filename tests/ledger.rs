@@ -224,10 +224,16 @@ async fn removals_mirror_the_export(ledger: impl Fn(&Workdir) -> String) {
             .collect::<Vec<_>>()
     );
     // Removed keys left the ledger: the same export again removes nothing more.
+    let before = writes(&base).await;
     let again = run_config(&archive, &contacts(kept)).await;
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert_eq!(summary(&work)["total"]["removed"], json!(0));
     assert_eq!(summary(&work)["total"]["unchanged"], json!(90));
+    assert_eq!(
+        writes(&base).await,
+        before,
+        "an unchanged export sends no write"
+    );
 
     // clear: the next 5 rows leave; their firstname and city become empty, the key stays.
     let clear = ledger_config(
