@@ -591,3 +591,36 @@ async fn sqlite_a_later_value_equal_to_the_ledger_still_wins_over_an_earlier_cha
     let live = live_by(&base, "contacts", "email").await;
     assert_eq!(live["user0@example.com"]["firstname"], json!("A0"));
 }
+
+/// A Postgres ledger over TLS as the URL's `sslmode` asks: with `require`, a certificate the
+/// system trusts (here through `SSL_CERT_FILE`) connects, and one it does not is refused with a
+/// message that says so, before anything is written to HubSpot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ledger_over_tls_verifies_the_server() {
+    let server = match support::postgres::Postgres::start_tls() {
+        Ok(s) => s,
+        Err(reason) => {
+            eprintln!("SKIPPED postgres_ledger_over_tls_verifies_the_server: {reason}");
+            return;
+        }
+    };
+    let url = format!("{}?sslmode=require", server.url);
+    let (_hub, base, work, config) =
+        fixture(Settings::unlimited(), |_| url.clone(), json!({})).await;
+    let input = contacts(&rows(10, "A"));
+    let ca = server.ca().display().to_string();
+    let args = ["--config", config.to_str().unwrap()];
+
+    let trusted = run_with_env(&args, &input, &[("SSL_CERT_FILE", &ca)]).await;
+    assert_eq!(trusted.code, Some(0), "{}", trusted.stderr);
+    assert_eq!(summary(&work)["total"]["created"], json!(10));
+
+    let untrusted = run_with_env(&args, &input, &[("SSL_CERT_FILE", "/dev/null")]).await;
+    assert_eq!(untrusted.code, Some(1), "{}", untrusted.stderr);
+    assert!(
+        untrusted.critical().contains("certificate"),
+        "{}",
+        untrusted.critical()
+    );
+    assert_eq!(writes(&base).await, 1, "the refused run wrote nothing");
+}

@@ -5,13 +5,16 @@
 //! lock is a session advisory lock on the writing connection, so it goes with the
 //! connection (a killed run never leaves a stale lock behind).
 //!
-//! The connection is made without TLS: point the URL at a server on a private network or a
-//! local proxy.
+//! TLS as the URL's `sslmode` asks (libpq's rules: `prefer` by default, falling back to plain
+//! when the server has no TLS; `require` refuses to go on without it), with rustls and the
+//! system's trusted roots, as the HubSpot client verifies HubSpot.
 
 use std::collections::HashMap;
 
+use rustls_platform_verifier::ConfigVerifierExt;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Change, Entry, Fingerprint, LedgerError, SCHEMA_VERSION, Store};
 
@@ -73,8 +76,16 @@ impl Postgres {
             store: shown.clone(),
             message: describe(&e),
         };
+        let tls = rustls::ClientConfig::with_platform_verifier()
+            .map(MakeRustlsConnect::new)
+            .map_err(|e| LedgerError::Store {
+                store: shown.clone(),
+                message: format!("cannot set up TLS: {e}"),
+            })?;
         let open = || async {
-            let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(fail)?;
+            let (client, connection) = tokio_postgres::connect(url, tls.clone())
+                .await
+                .map_err(fail)?;
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::debug!("ledger connection closed: {e}");

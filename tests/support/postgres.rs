@@ -44,9 +44,98 @@ fn is_root() -> bool {
 impl Postgres {
     /// Starts a server, or says why it cannot.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(false)
+    }
+
+    /// Starts a server that also speaks TLS, with a certificate for 127.0.0.1 signed by a
+    /// throwaway CA (`ca()`), or says why it cannot.
+    pub fn start_tls() -> Result<Self, String> {
+        Self::start_with(true)
+    }
+
+    /// The CA that signed the server's certificate (with `start_tls`).
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    fn start_with(tls: bool) -> Result<Self, String> {
         let bin = bin_dir().ok_or("no Postgres server installed (initdb not found)")?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let as_postgres = is_root();
+        if tls {
+            let d = dir.path();
+            std::fs::write(
+                d.join("server.ext"),
+                "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+            )
+            .map_err(|e| e.to_string())?;
+            let steps: [&[&str]; 3] = [
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=test-ca",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.crt",
+                ],
+                &[
+                    "req",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                ],
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    "server.csr",
+                    "-CA",
+                    "ca.crt",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-days",
+                    "1",
+                    "-extfile",
+                    "server.ext",
+                    "-out",
+                    "server.crt",
+                ],
+            ];
+            for step in steps {
+                let made = Command::new("openssl")
+                    .args(step)
+                    .current_dir(d)
+                    .output()
+                    .map_err(|e| format!("openssl: {e}"))?;
+                if !made.status.success() {
+                    return Err(format!(
+                        "openssl could not make a certificate: {}",
+                        String::from_utf8_lossy(&made.stderr)
+                    ));
+                }
+            }
+            // Postgres refuses a key others can read.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                dir.path().join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .map_err(|e| e.to_string())?;
+        }
         if as_postgres {
             let ok = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -83,10 +172,16 @@ impl Postgres {
                 "--no-sync",
             ],
         )?;
-        let options = format!(
+        let mut options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             server.dir.path().display()
         );
+        if tls {
+            let dir = server.dir.path().display();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key"
+            ));
+        }
         let log = server.dir.path().join("log").display().to_string();
         server.pg(
             "pg_ctl",
