@@ -34,6 +34,15 @@ pub struct Args {
     /// The stream the rows of a JSONL or CSV export belong to (maps like any stream).
     #[arg(long, value_name = "NAME", required_if_eq_any = [("input_format", "jsonl"), ("input_format", "csv")])]
     pub stream: Option<String>,
+    /// The columns that identify a row of a JSONL or CSV export (the SCHEMA's
+    /// `key_properties`): what a sync ledger knows rows of a stream without a unique key by.
+    #[arg(
+        long,
+        value_name = "COLUMN,…",
+        value_delimiter = ',',
+        requires = "stream"
+    )]
+    pub key_properties: Vec<String>,
     /// Check credentials and every configured stream's mapping against HubSpot, write nothing,
     /// and exit 0 when all is well. With --input, also report how the input's columns (its
     /// SCHEMA messages, CSV header or first JSONL record) map to properties.

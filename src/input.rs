@@ -110,13 +110,15 @@ impl Read for Source {
 
 /// Starts reading `path` (stdin when `None`) and parsing its lines on a thread of its own.
 ///
-/// For JSONL and CSV the first line is a synthesised SCHEMA for `stream`, so a CSV row's line
+/// For JSONL and CSV the first line is a synthesised SCHEMA for `stream` (with
+/// `key_properties`), so a CSV row's line
 /// number in errors is its line in the file (the header being line 1).
 /// `bytes_read` counts the input's bytes as they are read (for progress).
 pub fn spawn(
     format: InputFormat,
     path: Option<PathBuf>,
     stream: Option<String>,
+    key_properties: Vec<String>,
     bytes_read: Arc<AtomicU64>,
 ) -> Lines {
     let (tx, rx) = mpsc::channel(BUFFERED_CHUNKS);
@@ -127,7 +129,7 @@ pub fn spawn(
             lines: 0,
             closed: false,
         }));
-        let result = read_all(format, path, stream, &outbox, bytes_read);
+        let result = read_all(format, path, stream, key_properties, &outbox, bytes_read);
         let mut outbox = outbox.borrow_mut();
         match result {
             Ok(()) => outbox.flush(),
@@ -141,13 +143,14 @@ fn read_all(
     format: InputFormat,
     path: Option<PathBuf>,
     stream: Option<String>,
+    key_properties: Vec<String>,
     outbox: &Rc<RefCell<Outbox>>,
     bytes_read: Arc<AtomicU64>,
 ) -> std::io::Result<()> {
     let push = |line: String| outbox.borrow_mut().push(line);
     let stream = stream.unwrap_or_default();
     if format != InputFormat::Singer {
-        let schema = json!({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": []});
+        let schema = json!({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": key_properties});
         if !push(schema.to_string()) {
             return Ok(());
         }

@@ -213,6 +213,7 @@ async fn run_target() -> ExitCode {
         args.input_format,
         args.input.clone(),
         args.stream.clone(),
+        args.key_properties.clone(),
         bytes_read.clone(),
     );
     let total_bytes = args

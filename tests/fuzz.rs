@@ -157,6 +157,7 @@ fn read_export(format: InputFormat, bytes: &[u8]) -> Vec<target_hubspot::input::
             format,
             Some(path),
             Some("s".into()),
+            Vec::new(),
             Arc::new(AtomicU64::new(0)),
         );
         let mut chunks = Vec::new();

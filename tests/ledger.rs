@@ -624,3 +624,39 @@ async fn postgres_ledger_over_tls_verifies_the_server() {
     );
     assert_eq!(writes(&base).await, 1, "the refused run wrote nothing");
 }
+
+/// A warehouse export of notes (CSV, no tap) with `--key-properties`: the ledger knows each
+/// row by its id column, so loading the export twice creates each note once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_csv_export_of_notes_with_key_properties_is_created_once() {
+    let (_hub, base, work, config) = fixture(
+        Settings::unlimited(),
+        sqlite,
+        json!({"notes": {"object_type": "notes", "write_mode": "create_only"}}),
+    )
+    .await;
+    let csv = work.path("notes.csv");
+    let mut text = String::from("note_id,hs_note_body,hs_timestamp\n");
+    for i in 0..25 {
+        text.push_str(&format!("{i},Called {i},2026-11-30T10:00:00Z\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--input",
+        csv.to_str().unwrap(),
+        "--input-format",
+        "csv",
+        "--stream",
+        "notes",
+        "--key-properties",
+        "note_id",
+    ];
+    for round in 0..2 {
+        let out = run(&args, "").await;
+        assert_eq!(out.code, Some(0), "round {round}: {}", out.stderr);
+        assert_eq!(stored(&base, "notes").await.len(), 25, "round {round}");
+    }
+    assert_eq!(summary(&work)["total"]["unchanged"], json!(25));
+}
