@@ -55,6 +55,11 @@ impl HttpDetail {
 }
 
 impl Rejection {
+    /// Whether HubSpot said the record id is unknown to it (deleted, or never there).
+    pub fn is_object_not_found(&self) -> bool {
+        self.category == "OBJECT_NOT_FOUND" || self.code.as_deref() == Some("OBJECT_NOT_FOUND")
+    }
+
     /// A rejection decided before anything was sent.
     pub fn local(category: &str, message: impl Into<String>, property: Option<&str>) -> Self {
         Self {

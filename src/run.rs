@@ -92,10 +92,8 @@ struct Scope {
 /// A batch task's answer: the writer's outcomes, and what the ledger should learn from them.
 struct Done {
     result: BatchResult,
-    /// Inputs sent, for the ledger.
+    /// Inputs sent, for the ledger (empty when the stream does not consult one).
     sent: Vec<Sent>,
-    /// Their ledger scope.
-    scope: Option<i64>,
 }
 
 impl StreamState {
@@ -959,35 +957,26 @@ impl<W: Write> Runner<W> {
                 created,
             };
             let client = self.client.clone();
-            match &self.streams[batch.stream].scope {
-                Some(scope) if self.ledger.is_some() => {
-                    let scope = scope.id;
-                    self.inflight.spawn(async move {
-                        // Hashed here, off the main loop, once the batch's inputs are final.
-                        let (sent, known_ids) = Ledger::sent(&batch);
-                        if let Some(created) = &target.created {
-                            let mut known = created.lock().unwrap_or_else(|e| e.into_inner());
-                            for (key, id) in known_ids {
-                                known.entry(key).or_insert(id);
-                            }
+            let consults_ledger =
+                self.ledger.is_some() && self.streams[batch.stream].scope.is_some();
+            self.inflight.spawn(async move {
+                let mut sent = Vec::new();
+                if consults_ledger {
+                    // Hashed here, off the main loop, once the batch's inputs are final.
+                    let known_ids;
+                    (sent, known_ids) = Ledger::sent(&batch);
+                    if let Some(created) = &target.created {
+                        let mut known = created.lock().unwrap_or_else(|e| e.into_inner());
+                        for (key, id) in known_ids {
+                            known.entry(key).or_insert(id);
                         }
-                        Done {
-                            result: write_batch(client, target, batch).await,
-                            sent,
-                            scope: Some(scope),
-                        }
-                    });
+                    }
                 }
-                _ => {
-                    self.inflight.spawn(async move {
-                        Done {
-                            result: write_batch(client, target, batch).await,
-                            sent: Vec::new(),
-                            scope: None,
-                        }
-                    });
+                Done {
+                    result: write_batch(client, target, batch).await,
+                    sent,
                 }
-            }
+            });
         }
         Ok(())
     }
@@ -1066,9 +1055,7 @@ impl<W: Write> Runner<W> {
         let Some(mut pending) = self.streams[idx].pending.take() else {
             return Ok(());
         };
-        let s = &self.streams[idx];
-        let skip_known =
-            Strategy::of(&s.mapping.matching, s.mapping.write_mode) == Strategy::CreateAll;
+        let skip_known = self.streams[idx].mapping.matching == Matching::Nothing;
         let sent_before = self.sent_this_run.entry(scope).or_default();
         let verdicts = ledger
             .check(scope, pending.take_inputs(), skip_known, sent_before)
@@ -1102,13 +1089,10 @@ impl<W: Write> Runner<W> {
     }
 
     async fn settle(&mut self, done: Done) -> Result<(), FatalError> {
-        let Done {
-            mut result,
-            sent,
-            scope,
-        } = done;
+        let Done { mut result, sent } = done;
         // The ledger learns what HubSpot acknowledged before any of it is settled, so no STATE
         // covers a record the ledger does not know about yet.
+        let scope = self.streams[result.stream].scope.as_ref().map(|s| s.id);
         if let (Some(ledger), Some(scope)) = (&self.ledger, scope) {
             ledger.dry_run_outcomes(&sent, &mut result.settled);
             let changes = Ledger::changes(&sent, &result.settled);

@@ -16,6 +16,7 @@ mod postgres;
 mod sqlite;
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
@@ -63,6 +64,14 @@ pub struct Entry {
 pub struct Fingerprint(pub [u8; 16]);
 
 impl Fingerprint {
+    /// A fingerprint as a store holds it (16 bytes; anything else never matches a record's).
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut h = [0u8; 16];
+        let n = bytes.len().min(16);
+        h[..n].copy_from_slice(&bytes[..n]);
+        Self(h)
+    }
+
     /// The hash of an input's mapped properties and the associations its records ask for.
     pub fn of(properties: &Properties, origins: &[Origin]) -> Self {
         let mut h = Xxh3::new();
@@ -145,11 +154,31 @@ enum Backend {
     Postgres(postgres::Postgres),
 }
 
+/// Longest one operation on a networked store may take (connecting, a lookup, a commit,
+/// reading a scope's keys), whatever the server does. SQLite's calls are local and bounded
+/// by its busy timeout.
+const STORE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `call` on a networked store `store`, given up after [`STORE_TIMEOUT`].
+async fn bounded<T>(
+    store: impl FnOnce() -> String,
+    call: impl Future<Output = Result<T, LedgerError>>,
+) -> Result<T, LedgerError> {
+    tokio::time::timeout(STORE_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(LedgerError::Store {
+                store: store(),
+                message: format!("no answer within {} s", STORE_TIMEOUT.as_secs()),
+            })
+        })
+}
+
 macro_rules! on_store {
     ($self:expr, $s:ident => $call:expr) => {
         match &$self.backend {
             Backend::Sqlite($s) => $call.await,
-            Backend::Postgres($s) => $call.await,
+            Backend::Postgres($s) => bounded(|| $s.describe(), $call).await,
         }
     };
 }
@@ -202,7 +231,8 @@ impl Ledger {
     ) -> Result<Self, LedgerError> {
         let backend =
             if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-                Backend::Postgres(postgres::Postgres::connect(location, read_only).await?)
+                let connect = postgres::Postgres::connect(location, read_only);
+                Backend::Postgres(bounded(|| postgres::without_password(location), connect).await?)
             } else {
                 Backend::Sqlite(sqlite::Sqlite::open(location.as_ref(), read_only)?)
             };
@@ -318,10 +348,7 @@ impl Ledger {
             let gone = outcomes.iter().any(|s| match &s.outcome {
                 Outcome::Archived => true,
                 Outcome::Skipped => input.deleted,
-                Outcome::Rejected(r) => {
-                    r.category == "OBJECT_NOT_FOUND"
-                        || r.code.as_deref() == Some("OBJECT_NOT_FOUND")
-                }
+                Outcome::Rejected(r) => r.is_object_not_found(),
                 _ => false,
             });
             if written

@@ -56,7 +56,7 @@ pub(super) struct Postgres {
 }
 
 /// The URL with any password replaced.
-fn without_password(url: &str) -> String {
+pub(super) fn without_password(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) => {
             if u.password().is_some() {
@@ -267,15 +267,11 @@ impl Store for Postgres {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let blob: Vec<u8> = r.get(2);
-                let mut h = [0u8; 16];
-                let n = blob.len().min(16);
-                h[..n].copy_from_slice(&blob[..n]);
                 (
                     r.get::<_, String>(0),
                     Entry {
                         id: r.get(1),
-                        hash: Fingerprint(h),
+                        hash: Fingerprint::from_bytes(r.get(2)),
                     },
                 )
             })

@@ -177,12 +177,9 @@ fn take_lock(path: &Path) -> Result<File, LedgerError> {
             });
         }
     }
-    let started = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
     let _ = file.set_len(0);
     let _ = file.rewind();
-    let _ = write!(file, "pid {}, started {started}", std::process::id());
+    let _ = write!(file, "pid {}, started {}", std::process::id(), now());
     let _ = file.flush();
     Ok(file)
 }
@@ -191,13 +188,6 @@ fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-fn fingerprint(blob: Vec<u8>) -> Fingerprint {
-    let mut h = [0u8; 16];
-    let n = blob.len().min(16);
-    h[..n].copy_from_slice(&blob[..n]);
-    Fingerprint(h)
 }
 
 impl Store for Sqlite {
@@ -281,7 +271,7 @@ impl Store for Sqlite {
                     .query_row(params![scope, key], |r| {
                         Ok(Entry {
                             id: r.get(0)?,
-                            hash: fingerprint(r.get(1)?),
+                            hash: Fingerprint::from_bytes(&r.get::<_, Vec<u8>>(1)?),
                         })
                     })
                     .optional()?;

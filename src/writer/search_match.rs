@@ -192,7 +192,9 @@ pub(super) async fn send(
     let stale: Vec<&Input> = updates
         .iter()
         .filter(|(i, _)| remembered.contains_key(&i.key))
-        .filter(|(i, _)| matches!(updated.get(&i.trace_id()), Some(Err(r)) if is_gone(r)))
+        .filter(
+            |(i, _)| matches!(updated.get(&i.trace_id()), Some(Err(r)) if r.is_object_not_found()),
+        )
         .map(|(i, _)| *i)
         .collect();
     if !stale.is_empty() {
@@ -242,11 +244,6 @@ pub(super) async fn send(
         })
         .collect();
     Ok(GroupReply::PerInput(outcomes))
-}
-
-/// Whether a rejection says the record id is unknown to HubSpot.
-pub(crate) fn is_gone(r: &Rejection) -> bool {
-    r.category == "OBJECT_NOT_FOUND" || r.code.as_deref() == Some("OBJECT_NOT_FOUND")
 }
 
 fn not_answered() -> Rejection {
