@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use clap::ValueEnum;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
+use crate::mapping::published::{Premapped, Published};
 use crate::singer::{InputError, Message, parse_line};
 
 /// The most lines handed to the main loop at once.
@@ -31,15 +33,50 @@ pub enum InputFormat {
     Csv,
 }
 
-/// One line of input, parsed: its 1-based number and its message (`None` for a blank line),
-/// or why it is not a Singer message.
-pub type Parsed = (u64, Result<Option<Message<'static>>, InputError>);
+/// One line of input, parsed.
+#[derive(Debug)]
+pub struct Parsed {
+    /// Its 1-based number.
+    pub number: u64,
+    /// Its message (`None` for a blank line), or why it is not a Singer message.
+    pub message: Result<Option<Message<'static>>, InputError>,
+    /// A RECORD mapped as it was parsed, when its stream's mapping was published by then.
+    pub premapped: Option<Premapped>,
+}
 
 /// Consecutive lines of input, or the error that ends it.
 pub type Chunk = std::io::Result<Vec<Parsed>>;
 
 /// Parsed lines of input in chunks; an `Err` ends the input.
-pub type Lines = mpsc::Receiver<Chunk>;
+#[derive(Debug)]
+pub struct Lines {
+    rx: mpsc::Receiver<JoinHandle<Chunk>>,
+    /// The chunk being mapped that comes next, once received.
+    next: Option<JoinHandle<Chunk>>,
+    published: Arc<Published>,
+}
+
+impl Lines {
+    /// The next chunk, in input order; `None` once the input is over. Cancel-safe: a chunk
+    /// whose mapping is awaited stays next.
+    pub async fn recv(&mut self) -> Option<Chunk> {
+        if self.next.is_none() {
+            self.next = Some(self.rx.recv().await?);
+        }
+        let job = self.next.as_mut()?;
+        let chunk = job
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(format!("mapping input failed: {e}"))));
+        self.next = None;
+        Some(chunk)
+    }
+
+    /// Where the main loop publishes stream mappings for records to be mapped as they are
+    /// parsed.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.clone()
+    }
+}
 
 fn open(path: &Option<PathBuf>) -> std::io::Result<Box<dyn Read + Send>> {
     Ok(match path {
@@ -50,7 +87,9 @@ fn open(path: &Option<PathBuf>) -> std::io::Result<Box<dyn Read + Send>> {
 
 /// Lines read and parsed but not yet handed over, and the channel they go to.
 struct Outbox {
-    tx: mpsc::Sender<Chunk>,
+    /// Chunks being mapped, in input order.
+    tx: mpsc::Sender<JoinHandle<Chunk>>,
+    published: Arc<Published>,
     pending: Vec<Parsed>,
     lines: u64,
     closed: bool,
@@ -60,19 +99,34 @@ impl Outbox {
     /// Parses and queues a line; false once the main loop has stopped listening.
     fn push(&mut self, line: String) -> bool {
         self.lines += 1;
-        let parsed = parse_line(self.lines, &line).map(|m| m.map(Message::into_owned));
-        self.pending.push((self.lines, parsed));
+        let message = parse_line(self.lines, &line).map(|m| m.map(Message::into_owned));
+        self.pending.push(Parsed {
+            number: self.lines,
+            message,
+            premapped: None,
+        });
         if self.pending.len() >= CHUNK_LINES {
             self.flush();
         }
         !self.closed
     }
 
-    /// Hands over the queued lines.
+    /// Hands over the queued lines, their records mapped on a blocking thread of their own
+    /// with the mappings published by then (chunks are mapped side by side, and received in
+    /// order).
     fn flush(&mut self) {
         if !self.pending.is_empty() && !self.closed {
-            let chunk = std::mem::take(&mut self.pending);
-            self.closed = self.tx.blocking_send(Ok(chunk)).is_err();
+            let mut chunk = std::mem::take(&mut self.pending);
+            let mappings = self.published.snapshot();
+            let job = tokio::task::spawn_blocking(move || {
+                for line in &mut chunk {
+                    if let Ok(Some(Message::Record { stream, record })) = &line.message {
+                        line.premapped = mappings.premap(stream, record);
+                    }
+                }
+                Ok(chunk)
+            });
+            self.closed = self.tx.blocking_send(job).is_err();
         }
     }
 
@@ -80,7 +134,8 @@ impl Outbox {
     fn fail(&mut self, e: std::io::Error) {
         self.flush();
         if !self.closed {
-            self.closed = self.tx.blocking_send(Err(e)).is_err();
+            let job = tokio::task::spawn_blocking(move || Err(e));
+            self.closed = self.tx.blocking_send(job).is_err();
         }
     }
 }
@@ -122,9 +177,12 @@ pub fn spawn(
     bytes_read: Arc<AtomicU64>,
 ) -> Lines {
     let (tx, rx) = mpsc::channel(BUFFERED_CHUNKS);
+    let published = Arc::new(Published::default());
+    let shared = published.clone();
     tokio::task::spawn_blocking(move || {
         let outbox = Rc::new(RefCell::new(Outbox {
             tx,
+            published: shared,
             pending: Vec::new(),
             lines: 0,
             closed: false,
@@ -136,7 +194,11 @@ pub fn spawn(
             Err(e) => outbox.fail(e),
         }
     });
-    rx
+    Lines {
+        rx,
+        next: None,
+        published,
+    }
 }
 
 fn read_all(

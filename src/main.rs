@@ -341,3 +341,6 @@ async fn run_target() -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -16,14 +16,16 @@ use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
-use crate::input::Lines;
+use crate::input::{Lines, Parsed};
 use crate::ledger::{Ledger, SeenKeys, Sent};
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
+use crate::mapping::published::{Premapped, Published};
 use crate::mapping::{Mapped, Matching, StreamMapping, check_association, closest_property};
 use crate::output::progress::{self, Progress, Snapshot};
 use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
+use crate::pipeline::inflight::InflightKeys;
 use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
 use crate::singer::Message;
@@ -63,7 +65,9 @@ struct StreamState {
     name: String,
     schema: Value,
     key_properties: Vec<String>,
-    mapping: StreamMapping,
+    mapping: Arc<StreamMapping>,
+    /// The generation its mapping was published with (see [`Published`]).
+    generation: u64,
     open: Option<Batch>,
     stats: StreamStats,
     /// Whether unknown fields were already warned about (once per stream).
@@ -140,7 +144,7 @@ struct Runner<W: Write> {
     inflight: JoinSet<Done>,
     /// `(object type, key)` of every record in flight: two streams writing the same object
     /// type share the ordering guarantee.
-    inflight_keys: HashMap<(String, String), u32>,
+    inflight_keys: InflightKeys,
     /// Sequence numbers of records read but not settled, by object type (for associations).
     unsettled_by_type: HashMap<String, BTreeSet<u64>>,
     last_line_at: Instant,
@@ -159,6 +163,8 @@ struct Runner<W: Write> {
     seen: HashMap<i64, SeenKeys>,
     /// Keys sent this run, per ledger scope: never judged unchanged again in the run.
     sent_this_run: HashMap<i64, SeenKeys>,
+    /// Where stream mappings are published for the input thread.
+    published: Arc<Published>,
 }
 
 /// Where a run's results go.
@@ -200,7 +206,7 @@ pub async fn run<W: Write>(
         sink,
         ready: VecDeque::new(),
         inflight: JoinSet::new(),
-        inflight_keys: HashMap::new(),
+        inflight_keys: InflightKeys::default(),
         unsettled_by_type: HashMap::new(),
         last_line_at: Instant::now(),
         warned: HashSet::new(),
@@ -213,6 +219,7 @@ pub async fn run<W: Write>(
         ledger,
         seen: HashMap::new(),
         sent_this_run: HashMap::new(),
+        published: lines.published(),
     };
     let mut line_no = 0u64;
     let mut input_done = false;
@@ -296,10 +303,10 @@ pub async fn run<W: Write>(
             chunk = lines.recv(), if can_read => match chunk {
                 Some(Ok(chunk)) => {
                     r.last_line_at = Instant::now();
-                    for (line, message) in chunk {
+                    for Parsed { number: line, message, premapped } in chunk {
                         line_no = line;
                         let handled = match message {
-                            Ok(Some(message)) => r.handle_message(line, message).await,
+                            Ok(Some(message)) => r.handle_message(line, message, premapped).await,
                             Ok(None) => Ok(()),
                             Err(e) => Err(e.into()),
                         };
@@ -431,7 +438,12 @@ impl<W: Write> Runner<W> {
             .all(|s| s.batches().all(Batch::is_empty))
     }
 
-    async fn handle_message(&mut self, line: u64, message: Message<'_>) -> Result<(), FatalError> {
+    async fn handle_message(
+        &mut self,
+        line: u64,
+        message: Message<'_>,
+        premapped: Option<Premapped>,
+    ) -> Result<(), FatalError> {
         match message {
             Message::Schema {
                 stream,
@@ -447,7 +459,12 @@ impl<W: Write> Runner<W> {
                 };
                 let seq = self.tracker.record_read();
                 self.streams[idx].stats.read += 1;
-                let mut mapped = self.streams[idx].mapping.map(&record);
+                let s = &self.streams[idx];
+                let mut mapped = match premapped {
+                    // Mapped on the input thread with the mapping the stream still has.
+                    Some(p) if p.generation == s.generation => p.result,
+                    _ => s.mapping.map(&record),
+                };
                 if let Ok(m) = &mapped
                     && !m.unknown.is_empty()
                     && self.streams[idx].mapping.unknown_fields == UnknownFields::Create
@@ -513,10 +530,14 @@ impl<W: Write> Runner<W> {
                                 }
                             }
                         }
-                        self.unsettled_by_type
-                            .entry(s.mapping.object_type.clone())
-                            .or_default()
-                            .insert(seq);
+                        match self.unsettled_by_type.get_mut(&s.mapping.object_type) {
+                            Some(seqs) => seqs.insert(seq),
+                            None => self
+                                .unsettled_by_type
+                                .entry(s.mapping.object_type.clone())
+                                .or_default()
+                                .insert(seq),
+                        };
                         if s.scope.is_some() && self.ledger.is_some() {
                             let pending = s.pending.get_or_insert_with(|| Batch::new(idx));
                             pending.push(mapped, seq, line, record);
@@ -654,6 +675,8 @@ impl<W: Write> Runner<W> {
         }
         let idx = self.streams.len();
         self.by_name.insert(stream.clone(), idx);
+        let mapping = Arc::new(mapping);
+        let generation = self.published.publish(&stream, mapping.clone());
         let columns: Vec<String> = schema["properties"]
             .as_object()
             .map(|p| p.keys().cloned().collect())
@@ -663,6 +686,7 @@ impl<W: Write> Runner<W> {
             schema,
             key_properties,
             mapping,
+            generation,
             open: None,
             stats: StreamStats::default(),
             unknown_warned: false,
@@ -803,7 +827,11 @@ impl<W: Write> Runner<W> {
                     info
                 }
             };
-            self.streams[idx].mapping.fields.add_created(field, &info);
+            let s = &mut self.streams[idx];
+            Arc::make_mut(&mut s.mapping)
+                .fields
+                .add_created(field, &info);
+            s.generation = self.published.publish(&s.name, s.mapping.clone());
         }
         Ok(())
     }
@@ -935,10 +963,7 @@ impl<W: Write> Runner<W> {
             };
             let mapping = &self.streams[batch.stream].mapping;
             for key in batch.keys() {
-                *self
-                    .inflight_keys
-                    .entry((mapping.object_type.clone(), key.to_string()))
-                    .or_default() += 1;
+                self.inflight_keys.add(&mapping.object_type, key);
             }
             let strategy = Strategy::of(&mapping.matching, mapping.write_mode);
             let created = match &strategy {
@@ -986,10 +1011,7 @@ impl<W: Write> Runner<W> {
         let batch = &self.ready[i];
         let mapping = &self.streams[batch.stream].mapping;
         let object_type = &mapping.object_type;
-        let busy = |k: &str| {
-            self.inflight_keys
-                .contains_key(&(object_type.clone(), k.to_string()))
-        };
+        let busy = |k: &str| self.inflight_keys.contains(object_type, k);
         let queued_before = |k: &str| {
             self.ready.iter().take(i).any(|earlier| {
                 &self.streams[earlier.stream].mapping.object_type == object_type
@@ -1099,14 +1121,8 @@ impl<W: Write> Runner<W> {
             ledger.commit(scope, &changes).await?;
         }
         let object_type = self.streams[result.stream].mapping.object_type.clone();
-        for key in result.keys {
-            let k = (object_type.clone(), key);
-            if let Some(n) = self.inflight_keys.get_mut(&k) {
-                *n -= 1;
-                if *n == 0 {
-                    self.inflight_keys.remove(&k);
-                }
-            }
+        for key in &result.keys {
+            self.inflight_keys.remove(&object_type, key);
         }
         let mut too_many_rejected = None;
         for mut settled in result.settled {

@@ -70,14 +70,15 @@ proptest! {
         let sent = decimal_text(&written).expect("a decimal is a number");
         prop_assert!(!sent.contains(['e', 'E', '+']), "{sent}");
         let again = decimal_text(&sent);
-        prop_assert_eq!(again.as_deref(), Some(sent.as_str()), "stable");
+        prop_assert_eq!(again.as_deref(), Some(&*sent), "stable");
         let (a, b): (f64, f64) = (written.parse().unwrap(), sent.parse().unwrap());
         prop_assert!(a == b || (a == 0.0 && b == 0.0), "{written} = {a}, {sent} = {b}");
     }
 
     #[test]
     fn integers_of_any_length_keep_every_digit(digits in "[1-9][0-9]{0,80}") {
-        prop_assert_eq!(decimal_text(&digits), Some(digits.clone()));
+        let sent = decimal_text(&digits);
+        prop_assert_eq!(sent.as_deref(), Some(digits.as_str()));
     }
 
     #[test]
@@ -180,7 +181,7 @@ proptest! {
         let errors = chunks.iter().filter(|c| c.is_err()).count();
         prop_assert!(errors <= 1);
         prop_assert!(errors == 0 || chunks.last().is_some_and(Result::is_err));
-        let numbers: Vec<u64> = chunks.iter().flatten().flatten().map(|(n, _)| *n).collect();
+        let numbers: Vec<u64> = chunks.iter().flatten().flatten().map(|l| l.number).collect();
         let expected: Vec<u64> = (1..).take(numbers.len()).collect();
         prop_assert_eq!(numbers, expected);
     }
@@ -190,9 +191,9 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..300),
     ) {
         let chunks = read_export(InputFormat::Jsonl, &bytes);
-        for (n, parsed) in chunks.iter().flatten().flatten() {
-            if let Err(e) = parsed {
-                let prefix = format!("line {n}: ");
+        for line in chunks.iter().flatten().flatten() {
+            if let Err(e) = &line.message {
+                let prefix = format!("line {}: ", line.number);
                 prop_assert!(e.to_string().starts_with(&prefix));
             }
         }

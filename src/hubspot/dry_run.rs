@@ -85,32 +85,38 @@ impl DryRun {
         // is left out (the writer reads it only when a trace id is missing).
         let (status, answer) = match serde_json::from_str::<Inputs>(text) {
             Ok(Inputs { inputs }) => {
-                let mut results = Vec::with_capacity(inputs.len());
+                let mut answer = String::with_capacity(32 + 64 * inputs.len());
+                answer.push_str("{\"status\":\"COMPLETE\",\"results\":[");
                 for (n, input) in inputs.iter().enumerate() {
-                    let id = match input.id {
-                        Some(id) if id.get() != "null" => id.get().to_string(),
-                        _ => format!("\"dry-run-{n}\""),
-                    };
-                    let mut result = format!("{{\"id\":{id},\"new\":true");
+                    if n > 0 {
+                        answer.push(',');
+                    }
+                    answer.push_str("{\"id\":");
+                    match input.id {
+                        Some(id) if id.get() != "null" => answer.push_str(id.get()),
+                        _ => {
+                            answer.push_str("\"dry-run-");
+                            answer.push_str(&n.to_string());
+                            answer.push('"');
+                        }
+                    }
+                    answer.push_str(",\"new\":true");
                     for (name, value) in [
                         ("objectWriteTraceId", input.object_write_trace_id),
                         ("from", input.from),
                         ("to", input.to),
                     ] {
                         if let Some(v) = value {
-                            result.push_str(&format!(",\"{name}\":{}", v.get()));
+                            answer.push_str(",\"");
+                            answer.push_str(name);
+                            answer.push_str("\":");
+                            answer.push_str(v.get());
                         }
                     }
-                    result.push('}');
-                    results.push(result);
+                    answer.push('}');
                 }
-                (
-                    200,
-                    format!(
-                        "{{\"status\":\"COMPLETE\",\"results\":[{}]}}",
-                        results.join(",")
-                    ),
-                )
+                answer.push_str("]}");
+                (200, answer)
             }
             Err(_) => (201, text.to_string()),
         };

@@ -468,7 +468,7 @@ mod tests {
     fn props(pairs: &[(&str, &str)]) -> Properties {
         pairs
             .iter()
-            .map(|(k, v)| (std::sync::Arc::from(*k), v.to_string()))
+            .map(|(k, v)| (std::sync::Arc::from(*k), (*v).into()))
             .collect()
     }
 

@@ -62,7 +62,7 @@ pub struct FieldMap {
     created: HashMap<String, String>,
     /// Where every field named by a property, a rename, a drop or an association goes,
     /// worked out once: most records' fields are found with one lookup.
-    known: HashMap<String, Route>,
+    known: foldhash::HashMap<String, Route>,
 }
 
 /// A [`Target`] worked out ahead, owning what it points to.
@@ -112,7 +112,7 @@ impl FieldMap {
             drop,
             associations,
             created: HashMap::new(),
-            known: HashMap::new(),
+            known: foldhash::HashMap::default(),
         };
         for p in properties {
             map.insert(Property::of(p));

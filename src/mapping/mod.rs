@@ -5,9 +5,12 @@
 
 pub mod fields;
 pub mod keys;
+pub mod published;
 pub mod values;
 
 use std::borrow::Cow;
+
+use compact_str::CompactString;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -103,7 +106,7 @@ pub struct StreamMapping {
 pub const DELETED_AT: &str = "_sdc_deleted_at";
 
 /// Property values by property name, as an upsert input carries them.
-pub type Properties = BTreeMap<Arc<str>, String>;
+pub type Properties = BTreeMap<Arc<str>, CompactString>;
 
 /// A record ready to batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -403,6 +406,8 @@ impl StreamMapping {
         };
         let mut key: Option<Result<String, KeyProblem>> = None;
         let mut errors: Vec<Rejection> = Vec::new();
+        // Gathered first and made a map once: cheaper than inserting one by one.
+        let mut properties: Vec<(Arc<str>, CompactString)> = Vec::with_capacity(record.len());
         let mut filled: Vec<(&str, &str)> = Vec::with_capacity(record.len());
         let id_field = match &self.matching {
             Matching::IdField(f) => Some(&**f),
@@ -484,15 +489,13 @@ impl StreamMapping {
             }
             if value == Field::Blank {
                 if self.blank_values == BlankValues::Clear {
-                    mapped
-                        .properties
-                        .insert(property.name.clone(), String::new());
+                    properties.push((property.name.clone(), CompactString::default()));
                 }
                 continue;
             }
             match values::convert(&property.kind, &value, self.rules) {
                 Ok(text) => {
-                    mapped.properties.insert(property.name.clone(), text);
+                    properties.push((property.name.clone(), text));
                 }
                 Err(e) => {
                     let mut r = Rejection::local(
@@ -548,13 +551,19 @@ impl StreamMapping {
             }
             return Err(r);
         }
+        // Each property comes from one field (checked above), so no name repeats.
+        mapped.properties = properties.into_iter().collect();
         match &self.matching {
             Matching::IdProperty(p) => {
-                mapped.properties.insert(p.clone(), mapped.key.clone());
+                mapped
+                    .properties
+                    .insert(p.clone(), CompactString::new(&mapped.key));
             }
             // The README's rule: a domain matched by search is sent as normalised.
             Matching::SearchProperty(p) if self.key_kind() == KeyKind::Domain => {
-                mapped.properties.insert(p.clone(), mapped.key.clone());
+                mapped
+                    .properties
+                    .insert(p.clone(), CompactString::new(&mapped.key));
             }
             _ => {}
         }
@@ -751,7 +760,7 @@ mod tests {
             ("vip", "true"),
         ]
         .into_iter()
-        .map(|(k, v)| (k.into(), v.to_string()))
+        .map(|(k, v)| (k.into(), v.into()))
         .collect();
         assert_eq!(m.properties, expected);
         assert_eq!(m.unknown, ["shoe_size"]);

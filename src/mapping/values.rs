@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use compact_str::CompactString;
+
 use serde_json::value::RawValue;
 use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
 
@@ -207,7 +209,7 @@ pub fn convert(
     kind: &PropertyKind,
     field: &Field,
     rules: ValueRules,
-) -> Result<String, ValueError> {
+) -> Result<CompactString, ValueError> {
     match kind {
         PropertyKind::Bool => boolean(field),
         PropertyKind::Number => number(field),
@@ -222,7 +224,7 @@ pub fn convert(
     }
 }
 
-fn boolean(field: &Field) -> Result<String, ValueError> {
+fn boolean(field: &Field) -> Result<CompactString, ValueError> {
     let refuse = || {
         ValueError::new(
             "INVALID_BOOLEAN",
@@ -236,23 +238,33 @@ fn boolean(field: &Field) -> Result<String, ValueError> {
         Field::Bool(b) => *b,
         Field::Number("1") => true,
         Field::Number("0") => false,
-        Field::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" => true,
-            "false" | "f" | "no" | "n" | "0" => false,
-            _ => return Err(refuse()),
-        },
+        Field::Text(s) => {
+            let s = s.trim();
+            let is = |word: &str| s.eq_ignore_ascii_case(word);
+            if ["true", "t", "yes", "y", "1"].into_iter().any(is) {
+                true
+            } else if ["false", "f", "no", "n", "0"].into_iter().any(is) {
+                false
+            } else {
+                return Err(refuse());
+            }
+        }
         _ => return Err(refuse()),
     };
-    Ok(truth.to_string())
+    Ok(CompactString::const_new(if truth {
+        "true"
+    } else {
+        "false"
+    }))
 }
 
-fn number(field: &Field) -> Result<String, ValueError> {
+fn number(field: &Field) -> Result<CompactString, ValueError> {
     let written = match field {
         Field::Number(n) => *n,
         Field::Text(s) => s.trim(),
         _ => "",
     };
-    decimal_text(written).ok_or_else(|| {
+    decimal_text(written).map(CompactString::from).ok_or_else(|| {
         ValueError::new(
             "INVALID_NUMBER",
             format!(
@@ -267,7 +279,7 @@ fn number(field: &Field) -> Result<String, ValueError> {
 /// (`1e3` → `1000`, `1.5E-7` → `0.00000015`), leading zeros and a `+` dropped, the sign of a
 /// zero dropped (`-0` → `0`); the digits of the fraction as written (`1.10` stays `1.10`).
 /// `None` when `s` is not a number or is beyond `f64`'s range (as JSON parsers refuse it).
-pub fn decimal_text(s: &str) -> Option<String> {
+pub fn decimal_text(s: &str) -> Option<Cow<'_, str>> {
     let (negative, unsigned) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -293,7 +305,7 @@ pub fn decimal_text(s: &str) -> Option<String> {
         && !(negative && is_zero)
     {
         // Already plain: nothing to expand or drop.
-        return Some(s.to_string());
+        return Some(Cow::Borrowed(s));
     }
     let exponent: i64 = match exponent {
         None => 0,
@@ -331,11 +343,11 @@ pub fn decimal_text(s: &str) -> Option<String> {
     };
     let zero = whole == "0" && fraction.bytes().all(|b| b == b'0');
     let sign = if negative && !zero { "-" } else { "" };
-    Some(if fraction.is_empty() {
+    Some(Cow::Owned(if fraction.is_empty() {
         format!("{sign}{whole}")
     } else {
         format!("{sign}{whole}.{fraction}")
-    })
+    }))
 }
 
 /// A date and time as written: the calendar day and time in their own offset.
@@ -452,7 +464,7 @@ fn epoch_millis(written: &str) -> Option<i64> {
     let plain = decimal_text(written)?;
     let (negative, unsigned) = match plain.strip_prefix('-') {
         Some(u) => (true, u),
-        None => (false, plain.as_str()),
+        None => (false, &*plain),
     };
     let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     if int.len() > 20 {
@@ -476,8 +488,28 @@ fn millis_of(t: OffsetDateTime) -> i128 {
     t.unix_timestamp_nanos() / 1_000_000
 }
 
-fn iso_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+fn iso_date(d: Date) -> CompactString {
+    let (year, month, day) = (d.year(), u8::from(d.month()), d.day());
+    if !(0..=9999).contains(&year) {
+        return compact_str::format_compact!("{year:04}-{month:02}-{day:02}");
+    }
+    // The common case without the formatting machinery: four digits, two, two.
+    let year = year as u32;
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        '-',
+        digit(u32::from(month) / 10),
+        digit(u32::from(month)),
+        '-',
+        digit(u32::from(day) / 10),
+        digit(u32::from(day)),
+    ]
+    .into_iter()
+    .collect()
 }
 
 fn not_midnight(field: &Field, millis: i128) -> ValueError {
@@ -510,7 +542,7 @@ fn temporal<'a>(
     (text, refuse)
 }
 
-fn date(field: &Field, rules: ValueRules) -> Result<String, ValueError> {
+fn date(field: &Field, rules: ValueRules) -> Result<CompactString, ValueError> {
     let (text, refuse) = temporal(
         field,
         "INVALID_DATE",
@@ -537,7 +569,7 @@ fn date(field: &Field, rules: ValueRules) -> Result<String, ValueError> {
     Ok(iso_date(midnight.date()))
 }
 
-fn datetime(field: &Field) -> Result<String, ValueError> {
+fn datetime(field: &Field) -> Result<CompactString, ValueError> {
     let (text, refuse) = temporal(
         field,
         "INVALID_DATETIME",
@@ -545,10 +577,10 @@ fn datetime(field: &Field) -> Result<String, ValueError> {
     );
     let text = text.ok_or_else(&refuse)?;
     if let Some(w) = parse_written(text) {
-        return Ok(millis_of(w.instant()).to_string());
+        return Ok(CompactString::from(millis_of(w.instant()).to_string()));
     }
     epoch_millis(text)
-        .map(|ms| ms.to_string())
+        .map(|ms| CompactString::from(ms.to_string()))
         .ok_or_else(refuse)
 }
 
@@ -557,42 +589,12 @@ fn enumeration(
     multi: bool,
     options: &[(String, String)],
     external: bool,
-) -> Result<String, ValueError> {
-    let one = |item: &str| -> Result<String, ValueError> {
+) -> Result<CompactString, ValueError> {
+    let one = |item: &str| -> Result<CompactString, ValueError> {
         if external || options.iter().any(|(v, _)| v == item) {
-            return Ok(item.to_string());
+            return Ok(CompactString::new(item));
         }
-        let wanted = item.trim();
-        options
-            .iter()
-            .find(|(v, l)| v.eq_ignore_ascii_case(wanted) || l.eq_ignore_ascii_case(wanted))
-            .or_else(|| {
-                let lower = wanted.to_lowercase();
-                options
-                    .iter()
-                    .find(|(v, l)| v.to_lowercase() == lower || l.to_lowercase() == lower)
-            })
-            .map(|(v, _)| v.clone())
-            .ok_or_else(|| {
-                let listed: Vec<&str> = options
-                    .iter()
-                    .take(OPTIONS_LISTED)
-                    .map(|(v, _)| v.as_str())
-                    .collect();
-                let more = options.len().saturating_sub(OPTIONS_LISTED);
-                let more = if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                };
-                ValueError::new(
-                    "INVALID_OPTION",
-                    format!(
-                        "\"{item}\" is not one of the allowed options (by value or label): {}{more}",
-                        listed.join(", ")
-                    ),
-                )
-            })
+        option_named(options, item).map(CompactString::new)
     };
     let not_one = || {
         ValueError::new(
@@ -609,46 +611,87 @@ fn enumeration(
             None => Err(not_one()),
         };
     }
-    let (appends, items): (bool, Vec<String>) = match field {
+    // Each item's option value, `;`-separated, written into one string.
+    let mut joined = 0;
+    let mut join = |out: &mut CompactString, item: &str| -> Result<(), ValueError> {
+        let value = if external || options.iter().any(|(v, _)| v == item) {
+            item
+        } else {
+            option_named(options, item)?
+        };
+        if joined > 0 {
+            out.push(';');
+        }
+        joined += 1;
+        out.push_str(value);
+        Ok(())
+    };
+    let mut out = CompactString::default();
+    match field {
         Field::Array(_, items) => {
-            let texts = items
-                .iter()
-                .filter(|i| **i != Field::Blank)
-                .map(|i| i.scalar_text().map(|t| t.trim().to_string()))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
+            for item in items.iter().filter(|i| **i != Field::Blank) {
+                let text = item.scalar_text().ok_or_else(|| {
                     ValueError::new(
                         "INVALID_OPTION",
                         format!("{} holds something other than options", field.shown()),
                     )
                 })?;
-            (false, texts)
+                join(&mut out, text.trim())?;
+            }
         }
         other => {
             let t = other.scalar_text().ok_or_else(not_one)?;
-            (
-                t.trim_start().starts_with(';'),
-                t.split(';')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(String::from)
-                    .collect(),
-            )
+            // A leading `;` tells HubSpot to add the options to those already set; it is kept.
+            if t.trim_start().starts_with(';') {
+                out.push(';');
+            }
+            for part in t.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                join(&mut out, part)?;
+            }
         }
-    };
-    let mapped = items
-        .iter()
-        .map(|i| one(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    // A leading `;` tells HubSpot to add the options to those already set; it is kept.
-    let lead = if appends { ";" } else { "" };
-    Ok(format!("{lead}{}", mapped.join(";")))
+    }
+    Ok(out)
 }
 
-fn text(field: &Field) -> Result<String, ValueError> {
+/// The value of the option `item` names by value or label (case aside), or why none does.
+fn option_named<'o>(options: &'o [(String, String)], item: &str) -> Result<&'o str, ValueError> {
+    let wanted = item.trim();
+    options
+        .iter()
+        .find(|(v, l)| v.eq_ignore_ascii_case(wanted) || l.eq_ignore_ascii_case(wanted))
+        .or_else(|| {
+            let lower = wanted.to_lowercase();
+            options
+                .iter()
+                .find(|(v, l)| v.to_lowercase() == lower || l.to_lowercase() == lower)
+        })
+        .map(|(v, _)| v.as_str())
+        .ok_or_else(|| {
+            let listed: Vec<&str> = options
+                .iter()
+                .take(OPTIONS_LISTED)
+                .map(|(v, _)| v.as_str())
+                .collect();
+            let more = options.len().saturating_sub(OPTIONS_LISTED);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            ValueError::new(
+                "INVALID_OPTION",
+                format!(
+                    "\"{item}\" is not one of the allowed options (by value or label): {}{more}",
+                    listed.join(", ")
+                ),
+            )
+        })
+}
+
+fn text(field: &Field) -> Result<CompactString, ValueError> {
     let value = match field {
-        Field::Array(t, _) | Field::Object(t) => (*t).to_string(),
-        other => other.scalar_text().unwrap_or_default().into_owned(),
+        Field::Array(t, _) | Field::Object(t) => CompactString::new(t),
+        other => CompactString::new(other.scalar_text().unwrap_or_default()),
     };
     // A character takes at least a byte: most values need no count.
     let chars = if value.len() <= MAX_TEXT_CHARS {
@@ -683,7 +726,7 @@ mod tests {
 
     fn convert_json(kind: &PropertyKind, json: &str) -> Result<String, ValueError> {
         let raw = field(json);
-        convert(kind, &Field::read(&raw).unwrap(), ValueRules::default())
+        convert(kind, &Field::read(&raw).unwrap(), ValueRules::default()).map(String::from)
     }
 
     #[test]

@@ -177,7 +177,7 @@ mod tests {
             key: key.into(),
             properties: props
                 .iter()
-                .map(|(k, v)| ((*k).into(), v.to_string()))
+                .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
         }
     }
