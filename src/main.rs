@@ -342,5 +342,8 @@ async fn run_target() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// jemalloc: records are allocated on the mapping threads and freed on the batch tasks', which
+/// glibc's allocator serialises on an arena lock.
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
