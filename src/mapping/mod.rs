@@ -5,13 +5,13 @@
 
 pub mod fields;
 pub mod keys;
+pub mod properties;
 pub mod published;
 pub mod values;
 
 use std::borrow::Cow;
 
 use compact_str::CompactString;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
@@ -105,8 +105,7 @@ pub struct StreamMapping {
 /// The Singer field a tap sets on a row deleted at the source.
 pub const DELETED_AT: &str = "_sdc_deleted_at";
 
-/// Property values by property name, as an upsert input carries them.
-pub type Properties = BTreeMap<Arc<str>, CompactString>;
+pub use properties::Properties;
 
 /// A record ready to batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -398,7 +397,7 @@ impl StreamMapping {
         let Fields(record) = serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
         let mut mapped = Mapped {
             key: String::new(),
-            properties: BTreeMap::new(),
+            properties: Properties::new(),
             links: Vec::new(),
             unknown: Vec::new(),
             read_only: Vec::new(),
