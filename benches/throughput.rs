@@ -177,31 +177,26 @@ async fn run_process(config: &std::path::Path, input: &std::path::Path, records:
     }
 }
 
+/// One of the emulator's own JSON endpoints (`/_emulator/…`).
+async fn emulator_json(emulator: &hubspot_emulator::RunningEmulator, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}/_emulator/{path}", emulator.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Requests the emulator counted, and how many it answered 429.
 async fn requests(emulator: &hubspot_emulator::RunningEmulator) -> (u64, u64, u64) {
-    let client = reqwest::Client::new();
-    let stats: Value = client
-        .get(format!("{}/_emulator/stats", emulator.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let stored: Vec<Value> = client
-        .get(format!(
-            "{}/_emulator/objects/contacts",
-            emulator.base_url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = emulator_json(emulator, "stats").await;
+    let stored = emulator_json(emulator, "objects/contacts").await;
+    let stored = stored.as_array().map_or(0, Vec::len);
     let requests = stats["requests"].as_u64().unwrap_or(0);
     let limited = stats["by_status"]["429"].as_u64().unwrap_or(0);
-    (requests, limited, stored.len() as u64)
+    (requests, limited, stored as u64)
 }
 
 fn ceiling(settings: &Settings) -> Option<f64> {
@@ -290,14 +285,7 @@ async fn dry_run_scenario(records: u64) {
 
 /// Write requests the emulator has answered so far.
 async fn write_requests(emulator: &hubspot_emulator::RunningEmulator) -> u64 {
-    let stats: Value = reqwest::Client::new()
-        .get(format!("{}/_emulator/stats", emulator.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = emulator_json(emulator, "stats").await;
     stats["by_route"]
         .as_object()
         .map(|routes| {

@@ -10,10 +10,9 @@ pub mod published;
 pub mod values;
 
 use std::borrow::Cow;
-
-use compact_str::CompactString;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use serde_json::value::RawValue;
 
 use crate::config::{
@@ -405,7 +404,7 @@ impl StreamMapping {
         };
         let mut key: Option<Result<String, KeyProblem>> = None;
         let mut errors: Vec<Rejection> = Vec::new();
-        // Gathered first and made a map once: cheaper than inserting one by one.
+        // Gathered first and sorted once: cheaper than inserting one by one.
         let mut properties: Vec<(Arc<str>, CompactString)> = Vec::with_capacity(record.len());
         let mut filled: Vec<(&str, &str)> = Vec::with_capacity(record.len());
         let id_field = match &self.matching {
@@ -611,11 +610,7 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
                 {
                     fields.push((name, value));
                 }
-                // Stable: of the same name, the last one given stays.
-                fields.sort_by(|a, b| a.0.cmp(&b.0));
-                fields.reverse();
-                fields.dedup_by(|a, b| a.0 == b.0);
-                fields.reverse();
+                properties::sort_last_wins(&mut fields, |(name, _)| name);
                 Ok(Fields(fields))
             }
         }

@@ -69,15 +69,22 @@ impl FromIterator<(Arc<str>, CompactString)> for Properties {
     /// Of pairs with the same name, the last one given stays.
     fn from_iter<I: IntoIterator<Item = (Arc<str>, CompactString)>>(pairs: I) -> Self {
         let mut pairs: Vec<_> = pairs.into_iter().collect();
-        // Stable, so equal names keep their order; most records arrive sorted already.
-        if !pairs.is_sorted_by(|a, b| a.0 < b.0) {
-            pairs.sort_by(|a, b| a.0.cmp(&b.0));
-            pairs.reverse();
-            pairs.dedup_by(|a, b| a.0 == b.0);
-            pairs.reverse();
-        }
+        sort_last_wins(&mut pairs, |(name, _)| name);
         Self(pairs)
     }
+}
+
+/// Sorts `items` by `key` and keeps, of items with the same key, the last one given.
+pub(super) fn sort_last_wins<T, K: Ord + ?Sized>(items: &mut Vec<T>, key: impl Fn(&T) -> &K) {
+    // Most records arrive sorted and without repeats already.
+    if items.is_sorted_by(|a, b| key(a) < key(b)) {
+        return;
+    }
+    // Stable, so items with the same key keep their order: reversed, the last comes first.
+    items.sort_by(|a, b| key(a).cmp(key(b)));
+    items.reverse();
+    items.dedup_by(|a, b| key(a) == key(b));
+    items.reverse();
 }
 
 impl<'a> IntoIterator for &'a Properties {

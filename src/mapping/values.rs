@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use compact_str::CompactString;
+use compact_str::{CompactString, ToCompactString};
 
 use serde_json::value::RawValue;
 use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
@@ -577,10 +577,10 @@ fn datetime(field: &Field) -> Result<CompactString, ValueError> {
     );
     let text = text.ok_or_else(&refuse)?;
     if let Some(w) = parse_written(text) {
-        return Ok(CompactString::from(millis_of(w.instant()).to_string()));
+        return Ok(millis_of(w.instant()).to_compact_string());
     }
     epoch_millis(text)
-        .map(|ms| CompactString::from(ms.to_string()))
+        .map(|ms| ms.to_compact_string())
         .ok_or_else(refuse)
 }
 
@@ -590,12 +590,6 @@ fn enumeration(
     options: &[(String, String)],
     external: bool,
 ) -> Result<CompactString, ValueError> {
-    let one = |item: &str| -> Result<CompactString, ValueError> {
-        if external || options.iter().any(|(v, _)| v == item) {
-            return Ok(CompactString::new(item));
-        }
-        option_named(options, item).map(CompactString::new)
-    };
     let not_one = || {
         ValueError::new(
             "INVALID_OPTION",
@@ -607,18 +601,14 @@ fn enumeration(
     };
     if !multi {
         return match field.scalar_text() {
-            Some(t) => one(&t),
+            Some(t) => option_value(options, external, &t).map(CompactString::new),
             None => Err(not_one()),
         };
     }
     // Each item's option value, `;`-separated, written into one string.
     let mut joined = 0;
     let mut join = |out: &mut CompactString, item: &str| -> Result<(), ValueError> {
-        let value = if external || options.iter().any(|(v, _)| v == item) {
-            item
-        } else {
-            option_named(options, item)?
-        };
+        let value = option_value(options, external, item)?;
         if joined > 0 {
             out.push(';');
         }
@@ -651,6 +641,20 @@ fn enumeration(
         }
     }
     Ok(out)
+}
+
+/// The option value `item` stands for: itself when it is one (or the options are external),
+/// else the option it names.
+fn option_value<'a>(
+    options: &'a [(String, String)],
+    external: bool,
+    item: &'a str,
+) -> Result<&'a str, ValueError> {
+    if external || options.iter().any(|(v, _)| v == item) {
+        Ok(item)
+    } else {
+        option_named(options, item)
+    }
 }
 
 /// The value of the option `item` names by value or label (case aside), or why none does.
