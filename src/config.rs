@@ -177,7 +177,14 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::Number,
         default: Some("0.5"),
         secret: false,
-        description: "Once 100 records have an outcome, stop the run (exit 1) when more than this share is rejected; 1 turns it off.",
+        description: "Stop the run (exit 1) when more than this share of the records read so far is rejected, judged in input order over records whose outcomes are all known once there are 100 (so the verdict does not depend on how fast HubSpot answers); 1 turns it off.",
+    },
+    SettingDoc {
+        name: "search_lag_ms",
+        kind: SettingKind::Integer,
+        default: Some("3000"),
+        secret: false,
+        description: "HubSpot's search index trails writes by a second or two: a key that search does not find (association lookups by a searched property, update_only and hard_delete with match_property) is searched again after this long before it is declared missing. Records this run wrote are found without search. 0 searches once.",
     },
     SettingDoc {
         name: "ledger",
@@ -416,6 +423,7 @@ struct RawConfig {
     blank_values: Option<BlankValues>,
     truncate_dates: Option<bool>,
     max_reject_rate: Option<f64>,
+    search_lag_ms: Option<u64>,
     ledger: Option<Secret>,
     max_removed_rate: Option<f64>,
     #[serde(default)]
@@ -457,6 +465,8 @@ pub struct Config {
     pub truncate_dates: bool,
     /// Share of rejected records (once 100 have an outcome) past which the run stops; `1` never.
     pub max_reject_rate: f64,
+    /// How long a key search did not find waits before it is searched again.
+    pub search_lag: std::time::Duration,
     /// Where the sync ledger is (a file path or a `postgres://` URL), if anywhere.
     pub ledger: Option<Secret>,
     /// Largest share of an object type's ledger keys `on_removed` may remove in one run.
@@ -573,6 +583,7 @@ impl Config {
             "",
         )?;
         let retry_budget_s = in_range("retry_budget_s", raw.retry_budget_s, 600, 1..=86_400, "")?;
+        let search_lag_ms = in_range("search_lag_ms", raw.search_lag_ms, 3000, 0..=60_000, "")?;
         let max_reject_rate = raw.max_reject_rate.unwrap_or(DEFAULT_MAX_REJECT_RATE);
         if !(0.0..=1.0).contains(&max_reject_rate) {
             return Err(ConfigError::Invalid(format!(
@@ -618,6 +629,7 @@ impl Config {
             blank_values: raw.blank_values.unwrap_or_default(),
             truncate_dates: raw.truncate_dates.unwrap_or(false),
             max_reject_rate,
+            search_lag: std::time::Duration::from_millis(search_lag_ms),
             ledger: raw.ledger.filter(|l| !l.expose().trim().is_empty()),
             max_removed_rate,
         })

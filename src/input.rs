@@ -120,7 +120,7 @@ impl Outbox {
             let mappings = self.published.snapshot();
             let job = tokio::task::spawn_blocking(move || {
                 for line in &mut chunk {
-                    if let Ok(Some(Message::Record { stream, record })) = &line.message {
+                    if let Ok(Some(Message::Record { stream, record, .. })) = &line.message {
                         line.premapped = mappings.premap(stream, record);
                     }
                 }

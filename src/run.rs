@@ -26,10 +26,12 @@ use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
 use crate::pipeline::inflight::InflightKeys;
+use crate::pipeline::reject_rate::RejectGuard;
 use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
 use crate::singer::Message;
-use crate::writer::{BatchResult, KnownKeys, Outcome, Strategy, Target, removal, write_batch};
+use crate::writer::lookup::Lookups;
+use crate::writer::{BatchResult, Outcome, Strategy, Target, removal, write_batch};
 
 /// After a signal, how long requests already on the wire may finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -117,21 +119,6 @@ impl StreamState {
     }
 }
 
-/// `(category, code, property)` of a rejection.
-type RejectReason = (String, Option<Box<str>>, Option<Box<str>>);
-
-/// Outcomes counted for `max_reject_rate`.
-#[derive(Default)]
-struct RejectRate {
-    outcomes: u64,
-    rejected: u64,
-    /// `(category, code, property)` → count.
-    reasons: HashMap<RejectReason, u64>,
-}
-
-/// Outcomes needed before `max_reject_rate` is judged.
-const REJECT_RATE_MIN_OUTCOMES: u64 = 100;
-
 struct Runner<W: Write> {
     config: Config,
     client: Arc<Client>,
@@ -152,11 +139,13 @@ struct Runner<W: Write> {
     stdout: W,
     halted: bool,
     emit_states: bool,
-    reject_rate: RejectRate,
+    reject_guard: RejectGuard,
+    /// Whether the input holds records of a rejected-records file (they carry `error`).
+    replaying: bool,
     /// Object type names resolved so far (custom objects read once).
     object_types: ObjectTypes,
-    /// Per object type and searched property: the keys this run created (search lags).
-    created_by_search: HashMap<(String, String), Arc<KnownKeys>>,
+    /// Key → id lookups every batch shares: the ids this run holds (search lags).
+    lookups: Arc<Lookups>,
     /// The sync ledger, if the run has one.
     ledger: Option<Arc<Ledger>>,
     /// Keys read, per ledger scope whose stream mirrors removals.
@@ -196,6 +185,23 @@ pub async fn run<W: Write>(
     let started = Instant::now();
     // A dry run writes no STATE: nothing it read was loaded.
     let client_is_live = client.dry_run.is_none();
+    let max_reject_rate = config.max_reject_rate;
+    let lookups = Arc::new(Lookups {
+        ids: Default::default(),
+        catch_up: config.search_lag,
+    });
+    // Records of one stream may be linked to by a stream whose SCHEMA comes later: the keys
+    // the configuration may search are remembered from the first write.
+    for stream in config.streams.values() {
+        if let Some(p) = &stream.match_property {
+            lookups.ids.want(&stream.object_type, p);
+        }
+        for a in &stream.associations {
+            if a.to_id_property != "hs_object_id" {
+                lookups.ids.want(&a.to_object_type, &a.to_id_property);
+            }
+        }
+    }
     let mut r = Runner {
         config,
         client,
@@ -213,9 +219,10 @@ pub async fn run<W: Write>(
         stdout,
         halted: false,
         emit_states: client_is_live,
-        reject_rate: RejectRate::default(),
+        reject_guard: RejectGuard::new(max_reject_rate),
+        replaying: false,
         object_types: ObjectTypes::default(),
-        created_by_search: HashMap::new(),
+        lookups,
         ledger,
         seen: HashMap::new(),
         sent_this_run: HashMap::new(),
@@ -311,18 +318,30 @@ pub async fn run<W: Write>(
                             Err(e) => Err(e.into()),
                         };
                         if let Err(e) = handled {
+                            let bad_input = matches!(
+                                e,
+                                FatalError::Input(_)
+                                    | FatalError::RecordBeforeSchema { .. }
+                                    | FatalError::UnmappedStream { .. }
+                            );
                             fatal.get_or_insert(e);
-                            r.emit_states = false;
-                            r.halt(&mut input_done);
+                            if bad_input {
+                                // The records before the bad line are still sent and settled,
+                                // and the last STATE they complete is written.
+                                input_done = true;
+                            } else {
+                                r.emit_states = false;
+                                r.halt(&mut input_done);
+                            }
                             break;
                         }
                     }
                 }
                 None => input_done = true,
                 Some(Err(e)) => {
+                    // As for a bad line: what was read before is still sent and settled.
                     fatal.get_or_insert(FatalError::Io(format!("cannot read input after line {line_no}: {e}")));
-                    r.emit_states = false;
-                    r.halt(&mut input_done);
+                    input_done = true;
                 }
             },
             _ = sleep_until(deadline), if deadline.is_some() => {
@@ -450,7 +469,12 @@ impl<W: Write> Runner<W> {
                 schema,
                 key_properties,
             } => self.schema(line, stream, schema, key_properties).await,
-            Message::Record { stream, record } => {
+            Message::Record {
+                stream,
+                record,
+                replayed,
+            } => {
+                self.replaying |= replayed;
                 let Some(&idx) = self.by_name.get(stream.as_ref()) else {
                     return Err(FatalError::RecordBeforeSchema {
                         line,
@@ -495,7 +519,7 @@ impl<W: Write> Runner<W> {
                                 ))
                             })?;
                         self.tracker.settle(seq);
-                        self.count_outcome(Some(&rejection))?;
+                        self.count_outcome(seq, Some(&rejection))?;
                     }
                     Ok(mut mapped) => {
                         if mapped.deleted && !s.mapping.hard_delete {
@@ -640,6 +664,14 @@ impl<W: Write> Runner<W> {
             {
                 return Err(FatalError::IdProperty { stream, reason });
             }
+        }
+        for association in mapping.associations.iter().filter(|a| a.searched) {
+            self.lookups
+                .ids
+                .want(&association.to_object_type, &association.to_id_property);
+        }
+        if let Matching::SearchProperty(p) = &mapping.matching {
+            self.lookups.ids.want(&object_type, p);
         }
         tracing::info!(stream, object_type, matching = %mapping.matching, "stream mapped: {}", mapping.action());
         let scope = match &self.ledger {
@@ -836,29 +868,19 @@ impl<W: Write> Runner<W> {
         Ok(())
     }
 
-    /// Counts one outcome for `max_reject_rate`; past the threshold the run stops and no
-    /// further STATE is written.
-    fn count_outcome(&mut self, rejection: Option<&Rejection>) -> Result<(), FatalError> {
-        let rate = &mut self.reject_rate;
-        rate.outcomes += 1;
-        if let Some(r) = rejection {
-            rate.rejected += 1;
-            *rate
-                .reasons
-                .entry((r.category.clone(), r.code.clone(), r.property.clone()))
-                .or_default() += 1;
-        }
-        let max = self.config.max_reject_rate;
-        let share = rate.rejected as f64 / rate.outcomes as f64;
-        if max >= 1.0 || rate.outcomes < REJECT_RATE_MIN_OUTCOMES || share <= max || self.halted {
+    /// Counts record `seq`'s outcome for `max_reject_rate`; once the settled prefix of the
+    /// input is past the threshold the run stops and no further STATE is written.
+    fn count_outcome(&mut self, seq: u64, rejection: Option<&Rejection>) -> Result<(), FatalError> {
+        let Some(tripped) = self.reject_guard.record(seq, rejection) else {
+            return Ok(());
+        };
+        if self.halted {
             return Ok(());
         }
         self.emit_states = false;
-        let mut reasons: Vec<_> = rate.reasons.iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-        let top = reasons
+        let top = tripped
+            .top
             .iter()
-            .take(3)
             .map(|((category, code, property), n)| {
                 let mut reason = category.clone();
                 for part in [code, property].into_iter().flatten() {
@@ -869,11 +891,16 @@ impl<W: Write> Runner<W> {
             })
             .collect::<Vec<_>>()
             .join(", ");
+        let replay = if self.replaying {
+            ". The input is a rejected-records file (its records carry \"error\"): replaying it unedited rejects them again for the same reasons; fix the records or the configuration first, or set max_reject_rate to 1 for this replay"
+        } else {
+            ""
+        };
         Err(FatalError::RejectRate {
-            rejected: rate.rejected,
-            outcomes: rate.outcomes,
-            max,
-            top,
+            rejected: tripped.rejected,
+            outcomes: tripped.outcomes,
+            max: self.config.max_reject_rate,
+            top: format!("{top}{replay}"),
             path: self.sink.path().display().to_string(),
         })
     }
@@ -965,21 +992,11 @@ impl<W: Write> Runner<W> {
             for key in batch.keys() {
                 self.inflight_keys.add(&mapping.object_type, key);
             }
-            let strategy = Strategy::of(&mapping.matching, mapping.write_mode);
-            let created = match &strategy {
-                Strategy::SearchMatch { property, .. } => Some(
-                    self.created_by_search
-                        .entry((mapping.object_type.clone(), property.clone()))
-                        .or_default()
-                        .clone(),
-                ),
-                _ => None,
-            };
             let target = Target {
                 object_type: mapping.object_type.clone(),
-                strategy,
+                strategy: Strategy::of(&mapping.matching, mapping.write_mode),
                 associations: mapping.associations.clone(),
-                created,
+                lookups: self.lookups.clone(),
             };
             let client = self.client.clone();
             let consults_ledger =
@@ -990,10 +1007,12 @@ impl<W: Write> Runner<W> {
                     // Hashed here, off the main loop, once the batch's inputs are final.
                     let known_ids;
                     (sent, known_ids) = Ledger::sent(&batch);
-                    if let Some(created) = &target.created {
-                        let mut known = created.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Strategy::SearchMatch { property, .. } = &target.strategy {
                         for (key, id) in known_ids {
-                            known.entry(key).or_insert(id);
+                            target
+                                .lookups
+                                .ids
+                                .insert(&target.object_type, property, &key, &id);
                         }
                     }
                 }
@@ -1094,7 +1113,7 @@ impl<W: Write> Runner<W> {
             if let Some(seqs) = self.unsettled_by_type.get_mut(&object_type) {
                 seqs.remove(&settled.origin.seq);
             }
-            self.count_outcome(None)?;
+            self.count_outcome(settled.origin.seq, None)?;
         }
         let batch_size = self.config.batch_size;
         let s = &mut self.streams[idx];
@@ -1160,7 +1179,7 @@ impl<W: Write> Runner<W> {
                 Outcome::Rejected(r) => Some(r),
                 _ => None,
             };
-            if let Err(e) = self.count_outcome(rejection) {
+            if let Err(e) = self.count_outcome(settled.origin.seq, rejection) {
                 too_many_rejected.get_or_insert(e);
             }
         }

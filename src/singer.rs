@@ -24,6 +24,8 @@ pub enum Message<'a> {
         stream: Cow<'a, str>,
         /// The record's JSON text as it appeared in the input.
         record: Box<RawValue>,
+        /// The line carries an `error`: it comes from a rejected-records file.
+        replayed: bool,
     },
     /// A checkpoint to echo once everything before it is settled.
     State {
@@ -46,9 +48,14 @@ impl Message<'_> {
     /// The message with nothing borrowed from its line.
     pub fn into_owned(self) -> Message<'static> {
         match self {
-            Message::Record { stream, record } => Message::Record {
+            Message::Record {
+                stream,
+                record,
+                replayed,
+            } => Message::Record {
                 stream: Cow::Owned(stream.into_owned()),
                 record,
+                replayed,
             },
             Message::Schema {
                 stream,
@@ -86,6 +93,8 @@ struct Envelope<'a> {
     schema: Option<Value>,
     value: Option<Value>,
     key_properties: Option<Value>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
 }
 
 /// Parses one input line. Blank lines give `None`. Message types match case-insensitively,
@@ -124,7 +133,11 @@ pub fn parse_line(line: u64, text: &str) -> Result<Option<Message<'_>>, InputErr
                 "RECORD message for stream '{stream}' has no \"record\""
             ))
         })?;
-        Message::Record { stream, record }
+        Message::Record {
+            stream,
+            record,
+            replayed: env.error.is_some(),
+        }
     } else if upper("SCHEMA") {
         let stream = stream("SCHEMA")?.into_owned();
         let schema = env.schema.ok_or_else(|| {
@@ -186,7 +199,7 @@ mod tests {
     #[test]
     fn record_keeps_its_text_exactly() {
         let line = r#"{"type":"RECORD","stream":"contacts","record":{"email" : "A@B.co",  "n":1.50},"version":3}"#;
-        let Some(Message::Record { stream, record }) = parse_line(1, line).unwrap() else {
+        let Some(Message::Record { stream, record, .. }) = parse_line(1, line).unwrap() else {
             panic!()
         };
         assert_eq!(stream, "contacts");

@@ -114,12 +114,16 @@ async fn every_fatal_input_exits_1_with_a_critical_line_naming_the_problem() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_state_is_written_after_a_fatal_line_even_when_records_came_before_it() {
+async fn a_fatal_line_still_settles_the_records_before_it_and_no_state_after_it() {
     let input = singer(&[
         schema("contacts"),
         record("contacts", json!({"email": "a@example.com"})),
         state(json!({"n": 1})),
-    ]) + "not json\n";
+    ]) + "not json\n"
+        + &singer(&[
+            record("contacts", json!({"email": "b@example.com"})),
+            state(json!({"n": 2})),
+        ]);
     let (out, _work) = run_case(json!({}), &input).await;
     assert_eq!(out.code, Some(1));
     assert!(
@@ -128,7 +132,9 @@ async fn no_state_is_written_after_a_fatal_line_even_when_records_came_before_it
         "{}",
         out.critical()
     );
-    assert_eq!(out.stdout, "");
+    // The record before the bad line was sent, so the STATE it completes is safe; nothing
+    // after the bad line is read.
+    assert_eq!(out.stdout, "{\"n\":1}\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

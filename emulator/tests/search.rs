@@ -184,3 +184,33 @@ async fn writes_reach_search_only_after_the_index_lag() {
         "Augusta"
     );
 }
+
+#[tokio::test]
+async fn a_search_body_over_3000_characters_is_refused_as_hubspot_documents() {
+    let hub = lagless().await;
+    seed(&hub).await;
+    // A body of exactly `chars` characters: an `IN` filter padded with one long value.
+    let body_of = |chars: usize| {
+        let with = |pad: usize| {
+            filter(
+                "email",
+                "IN",
+                json!({"values": ["ada@hubspot.com", "é".repeat(pad)]}),
+            )
+        };
+        let base = with(0).to_string().chars().count();
+        let body = with(chars - base);
+        assert_eq!(body.to_string().chars().count(), chars);
+        body
+    };
+    let fine = hub.post(SEARCH, body_of(3_000)).await;
+    assert_eq!(fine.status, 200, "{:?}", fine.body);
+    assert_eq!(emails(&fine), ["ada@hubspot.com"]);
+    let refused = hub.post(SEARCH, body_of(3_001)).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.body["category"], "VALIDATION_ERROR");
+    assert_eq!(
+        refused.body["message"],
+        "The request body is 3001 characters long; a search query can contain a maximum of 3000 characters"
+    );
+}

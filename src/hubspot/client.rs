@@ -781,6 +781,15 @@ impl Client {
         self.retrying.load(Ordering::Relaxed)
     }
 
+    /// Waits `delay`, or until the run is interrupted ([`FatalError::Interrupted`]).
+    pub async fn pause(&self, delay: Duration) -> Result<(), FatalError> {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(FatalError::Interrupted),
+            () = tokio::time::sleep(delay) => Ok(()),
+        }
+    }
+
     /// Resolves when a request starts to sleep before a retry (a slot on the wire is free).
     pub async fn retry_started(&self) {
         self.retry_started.notified().await;

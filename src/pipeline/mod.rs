@@ -3,4 +3,5 @@
 pub mod batch;
 pub mod inflight;
 pub mod outcome;
+pub mod reject_rate;
 pub mod state;

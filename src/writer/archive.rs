@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::{Effect, GroupReply, InputOutcome, Strategy, Target, Written, search_match};
+use super::lookup::{self, Lookup};
+use super::{Effect, GroupReply, InputOutcome, Strategy, Target, Written};
 use crate::error::FatalError;
 use crate::hubspot::{Client, SendFailure};
 use crate::pipeline::batch::Input;
@@ -18,13 +19,11 @@ async fn resolve(
     client: &Client,
     target: &Target,
     inputs: &[&Input],
-) -> Result<Result<HashMap<String, Vec<String>>, String>, FatalError> {
+) -> Result<Result<Lookup, String>, FatalError> {
     let keys: Vec<String> = inputs.iter().map(|i| i.key.clone()).collect();
-    let single = |found: HashMap<String, String>| {
-        found
-            .into_iter()
-            .map(|(k, id)| (k, vec![id]))
-            .collect::<HashMap<_, _>>()
+    let single = |found: HashMap<String, String>| Lookup {
+        found: found.into_iter().map(|(k, id)| (k, vec![id])).collect(),
+        refused: HashMap::new(),
     };
     Ok(match &target.strategy {
         Strategy::UpdateById => client
@@ -38,29 +37,18 @@ async fn resolve(
             .await?
             .map(single),
         Strategy::SearchMatch { property, .. } => {
-            let mut found = HashMap::new();
-            let mut unknown = Vec::new();
-            if let Some(known) = &target.created {
-                let known = known.lock().unwrap_or_else(|e| e.into_inner());
-                for k in &keys {
-                    match known.get(k) {
-                        Some(id) => {
-                            found.insert(k.clone(), vec![id.clone()]);
-                        }
-                        None => unknown.push(k.as_str()),
-                    }
-                }
-            } else {
-                unknown = keys.iter().map(String::as_str).collect();
-            }
-            if !unknown.is_empty() {
-                match search_match::matches(client, &target.object_type, property, &unknown).await?
-                {
-                    Ok(more) => found.extend(more),
-                    Err(reason) => return Ok(Err(reason)),
-                }
-            }
-            Ok(found)
+            // A key search does not find yet may be a record written moments ago: searched
+            // again once the index has caught up before the deletion is skipped.
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            lookup::find_searched(
+                client,
+                &target.lookups,
+                &target.object_type,
+                property,
+                &keys,
+                true,
+            )
+            .await?
         }
         Strategy::CreateAll => Err("a stream without a key cannot find records to archive".into()),
     })
@@ -72,8 +60,8 @@ pub(super) async fn send(
     target: &Target,
     inputs: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let found = match resolve(client, target, inputs).await? {
-        Ok(found) => found,
+    let Lookup { found, refused } = match resolve(client, target, inputs).await? {
+        Ok(lookup) => lookup,
         Err(reason) => {
             let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
             return Ok(GroupReply::PerInput(vec![Err(rejection); inputs.len()]));
@@ -82,6 +70,10 @@ pub(super) async fn send(
     let mut outcomes: Vec<Option<InputOutcome>> = vec![None; inputs.len()];
     let mut archive: Vec<(usize, String)> = Vec::new();
     for (n, input) in inputs.iter().enumerate() {
+        if let Some(reason) = refused.get(&input.key) {
+            outcomes[n] = Some(Err(Rejection::local("LOOKUP_FAILED", reason.clone(), None)));
+            continue;
+        }
         match found.get(&input.key).map(Vec::as_slice) {
             None | Some([]) => {
                 outcomes[n] = Some(Ok(Written {
@@ -125,11 +117,13 @@ pub(super) async fn send(
             }));
         }
     }
-    if let Some(known) = &target.created {
-        let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+    if let Strategy::SearchMatch { property, .. } = &target.strategy {
         for (n, input) in inputs.iter().enumerate() {
             if matches!(&outcomes[n], Some(Ok(w)) if w.effect == Effect::Archived) {
-                known.remove(&input.key);
+                target
+                    .lookups
+                    .ids
+                    .forget(&target.object_type, property, &input.key);
             }
         }
     }

@@ -1,11 +1,11 @@
 //! Associations asked for by record fields, created once the records themselves are written.
 //!
-//! For each configured association the other records are looked up by their key
-//! (`POST /crm/v3/objects/{to}/batch/read` with `idProperty`, skipped for record ids) and linked
+//! For each configured association the other records are looked up by their key (see
+//! [`find_targets`]; skipped for record ids) and linked
 //! with `POST /crm/v4/associations/{from}/{to}/batch/create` (a given type id) or
-//! `…/batch/associate/default`. A record whose association fails is rejected as
-//! `ASSOCIATION_FAILED`: it was upserted, so replaying it re-applies the same values and retries
-//! only what failed.
+//! `…/batch/associate/default`. Every link of a record is attempted; a record with a link that
+//! fails is rejected as `ASSOCIATION_FAILED`, naming each failed key: it was upserted, so
+//! replaying it re-applies the same values and retries what failed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,33 +19,34 @@ use crate::mapping::values::Field;
 use crate::pipeline::outcome::{Outcome, Settled};
 use crate::rejection::Rejection;
 
+use super::lookup::{self, Lookup, Lookups, id_text};
+
 /// HubSpot's limit on inputs per batch request.
 const CHUNK: usize = 100;
 
-/// An id in a HubSpot body, which may be a string or (in association answers) a number.
-fn id_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Creates every association the written records in `settled` ask for; a record whose
-/// association cannot be made becomes a rejection. A fatal error leaves the records whose
-/// associations were not attempted without an outcome.
+/// Creates every association the written records in `settled` ask for. Every link of a
+/// record is attempted; a record with any link that cannot be made becomes one rejection
+/// naming each failed key and why (the links that were made stay made). A fatal error leaves
+/// the records whose associations were not all attempted without an outcome.
 pub async fn associate(
     client: &Client,
+    lookups: &Lookups,
     from_type: &str,
     specs: &[AssociationConfig],
     settled: &mut Vec<Settled>,
 ) -> Result<(), FatalError> {
+    let written: Vec<bool> = settled
+        .iter()
+        .map(|s| matches!(s.outcome, Outcome::Created | Outcome::Updated) && s.record_id.is_some())
+        .collect();
+    // Failed links by `settled` index: (association index, key, reason).
+    let mut failed: HashMap<usize, Vec<(usize, String, String)>> = HashMap::new();
     for (k, spec) in specs.iter().enumerate() {
         // Every key the record names for this association (a field may hold several).
         let items: Vec<(usize, String, String)> = settled
             .iter()
             .enumerate()
-            .filter(|(_, s)| matches!(s.outcome, Outcome::Created | Outcome::Updated))
+            .filter(|(i, _)| written[*i])
             .filter_map(|(i, s)| Some((i, s.record_id.clone()?, s)))
             .flat_map(|(i, from, s)| {
                 s.origin
@@ -58,59 +59,74 @@ pub async fn associate(
         if items.is_empty() {
             continue;
         }
-        let outcome = link(client, from_type, spec, &items).await;
-        let failures = match outcome {
-            Ok(f) => f,
+        match link(client, lookups, from_type, spec, &items).await {
+            Ok(failures) => {
+                for (i, key, reason) in failures {
+                    failed.entry(i).or_default().push((k, key, reason));
+                }
+            }
             Err(fatal) => {
                 // Records still waiting for this or a later association keep no outcome: no
                 // STATE covers them, and a rerun makes them again.
+                let mut i = 0;
                 settled.retain(|s| {
-                    let written = matches!(s.outcome, Outcome::Created | Outcome::Updated);
-                    !(written && s.origin.links.iter().any(|(n, _)| *n >= k))
+                    let keep = !(written[i] && s.origin.links.iter().any(|(n, _)| *n >= k));
+                    i += 1;
+                    keep
                 });
                 return Err(fatal);
             }
+        }
+    }
+    for (i, failures) in failed {
+        let s = &mut settled[i];
+        let what: Vec<String> = failures
+            .iter()
+            .map(|(k, key, reason)| {
+                let spec = &specs[*k];
+                format!(
+                    "to {} with {} = '{key}' failed: {reason}",
+                    spec.to_object_type, spec.to_id_property
+                )
+            })
+            .collect();
+        let made = s.origin.links.len().saturating_sub(failures.len());
+        let kept = if made > 0 {
+            format!(" ({made} other link(s) were made)")
+        } else {
+            String::new()
         };
-        let mut by_record: HashMap<usize, Vec<(String, String)>> = HashMap::new();
-        for (i, key, reason) in failures {
-            by_record.entry(i).or_default().push((key, reason));
-        }
-        for (i, failed) in by_record {
-            let s = &mut settled[i];
-            let what: Vec<String> = failed
-                .iter()
-                .map(|(key, reason)| format!("{} = '{key}' failed: {reason}", spec.to_id_property))
-                .collect();
-            let message = format!(
-                "the record was written (id {}), but its association to {} with {}",
-                s.record_id.as_deref().unwrap_or("?"),
-                spec.to_object_type,
-                what.join("; with ")
-            );
-            s.outcome = Outcome::Rejected(Rejection::local(
-                "ASSOCIATION_FAILED",
-                message,
-                Some(&spec.field),
-            ));
-        }
+        let message = format!(
+            "the record was written (id {}), but its association {}{kept}",
+            s.record_id.as_deref().unwrap_or("?"),
+            what.join("; its association ")
+        );
+        let field = failures.first().map(|(k, ..)| specs[*k].field.as_str());
+        s.outcome = Outcome::Rejected(Rejection::local("ASSOCIATION_FAILED", message, field));
     }
     Ok(())
 }
 
 /// The record ids `keys` find on the association's other type, by normalised key (several
-/// for an ambiguous search match); the inner `Err` is why the lookup failed.
+/// for an ambiguous search match): record ids as given, unique values by `batch/read`, other
+/// properties through [`lookup`] (the ids this run holds, then search, searched again once
+/// the index has caught up). The inner `Err` is why the lookup failed as a whole.
 pub(super) async fn find_targets(
     client: &Client,
+    lookups: &Lookups,
     spec: &AssociationConfig,
     keys: &[String],
-) -> Result<Result<HashMap<String, Vec<String>>, String>, FatalError> {
+) -> Result<Result<Lookup, String>, FatalError> {
     let to_type = spec.to_object_type.as_str();
     if spec.to_id_property == "hs_object_id" {
-        return Ok(Ok(keys
-            .iter()
-            .filter(|k| k.parse::<u64>().is_ok())
-            .map(|k| (k.clone(), vec![k.clone()]))
-            .collect()));
+        return Ok(Ok(Lookup {
+            found: keys
+                .iter()
+                .filter(|k| k.parse::<u64>().is_ok())
+                .map(|k| (k.clone(), vec![k.clone()]))
+                .collect(),
+            refused: HashMap::new(),
+        }));
     }
     if spec.searched {
         let kind = KeyKind::for_search(&spec.to_id_property);
@@ -121,12 +137,16 @@ pub(super) async fn find_targets(
             .into_iter()
             .collect();
         let refs: Vec<&str> = normalised.iter().map(String::as_str).collect();
-        return super::search_match::matches(client, to_type, &spec.to_id_property, &refs).await;
+        return lookup::find_searched(client, lookups, to_type, &spec.to_id_property, &refs, true)
+            .await;
     }
     Ok(client
         .find_ids(to_type, &spec.to_id_property, keys)
         .await?
-        .map(|found| found.into_iter().map(|(k, id)| (k, vec![id])).collect()))
+        .map(|found| Lookup {
+            found: found.into_iter().map(|(k, id)| (k, vec![id])).collect(),
+            refused: HashMap::new(),
+        }))
 }
 
 /// A link key as [`find_targets`] keys its answer.
@@ -146,6 +166,7 @@ pub(super) fn target_key(spec: &AssociationConfig, key: &str) -> String {
 /// key.
 async fn link(
     client: &Client,
+    lookups: &Lookups,
     from_type: &str,
     spec: &AssociationConfig,
     items: &[(usize, String, String)],
@@ -157,13 +178,23 @@ async fn link(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let (to_ids, lookup_error) = match find_targets(client, spec, &keys).await? {
-        Ok(found) => (found, None),
-        Err(reason) => (HashMap::new(), Some(reason)),
+    let (
+        Lookup {
+            found: to_ids,
+            refused,
+        },
+        lookup_error,
+    ) = match find_targets(client, lookups, spec, &keys).await? {
+        Ok(lookup) => (lookup, None),
+        Err(reason) => (Lookup::default(), Some(reason)),
     };
     let mut failures = Vec::new();
     let mut pairs = Vec::new();
     for (i, from, key) in items {
+        if let Some(reason) = refused.get(&target_key(spec, key)) {
+            failures.push((*i, key.clone(), reason.clone()));
+            continue;
+        }
         match to_ids.get(&target_key(spec, key)).map(Vec::as_slice) {
             Some([to]) => pairs.push((*i, from.clone(), to.clone())),
             Some(several) if several.len() > 1 => failures.push((

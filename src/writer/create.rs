@@ -73,7 +73,7 @@ async fn inline_links<'a>(
         if keys.is_empty() {
             continue;
         }
-        let found = match associations::find_targets(client, spec, &keys).await? {
+        let found = match associations::find_targets(client, &target.lookups, spec, &keys).await? {
             Ok(found) => found,
             Err(reason) => {
                 for i in &inputs {
@@ -118,7 +118,12 @@ async fn inline_links<'a>(
                 .flat_map(|o| &o.links)
                 .filter(|(n, _)| *n == k)
             {
-                match found.get(&associations::target_key(spec, key)).map(Vec::as_slice) {
+                let target_key = associations::target_key(spec, key);
+                if let Some(reason) = found.refused.get(&target_key) {
+                    failed.push(reason.clone());
+                    continue;
+                }
+                match found.found.get(&target_key).map(Vec::as_slice) {
                     Some([id]) => links.entry(input.trace_id()).or_default().push(json!({
                         "to": {"id": id},
                         "types": [{"associationCategory": spec.category.as_str(), "associationTypeId": type_id}],

@@ -12,6 +12,7 @@ mod archive;
 mod associations;
 mod by_id;
 mod create;
+pub mod lookup;
 pub mod removal;
 mod search_match;
 mod update;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 pub use associations::associate;
+use lookup::Lookups;
 
 use crate::config::WriteMode;
 use crate::error::FatalError;
@@ -114,13 +116,10 @@ pub struct Target {
     pub strategy: Strategy,
     /// Associations the records ask for.
     pub associations: Vec<crate::config::AssociationConfig>,
-    /// For [`Strategy::SearchMatch`]: the records this run created, by key, which search may
-    /// not find yet. Shared by every batch writing the type by that property.
-    pub created: Option<Arc<KnownKeys>>,
+    /// The run's key → id lookups (the ids it holds, how long search may lag), shared by
+    /// every batch.
+    pub lookups: Arc<Lookups>,
 }
-
-/// Keys (normalised) → record ids, of records created in this run.
-pub type KnownKeys = std::sync::Mutex<HashMap<String, String>>;
 
 /// What HubSpot did with one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +175,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
                 }
             }
             Ok(GroupReply::PerInput(outcomes)) => {
+                remember_written(&target, group.iter().zip(&outcomes));
                 for (input, outcome) in group.into_iter().zip(outcomes) {
                     settle_input(&mut settled, input, outcome, &mut resend);
                 }
@@ -208,6 +208,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
                     .pop()
                     .unwrap_or_else(|| Err(not_acknowledged(&single))),
             };
+            remember_written(&target, [(&single, &outcome)]);
             let Some(origin) = single.origins.pop() else {
                 continue;
             };
@@ -225,6 +226,7 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
     } else {
         associate(
             &client,
+            &target.lookups,
             &target.object_type,
             &target.associations,
             &mut settled,
@@ -238,6 +240,23 @@ pub async fn write_batch(client: Arc<Client>, target: Target, batch: Batch) -> B
         settled,
         fatal,
     }
+}
+
+/// Tells the run's lookups which records were written, so links to them are found before
+/// HubSpot's search index holds them.
+fn remember_written<'a>(
+    target: &Target,
+    written: impl IntoIterator<Item = (&'a Input, &'a InputOutcome)>,
+) {
+    let written = written
+        .into_iter()
+        .filter_map(|(input, outcome)| match outcome {
+            Ok(w) if matches!(w.effect, Effect::Created | Effect::Updated) => {
+                Some((&input.properties, w.id.as_str()))
+            }
+            _ => None,
+        });
+    target.lookups.ids.written(&target.object_type, written);
 }
 
 fn to_outcome(r: InputOutcome) -> Outcome {

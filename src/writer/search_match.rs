@@ -1,93 +1,25 @@
 //! `match_property`: records found by searching a property without unique values (companies'
 //! `domain`, a deal's name).
 //!
-//! The batch's keys go to `POST …/search` as one `IN` filter of up to 100 values (paged, at
-//! most HubSpot's 10,000 results), paced by the search limit. Each key then has no match
+//! The batch's keys are found through [`lookup`](super::lookup): the ids this run holds, then
+//! `POST …/search` with `IN` filters sized to HubSpot's body limit. Each key then has no match
 //! (created, or by `write_mode` `NOT_FOUND` / ...), one (updated by id, or `SKIPPED` for
 //! `create_only`), or several (`AMBIGUOUS_MATCH`, listing the ids). HubSpot's search index
 //! lags behind writes, so the keys this run created are remembered and updated by id even
-//! when search cannot find them yet: a key seen twice never creates two records.
+//! when search cannot find them yet: a key seen twice never creates two records. Before
+//! `update_only` declares a key `NOT_FOUND`, it searches again once the index has caught up;
+//! a key with no match is created at once (waiting for every new key would make a first load
+//! several times slower).
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
-
+use super::lookup::find_searched;
 use super::{Effect, GroupReply, InputOutcome, Target, Written, by_id, create};
 use crate::config::WriteMode;
 use crate::error::FatalError;
 use crate::hubspot::Client;
-use crate::mapping::keys::KeyKind;
-use crate::mapping::values::Field;
 use crate::pipeline::batch::Input;
 use crate::rejection::Rejection;
-
-/// Keys per search request (HubSpot's `IN` limit, as the emulator applies it).
-const KEYS_PER_SEARCH: usize = 100;
-/// Results per search page (HubSpot's maximum `limit`).
-const PAGE: usize = 200;
-/// Results a search can page through.
-const MAX_RESULTS: usize = 10_000;
-
-/// The records each key matches, by key; the inner `Err` says why the search failed.
-pub(super) async fn matches(
-    client: &Client,
-    object_type: &str,
-    property: &str,
-    keys: &[&str],
-) -> Result<Result<HashMap<String, Vec<String>>, String>, FatalError> {
-    let kind = KeyKind::for_search(property);
-    let mut found: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in keys.chunks(KEYS_PER_SEARCH) {
-        let mut after: Option<String> = None;
-        let mut seen = 0usize;
-        loop {
-            let mut body = json!({
-                "filterGroups": [{"filters": [{"propertyName": property, "operator": "IN", "values": chunk}]}],
-                "properties": [property],
-                "limit": PAGE,
-            });
-            if let Some(a) = &after {
-                body["after"] = json!(a);
-            }
-            let answer = match client.search(object_type, &body).await? {
-                Ok(a) => a,
-                Err(reason) => return Ok(Err(reason)),
-            };
-            let results = answer["results"].as_array().cloned().unwrap_or_default();
-            seen += results.len();
-            for r in &results {
-                let Some(id) = id_text(&r["id"]) else {
-                    continue;
-                };
-                let value = r["properties"][property].as_str().unwrap_or_default();
-                if let Ok(key) = kind.normalise(Some(&Field::Text(value.into()))) {
-                    let ids = found.entry(key).or_default();
-                    if !ids.contains(&id) {
-                        ids.push(id);
-                    }
-                }
-            }
-            after = answer["paging"]["next"]["after"].as_str().map(String::from);
-            if after.is_none() || results.is_empty() {
-                break;
-            }
-            if seen + PAGE > MAX_RESULTS {
-                return Ok(Err(format!(
-                    "search for these {property} values matched more than {MAX_RESULTS} records, more than HubSpot lets a search page through"
-                )));
-            }
-        }
-    }
-    Ok(Ok(found))
-}
-
-fn id_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
 
 /// Writes `group`, each input matched to a record by searching `property`.
 pub(super) async fn send(
@@ -97,31 +29,27 @@ pub(super) async fn send(
     write_mode: WriteMode,
     group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let remembered: HashMap<String, String> = match &target.created {
-        Some(known) => {
-            let known = known.lock().unwrap_or_else(|e| e.into_inner());
-            group
-                .iter()
-                .filter_map(|i| known.get(&i.key).map(|id| (i.key.clone(), id.clone())))
-                .collect()
-        }
-        None => HashMap::new(),
-    };
-    let unknown: Vec<&str> = group
-        .iter()
-        .map(|i| i.key.as_str())
-        .filter(|k| !remembered.contains_key(*k))
-        .collect();
-    let found = if unknown.is_empty() {
-        HashMap::new()
-    } else {
-        match matches(client, &target.object_type, property, &unknown).await? {
-            Ok(found) => found,
-            Err(reason) => {
-                // Not about any one input: splitting the batch would only repeat the search.
-                let rejection = Rejection::local("LOOKUP_FAILED", reason, Some(property));
-                return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
-            }
+    let keys: Vec<&str> = group.iter().map(|i| i.key.as_str()).collect();
+    let remembered = target
+        .lookups
+        .ids
+        .get(&target.object_type, property, keys.iter().copied());
+    let catch_up = write_mode == WriteMode::UpdateOnly;
+    let lookup = match find_searched(
+        client,
+        &target.lookups,
+        &target.object_type,
+        property,
+        &keys,
+        catch_up,
+    )
+    .await?
+    {
+        Ok(lookup) => lookup,
+        Err(reason) => {
+            // Not about any one input: splitting the batch would only repeat the search.
+            let rejection = Rejection::local("LOOKUP_FAILED", reason, Some(property));
+            return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
         }
     };
     enum Plan {
@@ -132,10 +60,14 @@ pub(super) async fn send(
     let plans: Vec<Plan> = group
         .iter()
         .map(|input| {
-            let ids: Vec<String> = match remembered.get(&input.key) {
-                Some(id) => vec![id.clone()],
-                None => found.get(&input.key).cloned().unwrap_or_default(),
-            };
+            if let Some(reason) = lookup.refused.get(&input.key) {
+                return Plan::Done(Err(Rejection::local(
+                    "LOOKUP_FAILED",
+                    reason.clone(),
+                    Some(property),
+                )));
+            }
+            let ids = lookup.found.get(&input.key).cloned().unwrap_or_default();
             match (ids.as_slice(), write_mode) {
                 ([], WriteMode::UpdateOnly) => Plan::Done(Err(Rejection::local(
                     "NOT_FOUND",
@@ -198,11 +130,11 @@ pub(super) async fn send(
         .map(|(i, _)| *i)
         .collect();
     if !stale.is_empty() {
-        if let Some(known) = &target.created {
-            let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
-            for input in &stale {
-                known.remove(&input.key);
-            }
+        for input in &stale {
+            target
+                .lookups
+                .ids
+                .forget(&target.object_type, property, &input.key);
         }
         tracing::debug!(
             inputs = stale.len(),
@@ -222,12 +154,12 @@ pub(super) async fn send(
         Ok(created) => created,
         Err(split) => return Ok(split),
     };
-    if let Some(known) = &target.created {
-        let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
-        for input in &creates {
-            if let Some(Ok(w)) = created.get(&input.trace_id()) {
-                known.insert(input.key.clone(), w.id.clone());
-            }
+    for input in &creates {
+        if let Some(Ok(w)) = created.get(&input.trace_id()) {
+            target
+                .lookups
+                .ids
+                .insert(&target.object_type, property, &input.key, &w.id);
         }
     }
     let outcomes = group
