@@ -100,7 +100,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         kind: SettingKind::String,
         default: None,
         secret: false,
-        description: "When set, the end-of-run summary (counts per stream and in total) is written to this file as one JSON document.",
+        description: "When set, the end-of-run summary is written to this file as one JSON document: counts per stream and in total, rejections by category, code and property, the run's start, end and exit status. May hold {run_started}, as rejected_records_path does.",
     },
     SettingDoc {
         name: "batch_size",
@@ -533,7 +533,8 @@ impl Config {
     }
 
     /// Validates an already merged JSON object.
-    pub fn from_value(value: Value) -> Result<Self, ConfigError> {
+    pub fn from_value(mut value: Value) -> Result<Self, ConfigError> {
+        numbers_from_strings(&mut value)?;
         let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(setting_error)?;
         let credentials = match (
             raw.access_token,
@@ -750,6 +751,37 @@ fn insert_path(map: &mut Map<String, Value>, path: &[&str], value: Value) {
     }
 }
 
+/// Number and boolean settings written as JSON strings (`"0.9"`, `"true"`), as `meltano config
+/// set` writes settings it has no kind for, read as the numbers and booleans they spell.
+fn numbers_from_strings(config: &mut Value) -> Result<(), ConfigError> {
+    let Value::Object(map) = config else {
+        return Ok(());
+    };
+    for doc in SETTINGS {
+        if !matches!(
+            doc.kind,
+            SettingKind::Integer | SettingKind::Number | SettingKind::Boolean
+        ) {
+            continue;
+        }
+        if let Some(Value::String(text)) = map.get(doc.name) {
+            let parsed = env_value(doc, doc.name, text).map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "{}: \"{text}\" is not {}",
+                    doc.name,
+                    match doc.kind {
+                        SettingKind::Boolean => "true or false",
+                        SettingKind::Integer => "a whole number",
+                        _ => "a number",
+                    }
+                ))
+            })?;
+            map.insert(doc.name.to_string(), parsed);
+        }
+    }
+    Ok(())
+}
+
 fn env_value(doc: &SettingDoc, var: &str, text: &str) -> Result<Value, ConfigError> {
     let err = |reason: &str| ConfigError::Env {
         var: var.to_string(),
@@ -857,6 +889,24 @@ mod tests {
         assert!(
             err.to_string().contains("unknown field `batchsize`"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn numbers_and_booleans_written_as_strings_are_read_as_such() {
+        // What `meltano config set` writes for a setting declared without a kind.
+        let c = Config::from_value(json!({"access_token": "t", "max_reject_rate": "0.9",
+            "batch_size": " 50", "fail_on_reject": "true", "search_lag_ms": "0"}))
+        .unwrap();
+        assert_eq!(c.max_reject_rate, 0.9);
+        assert_eq!(c.batch_size, 50);
+        assert!(c.fail_on_reject);
+        assert!(c.search_lag.is_zero());
+        let err = Config::from_value(json!({"access_token": "t", "max_reject_rate": "most"}))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: max_reject_rate: \"most\" is not a number"
         );
     }
 
@@ -972,7 +1022,7 @@ mod error_tests {
     fn errors_name_the_setting_and_never_show_a_secret_or_userinfo() {
         let err = |v: Value| Config::from_value(v).unwrap_err().to_string();
         insta::assert_snapshot!(err(json!({"access_token": 8675309123456789u64})), @"invalid configuration: access_token: not a string (the value is not shown: it is a secret)");
-        insta::assert_snapshot!(err(json!({"access_token": "t", "batch_size": "eight"})), @r#"invalid configuration: batch_size: invalid type: string "eight", expected u64"#);
+        insta::assert_snapshot!(err(json!({"access_token": "t", "batch_size": "eight"})), @r#"invalid configuration: batch_size: "eight" is not a whole number"#);
         insta::assert_snapshot!(err(json!({"access_token": "t", "streams": {"c": {"object_type": 5}}})), @"invalid configuration: streams.c.object_type: invalid type: integer `5`, expected a string");
         insta::assert_snapshot!(err(json!({"access_token": "t", "base_url": "https://user:hunter2@api.hubapi.com"})), @r#"invalid configuration: base_url "https://***@api.hubapi.com" holds a user name or password; credentials go in access_token or the OAuth settings, never in the URL"#);
         assert!(

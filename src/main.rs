@@ -1,5 +1,6 @@
 //! `target-hubspot`: CLI entry. Arguments → config → run → exit code.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use target_hubspot::hubspot::{Client, Limits};
 use target_hubspot::ledger::Ledger;
 use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
+use target_hubspot::output::report::ExitStatus;
 use target_hubspot::{about, check, input, run};
 
 /// Exit codes; documented in the README.
@@ -56,7 +58,7 @@ fn init_logging(requested: Option<LogFormat>) -> LogFormat {
         })
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| target_hubspot::output::progress::LogWriter)
         .with_env_filter(filter)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
@@ -98,7 +100,7 @@ fn critical(error: &FatalError) -> ExitCode {
     ExitCode::from(exit::FATAL)
 }
 
-/// Where rejected records go: the configured file, unless that is the file being replayed.
+/// `--check`: the credentials, and every configured stream set up as a run would.
 async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
     let columns = match &args.input {
         Some(path) => match check::columns(path, args.input_format, args.stream.as_deref()) {
@@ -110,7 +112,9 @@ async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
     match check::check(config, client, &columns).await {
         Err(fatal) => critical(&fatal),
         Ok(0) => {
-            tracing::info!("check passed: credentials accepted and every stream can be upserted");
+            tracing::info!(
+                "check passed: credentials accepted and every configured stream can be written as configured"
+            );
             ExitCode::SUCCESS
         }
         Ok(problems) => {
@@ -313,9 +317,34 @@ async fn run_target() -> ExitCode {
             dry.writes.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
+    let interrupted_code = signal_code.load(std::sync::atomic::Ordering::SeqCst);
+    let rejected_fail = fail_on_reject && end.summary.rejected() > 0;
+    let status = match (&end.fatal, end.interrupted) {
+        (Some(_), _) => ExitStatus {
+            code: exit::FATAL,
+            meaning: "fatal",
+        },
+        (None, true) => ExitStatus {
+            code: interrupted_code,
+            meaning: "interrupted",
+        },
+        (None, false) if rejected_fail => ExitStatus {
+            code: exit::REJECTED,
+            meaning: "rejected",
+        },
+        (None, false) => ExitStatus {
+            code: 0,
+            meaning: "ok",
+        },
+    };
     if let Some(path) = &summary_path {
-        let text = format!("{:#}\n", end.summary.to_json());
-        if let Err(e) = std::fs::write(path, text) {
+        let path = PathBuf::from(
+            path.display()
+                .to_string()
+                .replace(rejected::RUN_STARTED_PLACEHOLDER, &run_started),
+        );
+        let text = format!("{:#}\n", end.summary.to_json(status));
+        if let Err(e) = std::fs::write(&path, text) {
             return critical(&FatalError::Io(format!(
                 "cannot write summary_path {}: {e}",
                 path.display()
@@ -326,20 +355,18 @@ async fn run_target() -> ExitCode {
         return critical(fatal);
     }
     if end.interrupted {
-        let code = signal_code.load(std::sync::atomic::Ordering::SeqCst);
         tracing::warn!(
             "stopped by a signal; the last safe STATE was written, and records not covered by it are sent again by the next run"
         );
-        return ExitCode::from(code);
+        return ExitCode::from(status.code);
     }
-    if fail_on_reject && end.summary.rejected() > 0 {
+    if rejected_fail {
         tracing::error!(
             "{} record(s) rejected and fail_on_reject is set",
             end.summary.rejected()
         );
-        return ExitCode::from(exit::REJECTED);
     }
-    ExitCode::SUCCESS
+    ExitCode::from(status.code)
 }
 
 /// jemalloc: records are allocated on the mapping threads and freed on the batch tasks', which

@@ -183,6 +183,7 @@ pub async fn run<W: Write>(
         mut progress,
     } = outputs;
     let started = Instant::now();
+    let started_at = time::OffsetDateTime::now_utc();
     // A dry run writes no STATE: nothing it read was loaded.
     let client_is_live = client.dry_run.is_none();
     let max_reject_rate = config.max_reject_rate;
@@ -370,6 +371,7 @@ pub async fn run<W: Write>(
     {
         fatal = Some(e.into());
     }
+    r.sink.log_dry_run();
     if let Err(e) = r.sink.sync() {
         fatal.get_or_insert(FatalError::Io(format!(
             "cannot write {}: {e}",
@@ -388,6 +390,7 @@ pub async fn run<W: Write>(
         retries: counters.retries.load(Ordering::Relaxed),
         rate_limited: counters.rate_limited.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
+        started_at: Some(started_at),
     };
     RunEnd {
         summary,
@@ -606,9 +609,7 @@ impl<W: Write> Runner<W> {
             loaded: self.streams.iter().map(|s| s.stats.loaded()).sum(),
             rejected: self.streams.iter().map(|s| s.stats.rejected_total()).sum(),
             waiting: self.tracker.unsettled() as u64,
-            rate_wait: Duration::from_millis(
-                self.client.counters.rate_wait_ms.load(Ordering::Relaxed),
-            ),
+            rate_wait: self.client.counters.rate_wait.total(),
             read_by_stream: self
                 .streams
                 .iter()
@@ -901,7 +902,7 @@ impl<W: Write> Runner<W> {
             outcomes: tripped.outcomes,
             max: self.config.max_reject_rate,
             top: format!("{top}{replay}"),
-            path: self.sink.path().display().to_string(),
+            path: self.sink.written(),
         })
     }
 

@@ -72,7 +72,7 @@ async fn a_long_run_logs_progress_metric_lines_and_a_summary_that_adds_up() {
         "152 read, 151 upserted, 1 rejected, 0 in flight or waiting"
     );
     assert!(
-        rest.ends_with(" records/s; 0.0 s spent by requests waiting on the rate limit"),
+        rest.ends_with(" records/s; requests waited 0.0 s on the rate limit"),
         "{line}"
     );
 
@@ -263,5 +263,108 @@ async fn under_meltanos_structured_logging_config_the_logs_are_json_at_its_level
     assert!(
         lines.iter().all(|l| l["levelname"] == "WARNING"),
         "only WARNING and above: {stderr}"
+    );
+}
+
+/// Six contacts: two good, two without an email, two with a revenue that is not a number.
+fn mixed_contacts() -> String {
+    let mut input = vec![schema("contacts")];
+    for fields in [
+        json!({"email": "good1@example.com"}),
+        json!({"firstname": "no email"}),
+        json!({"email": "bad1@example.com", "annualrevenue": "lots"}),
+        json!({"email": "good2@example.com"}),
+        json!({"firstname": "no email either"}),
+        json!({"email": "bad2@example.com", "annualrevenue": "1,2,3"}),
+    ] {
+        input.push(record("contacts", fields));
+    }
+    singer(&input)
+}
+
+#[tokio::test]
+async fn the_summary_document_is_pinned_and_its_path_takes_run_started() {
+    let (_hub, work, config) = start(
+        Settings::default(),
+        json!({"summary_path": "SUMMARY_DIR/summary-{run_started}.json", "max_reject_rate": 1}),
+    )
+    .await;
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("SUMMARY_DIR", work.dir.path().to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    let out = run_config(&config, &mixed_contacts()).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let written: Vec<std::path::PathBuf> = std::fs::read_dir(work.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("summary-"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let name = written[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        !name.contains('{') && name.len() == "summary-20261206T174133Z.json".len(),
+        "{name}"
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&written[0]).unwrap()).unwrap();
+    insta::assert_json_snapshot!(summary, {
+        ".started_at" => "[time]",
+        ".ended_at" => "[time]",
+        ".elapsed_s" => "[seconds]",
+        ".requests" => "[count]",
+    });
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_each_reason_once_with_a_count_and_an_example() {
+    let (_hub, _work, config) = start(Settings::default(), json!({"max_reject_rate": 1})).await;
+    let mut input = mixed_contacts();
+    // Many more of one reason: still one line.
+    for i in 0..50 {
+        input.push_str(&singer(&[record(
+            "contacts",
+            json!({"firstname": format!("n{i}")}),
+        )]));
+    }
+    let out = run(&["--config", config.to_str().unwrap(), "--dry-run"], &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("would be rejected"))
+        .map(|l| l.split_once("dry run: ").map_or(l, |(_, rest)| rest))
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"));
+}
+
+#[tokio::test]
+async fn a_critical_stop_names_the_rejected_files_written_not_the_template() {
+    let (_hub, work, config) = start(
+        Settings::default(),
+        json!({"rejected_records_path": "REJ_DIR/rejected-{stream}.jsonl"}),
+    )
+    .await;
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("REJ_DIR", work.dir.path().to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    let mut input = vec![schema("contacts")];
+    input.extend((0..150).map(|i| record("contacts", json!({"firstname": format!("n{i}")}))));
+    let out = run_config(&config, &singer(&input)).await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let expected = work.path("rejected-contacts.jsonl");
+    assert!(expected.exists());
+    assert!(
+        out.critical().ends_with(&format!(
+            "the rejected records are in {}",
+            expected.display()
+        )),
+        "{}",
+        out.critical()
     );
 }

@@ -633,7 +633,10 @@ async fn a_dry_run_serialises_exactly_the_requests_a_real_run_sends_and_sends_no
     );
     assert!(
         dry.stderr
-            .contains("dry run: line 252 (stream contacts) would be rejected: MISSING_KEY"),
+            .contains("dry run: 1 record(s) would be rejected as MISSING_KEY")
+            && dry
+                .stderr
+                .contains("the first: line 252 (stream contacts): "),
         "{}",
         dry.stderr
     );

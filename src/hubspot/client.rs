@@ -76,6 +76,57 @@ enum Step {
     },
 }
 
+/// Wall-clock time during which at least one of several concurrent waits was going on (the
+/// union of their intervals, not their sum).
+#[derive(Debug, Default)]
+pub struct WaitClock {
+    inner: std::sync::Mutex<WaitClockInner>,
+}
+
+#[derive(Debug, Default)]
+struct WaitClockInner {
+    waiting: usize,
+    since: Option<std::time::Instant>,
+    total: Duration,
+}
+
+/// One wait, counted until dropped.
+pub struct Waiting<'a>(&'a WaitClock);
+
+impl WaitClock {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WaitClockInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a wait; it ends when the guard is dropped.
+    pub fn start(&self) -> Waiting<'_> {
+        let mut inner = self.lock();
+        if inner.waiting == 0 {
+            inner.since = Some(std::time::Instant::now());
+        }
+        inner.waiting += 1;
+        Waiting(self)
+    }
+
+    /// The time so far during which anything waited.
+    pub fn total(&self) -> Duration {
+        let inner = self.lock();
+        inner.total + inner.since.map(|s| s.elapsed()).unwrap_or_default()
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.waiting = inner.waiting.saturating_sub(1);
+        if inner.waiting == 0
+            && let Some(since) = inner.since.take()
+        {
+            inner.total += since.elapsed();
+        }
+    }
+}
+
 /// Request counters for the summary.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -85,8 +136,9 @@ pub struct Counters {
     pub retries: AtomicU64,
     /// 429 answers.
     pub rate_limited: AtomicU64,
-    /// Milliseconds requests spent waiting for the pacer (the rate limit), summed.
-    pub rate_wait_ms: AtomicU64,
+    /// Wall-clock time during which at least one request waited for the pacer (the rate
+    /// limit).
+    pub rate_wait: WaitClock,
     /// Request durations since they were last taken: `(endpoint, HTTP status or 0)` →
     /// `(count, total seconds)`.
     timings: std::sync::Mutex<std::collections::BTreeMap<(String, u16), (u64, f64)>>,
@@ -490,7 +542,7 @@ impl Client {
                 }
                 permit = self.wire.acquire() => permit.map_err(|_| SendFailure::Fatal(FatalError::Interrupted))?,
             };
-            let waiting = std::time::Instant::now();
+            let waiting = self.counters.rate_wait.start();
             let sent = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => {
@@ -503,9 +555,7 @@ impl Client {
                     }
                 } => sent,
             };
-            self.counters
-                .rate_wait_ms
-                .fetch_add(waiting.elapsed().as_millis() as u64, Ordering::Relaxed);
+            drop(waiting);
             let token = self
                 .auth
                 .bearer(&self.http)

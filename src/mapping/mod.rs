@@ -313,7 +313,9 @@ impl StreamMapping {
             (Matching::IdField(f), _) => {
                 format!("updates {t} by the record ids in field {f}, never creates")
             }
-            (Matching::Nothing, _) => format!("creates every record as a new {t} (no key)"),
+            (Matching::Nothing, _) => {
+                format!("creates a new {t} record for every record read (no key)")
+            }
             (Matching::SearchProperty(p), WriteMode::Upsert) => {
                 format!("finds {t} by searching {p}: updates one match, creates when none")
             }

@@ -8,7 +8,7 @@
 //! start, UTC, `YYYYMMDDTHHMMSSZ`). Files are created readable by their owner only (0600):
 //! they hold the records, which are often personal data.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -68,12 +68,15 @@ pub struct RejectedSink {
     files: HashMap<PathBuf, BufWriter<File>>,
     paths: HashMap<String, PathBuf>,
     schemas_written: HashSet<String>,
-    /// In a dry run: nothing is written; the first rejections are logged instead.
-    dry_run: Option<u64>,
+    /// In a dry run: nothing is written; rejections are counted by reason instead.
+    dry_run: Option<DryRunRejections>,
 }
 
-/// How many local rejections a dry run logs one by one.
-const DRY_RUN_LOGGED: u64 = 20;
+/// A dry run's rejections by `(category, code, property)`: how many, and the first one.
+type DryRunRejections = BTreeMap<(String, String, String), (u64, String)>;
+
+/// Characters of a rejection message a dry run's log quotes.
+const QUOTED_MESSAGE: usize = 300;
 
 impl RejectedSink {
     /// A sink that appends to `template` with its placeholders filled in. `input` is the file
@@ -93,15 +96,55 @@ impl RejectedSink {
         }
     }
 
-    /// The same sink for a dry run: it writes no file and logs the first rejections.
+    /// The same sink for a dry run: it writes no file and counts rejections by reason
+    /// ([`RejectedSink::log_dry_run`]).
     pub fn dry_run(mut self) -> Self {
-        self.dry_run = Some(0);
+        self.dry_run = Some(BTreeMap::new());
         self
     }
 
     /// The configured path, `{run_started}` filled in (for messages).
     pub fn path(&self) -> &Path {
         Path::new(&self.template)
+    }
+
+    /// The files this run wrote rejections to, for messages: their names (the first five and
+    /// how many more), or the configured path when there are none yet.
+    pub fn written(&self) -> String {
+        let mut paths: Vec<&PathBuf> = self.files.keys().collect();
+        paths.sort();
+        match paths.as_slice() {
+            [] => self.template.clone(),
+            [one] => one.display().to_string(),
+            many => {
+                let mut names: Vec<String> = many
+                    .iter()
+                    .take(5)
+                    .map(|p| p.display().to_string())
+                    .collect();
+                if many.len() > 5 {
+                    names.push(format!("and {} more", many.len() - 5));
+                }
+                names.join(", ")
+            }
+        }
+    }
+
+    /// Logs a dry run's rejections: one line per reason, with its count and one example.
+    pub fn log_dry_run(&self) {
+        let Some(reasons) = &self.dry_run else {
+            return;
+        };
+        for ((category, code, property), (n, example)) in reasons {
+            let mut reason = category.clone();
+            for part in [code, property].into_iter().filter(|p| !p.is_empty()) {
+                reason.push('/');
+                reason.push_str(part);
+            }
+            tracing::warn!(
+                "dry run: {n} record(s) would be rejected as {reason}; the first: {example}"
+            );
+        }
     }
 
     /// Where `stream`'s rejections go.
@@ -168,17 +211,22 @@ impl RejectedSink {
         line: u64,
     ) -> std::io::Result<()> {
         let stream = schema.stream;
-        if let Some(logged) = &mut self.dry_run {
-            *logged += 1;
-            if *logged <= DRY_RUN_LOGGED {
-                tracing::warn!(
-                    "dry run: line {line} (stream {stream}) would be rejected: {}: {}",
-                    error.category,
-                    error.message
-                );
-            } else if *logged == DRY_RUN_LOGGED + 1 {
-                tracing::warn!("dry run: further rejections are counted in the summary only");
-            }
+        if let Some(reasons) = &mut self.dry_run {
+            let key = (
+                error.category.clone(),
+                error.code.as_deref().unwrap_or_default().to_string(),
+                error.property.as_deref().unwrap_or_default().to_string(),
+            );
+            let (n, _) = reasons.entry(key).or_insert_with(|| {
+                let message: String = error.message.chars().take(QUOTED_MESSAGE).collect();
+                let cut = if message.len() < error.message.len() {
+                    "…"
+                } else {
+                    ""
+                };
+                (0, format!("line {line} (stream {stream}): {message}{cut}"))
+            });
+            *n += 1;
             return Ok(());
         }
         let first = !self.schemas_written.contains(stream);

@@ -15,6 +15,33 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::pipeline::outcome::Outcome;
+use crate::pipeline::reject_rate::Reason;
+
+/// `(category, code, property)` → count, as `[{"category", "code", "property", "count"}]`
+/// (most common first).
+fn reasons_as_list<S: serde::Serializer>(
+    reasons: &BTreeMap<Reason, u64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        category: &'a str,
+        code: Option<&'a str>,
+        property: Option<&'a str>,
+        count: u64,
+    }
+    let mut list: Vec<Entry<'_>> = reasons
+        .iter()
+        .map(|((category, code, property), count)| Entry {
+            category,
+            code: code.as_deref(),
+            property: property.as_deref(),
+            count: *count,
+        })
+        .collect();
+    list.sort_by_key(|e| std::cmp::Reverse(e.count));
+    serializer.collect_seq(list)
+}
 
 /// What happened to one stream's records.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -39,6 +66,9 @@ pub struct StreamStats {
     pub removed: u64,
     /// Rejected records by category.
     pub rejected: BTreeMap<String, u64>,
+    /// Rejected records by category, code and property.
+    #[serde(serialize_with = "reasons_as_list")]
+    pub rejections: BTreeMap<Reason, u64>,
     /// Fields that matched no property and were not sent.
     pub ignored_fields: BTreeSet<String>,
     /// Fields that matched read-only or calculated properties and were not sent.
@@ -51,7 +81,11 @@ impl StreamStats {
     /// Counts one outcome; `merged` when the record rode on an earlier record's input.
     pub fn count(&mut self, outcome: &Outcome, merged: bool) {
         match outcome {
-            Outcome::Rejected(r) => *self.rejected.entry(r.category.clone()).or_default() += 1,
+            Outcome::Rejected(r) => {
+                *self.rejected.entry(r.category.clone()).or_default() += 1;
+                let reason = (r.category.clone(), r.code.clone(), r.property.clone());
+                *self.rejections.entry(reason).or_default() += 1;
+            }
             Outcome::Skipped => self.skipped += 1,
             Outcome::Archived => self.archived += 1,
             Outcome::Unchanged => self.unchanged += 1,
@@ -85,17 +119,40 @@ pub struct Summary {
     pub rate_limited: u64,
     /// Wall time.
     pub elapsed: Duration,
+    /// When the run started.
+    pub started_at: Option<time::OffsetDateTime>,
+}
+
+/// How the process ends, for the summary document.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ExitStatus {
+    /// The exit code.
+    pub code: u8,
+    /// What it means: `ok`, `fatal`, `rejected` (`fail_on_reject`) or `interrupted`.
+    pub meaning: &'static str,
 }
 
 /// The summary as one JSON document (`summary_path`).
 #[derive(Serialize)]
 struct SummaryDocument<'a> {
+    started_at: Option<String>,
+    ended_at: Option<String>,
+    exit_status: ExitStatus,
     streams: &'a BTreeMap<String, StreamStats>,
     total: Totals,
+    #[serde(serialize_with = "reasons_as_list")]
+    rejections: BTreeMap<Reason, u64>,
     requests: u64,
     retries: u64,
     rate_limited: u64,
     elapsed_s: f64,
+}
+
+/// RFC 3339, UTC.
+fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 /// Counts over every stream.
@@ -144,9 +201,20 @@ impl Summary {
             })
     }
 
-    /// The summary as the JSON document `summary_path` holds.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The summary as the JSON document `summary_path` holds, for a run that ends now with
+    /// `exit_status`.
+    pub fn to_json(&self, exit_status: ExitStatus) -> serde_json::Value {
+        let mut rejections: BTreeMap<Reason, u64> = BTreeMap::new();
+        for s in self.streams.values() {
+            for (reason, n) in &s.rejections {
+                *rejections.entry(reason.clone()).or_default() += n;
+            }
+        }
         serde_json::to_value(SummaryDocument {
+            started_at: self.started_at.and_then(rfc3339),
+            ended_at: rfc3339(time::OffsetDateTime::now_utc()),
+            exit_status,
+            rejections,
             streams: &self.streams,
             total: self.totals(),
             requests: self.requests,
@@ -220,7 +288,7 @@ impl Summary {
         }
         let t = self.totals();
         let text = format!(
-            "total: read {} = created {} + updated {} + merged {}{}{}{} + rejected {}{}; {} requests, {} retries, {} rate-limited (429); {:.1} s, {:.0} records/s",
+            "total: read {} = created {} + updated {} + merged {}{}{}{} + rejected {}{}; {}, {}, {} rate-limited (429); {:.1} s, {:.0} records/s",
             t.read,
             t.created,
             t.updated,
@@ -230,8 +298,8 @@ impl Summary {
             skipped_part(t.unchanged, "unchanged"),
             t.rejected,
             removed_part(t.removed),
-            self.requests,
-            self.retries,
+            plural(self.requests, "request"),
+            plural(self.retries, "retry"),
             self.rate_limited,
             secs,
             t.read as f64 / secs
@@ -256,6 +324,15 @@ impl Summary {
         } else {
             tracing::info!("{text}");
         }
+    }
+}
+
+/// `1 request`, `2 requests`; `1 retry`, `2 retries`.
+fn plural(n: u64, one: &str) -> String {
+    match (n, one.strip_suffix('y')) {
+        (1, _) => format!("{n} {one}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {one}s"),
     }
 }
 
