@@ -92,7 +92,8 @@ impl TokenSource {
                 }
             };
             let status = resp.status();
-            let Ok(body) = super::client::read_capped(resp).await else {
+            let Ok(body) = super::client::read_capped(resp, super::client::MAX_BODY_BYTES).await
+            else {
                 last_error = format!(
                     "the token answer was cut off or larger than {} MiB",
                     super::client::MAX_BODY_BYTES >> 20

@@ -745,7 +745,8 @@ impl Client {
                 url.path()
             )));
         }
-        let bytes = match read_capped(response).await {
+        let cap = answer_cap(body.as_ref().map_or(0, Bytes::len));
+        let bytes = match read_capped(response, cap).await {
             Ok(b) => b,
             Err(BodyError::Transport(e)) => {
                 let reason = format!(
@@ -756,8 +757,8 @@ impl Client {
             }
             Err(BodyError::TooLarge) => {
                 let reason = format!(
-                    "response body larger than {} MiB, far above any HubSpot answer; not read",
-                    MAX_BODY_BYTES >> 20
+                    "response body larger than {} MiB, more than this request can make HubSpot answer; not read",
+                    cap >> 20
                 );
                 return transport(reason, Some(status.as_u16()), correlation_id);
             }
@@ -914,8 +915,21 @@ fn without_url(e: &reqwest::Error) -> String {
     }
 }
 
-/// The largest response body read: far above any real batch answer (100 records).
+/// The largest response body read to a request without a body, and the allowance beyond
+/// what a request's own body can make HubSpot echo ([`answer_cap`]).
 pub const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// How many bytes of answer one byte of request may legitimately produce: HubSpot's batch
+/// answers echo every property written, and JSON escaping can make a byte six
+/// (`\u0001`).
+const ECHO_FACTOR: usize = 6;
+
+/// The largest answer read to a request of `request_bytes`: [`MAX_BODY_BYTES`] plus what
+/// echoing the request can add. A batch of legal 60,000-character values answers far more
+/// than 16 MiB; it is read, never mistaken for a failure of a write HubSpot applied.
+pub fn answer_cap(request_bytes: usize) -> usize {
+    MAX_BODY_BYTES.saturating_add(request_bytes.saturating_mul(ECHO_FACTOR))
+}
 
 /// Why a body was not read.
 pub(super) enum BodyError {
@@ -923,17 +937,17 @@ pub(super) enum BodyError {
     TooLarge,
 }
 
-/// Reads a response body, refusing to hold more than [`MAX_BODY_BYTES`].
-pub(super) async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, BodyError> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-    {
+/// Reads a response body, refusing to hold more than `cap` bytes.
+pub(super) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|n| n > cap as u64) {
         return Err(BodyError::TooLarge);
     }
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > cap {
             return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
