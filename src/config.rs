@@ -89,6 +89,13 @@ pub const SETTINGS: &[SettingDoc] = &[
         description: "HubSpot API base URL. Plain http:// is allowed only for loopback hosts.",
     },
     SettingDoc {
+        name: "api_version",
+        kind: SettingKind::String,
+        default: Some("\"2026-09\""),
+        secret: false,
+        description: "HubSpot API version the target calls: 2026-09, 2026-03 (dated) or v3 (the numbered routes, which HubSpot retires in 2027: OAuth v1 after 2027-02-16, v4 associations after 2027-03-30, v3 in September 2027).",
+    },
+    SettingDoc {
         name: "rejected_records_path",
         kind: SettingKind::String,
         default: Some("\"target-hubspot-rejected.jsonl\""),
@@ -410,6 +417,7 @@ struct RawConfig {
     client_secret: Option<Secret>,
     refresh_token: Option<Secret>,
     base_url: Option<String>,
+    api_version: Option<String>,
     rejected_records_path: Option<PathBuf>,
     summary_path: Option<PathBuf>,
     batch_size: Option<u64>,
@@ -437,6 +445,8 @@ pub struct Config {
     pub credentials: Credentials,
     /// API base URL without a trailing slash.
     pub base_url: Url,
+    /// The HubSpot API version called.
+    pub api_version: crate::hubspot::ApiVersion,
     /// Where rejected records are appended.
     pub rejected_records_path: PathBuf,
     /// Where the end-of-run summary is written as JSON, if anywhere.
@@ -568,6 +578,10 @@ impl Config {
             }
         };
         let base_url = parse_base_url(raw.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let api_version = match &raw.api_version {
+            None => crate::hubspot::ApiVersion::default(),
+            Some(v) => v.parse().map_err(ConfigError::Invalid)?,
+        };
         let batch_size = in_range(
             "batch_size",
             raw.batch_size,
@@ -612,6 +626,7 @@ impl Config {
         Ok(Self {
             credentials,
             base_url,
+            api_version,
             rejected_records_path: raw
                 .rejected_records_path
                 .unwrap_or_else(|| PathBuf::from("target-hubspot-rejected.jsonl")),

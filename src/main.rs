@@ -9,7 +9,7 @@ use target_hubspot::cli::{AboutFormat, Args, LogFormat};
 use target_hubspot::config::Config;
 use target_hubspot::error::FatalError;
 use target_hubspot::hubspot::dry_run::DryRun;
-use target_hubspot::hubspot::{Client, Limits};
+use target_hubspot::hubspot::{ApiVersion, Client, Limits};
 use target_hubspot::ledger::Ledger;
 use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
@@ -109,6 +109,16 @@ async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
         },
         None => Default::default(),
     };
+    match config.api_version {
+        ApiVersion::V3 => tracing::warn!(
+            "api_version v3: the numbered routes; {}. Set api_version to 2026-09",
+            ApiVersion::V3.retired().unwrap_or_default()
+        ),
+        v => tracing::info!(
+            "api_version {v}{}",
+            v.retired().map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+    }
     match check::check(config, client, &columns).await {
         Err(fatal) => critical(&fatal),
         Ok(0) => {
@@ -180,8 +190,13 @@ async fn run_target() -> ExitCode {
         retry_budget: config.retry_budget,
         max_concurrency: config.max_concurrency,
     };
-    let mut client = match Client::new(config.base_url.clone(), config.credentials.clone(), limits)
-    {
+    let routes = target_hubspot::hubspot::Routes::new(config.api_version);
+    let mut client = match Client::new(
+        config.base_url.clone(),
+        config.credentials.clone(),
+        limits,
+        routes,
+    ) {
         Ok(c) => c,
         Err(e) => return critical(&e),
     };

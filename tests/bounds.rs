@@ -38,7 +38,7 @@ async fn writes_whose_answers_echo_60000_character_values_are_stored_and_not_res
     }
     let stats = stats(&hub.base_url()).await;
     assert_eq!(
-        stats["by_route"]["POST /crm/v3/objects/{object_type}/batch/upsert"], 3,
+        stats["by_route"]["POST /crm/objects/2026-09/{object_type}/batch/upsert"], 3,
         "each batch sent once: {stats}"
     );
 }

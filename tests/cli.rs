@@ -159,12 +159,11 @@ async fn activate_version_unknown_types_and_blank_lines_are_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_come_from_the_environment_and_later_config_files() {
-    let hub = hubspot_emulator::start(Settings {
+    let hub = support::start_emulator(Settings {
         tokens: vec![TOKEN.into()],
         ..Settings::default()
     })
-    .await
-    .unwrap();
+    .await;
     let work = Workdir::new();
     let first = work.path("first.json");
     std::fs::write(

@@ -98,7 +98,7 @@ async fn fixture(
     Workdir,
     std::path::PathBuf,
 ) {
-    let hub = hubspot_emulator::start(settings).await.unwrap();
+    let hub = support::start_emulator(settings).await;
     let base = hub.base_url();
     let work = Workdir::new();
     let config = ledger_config(&work, &base, &ledger(&work), streams);
@@ -180,9 +180,7 @@ async fn only_changes_are_sent(ledger: impl Fn(&Workdir) -> String, n: usize) {
 /// `on_removed: archive` archives exactly the rows that left the export; `clear` blanks
 /// exactly their mapped properties; past `max_removed_rate` nothing is removed.
 async fn removals_mirror_the_export(ledger: impl Fn(&Workdir) -> String) {
-    let hub = hubspot_emulator::start(Settings::unlimited())
-        .await
-        .unwrap();
+    let hub = support::start_emulator(Settings::unlimited()).await;
     let base = hub.base_url();
     let work = Workdir::new();
     let location = ledger(&work);
@@ -395,7 +393,7 @@ async fn killed_then_rerun(ledger: impl Fn(&Workdir) -> String) {
         latency: Duration::from_millis(150),
         ..Settings::unlimited()
     };
-    let hub = hubspot_emulator::start(settings).await.unwrap();
+    let hub = support::start_emulator(settings).await;
     let base = hub.base_url();
     let work = Workdir::new();
     let config = work.config(
@@ -511,7 +509,7 @@ async fn sqlite_search_matched_streams_use_the_ledger_ids() {
         singer(&lines)
     };
     let searches = |stats: &Value| {
-        stats["by_route"]["POST /crm/v3/objects/{object_type}/search"]
+        stats["by_route"]["POST /crm/objects/2026-09/{object_type}/search"]
             .as_u64()
             .unwrap_or(0)
     };
@@ -549,7 +547,9 @@ async fn sqlite_search_matched_streams_use_the_ledger_ids() {
         .unwrap()
         .to_string();
     let archived = http()
-        .post(format!("{base}/crm/v3/objects/companies/batch/archive"))
+        .post(format!(
+            "{base}/crm/objects/2026-09/companies/batch/archive"
+        ))
         .bearer_auth(TOKEN)
         .json(&json!({"inputs": [{"id": id}]}))
         .send()

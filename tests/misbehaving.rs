@@ -96,7 +96,7 @@ fn written(request: &[u8]) -> String {
 
 async fn connection(mut socket: TcpStream, upsert: Upsert, upserts: Arc<AtomicUsize>) {
     while let Some((line, body)) = read_request(&mut socket).await {
-        if line.starts_with("GET /crm/v3/properties/contacts") {
+        if line.starts_with("GET /crm/properties/2026-09/contacts") {
             if respond(&mut socket, "", PROPERTIES).await.is_err() {
                 return;
             }

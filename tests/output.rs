@@ -87,7 +87,7 @@ async fn a_long_run_logs_progress_metric_lines_and_a_summary_that_adds_up() {
         .iter()
         .find(|m| {
             m["metric"] == "http_request_duration"
-                && m["tags"]["endpoint"] == "POST /crm/v3/objects/contacts/batch/upsert"
+                && m["tags"]["endpoint"] == "POST /crm/objects/2026-09/contacts/batch/upsert"
         })
         .expect("upsert timer");
     assert_eq!(

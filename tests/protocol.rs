@@ -9,13 +9,13 @@ use httpmock::prelude::*;
 use serde_json::{Value, json};
 use support::*;
 
-const UPSERT: &str = "/crm/v3/objects/contacts/batch/upsert";
+const UPSERT: &str = "/crm/objects/2026-09/contacts/batch/upsert";
 
 async fn server_with_properties() -> MockServer {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/crm/v3/properties/contacts");
+            when.method(GET).path("/crm/properties/2026-09/contacts");
             then.status(200).json_body(json!({"results": [
                 {"name": "email", "type": "string", "fieldType": "text", "hasUniqueValue": false},
                 {"name": "firstname", "type": "string", "fieldType": "text", "hasUniqueValue": false},
@@ -445,14 +445,14 @@ async fn oauth_refreshes_after_expired_authentication_and_retries() {
     let server = server_with_properties().await;
     let first_token = server
         .mock_async(|when, then| {
-            when.method(POST).path("/oauth/v1/token").body_includes("grant_type=refresh_token").body_includes("client_id=cid-1");
+            when.method(POST).path("/oauth/2026-03/token").body_includes("grant_type=refresh_token").body_includes("client_id=cid-1");
             then.status(200).json_body(json!({"token_type": "bearer", "refresh_token": "refresh-shh", "access_token": "tok-1", "expires_in": 1800}));
         })
         .await;
     first_token.up_to_n_times_async(1).await;
     let second_token = server
         .mock_async(|when, then| {
-            when.method(POST).path("/oauth/v1/token");
+            when.method(POST).path("/oauth/2026-03/token");
             then.status(200).json_body(json!({"token_type": "bearer", "refresh_token": "refresh-shh", "access_token": "tok-2", "expires_in": 1800}));
         })
         .await;
@@ -495,7 +495,7 @@ async fn a_refused_refresh_token_is_fatal_and_secrets_stay_hidden() {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
-            when.method(POST).path("/oauth/v1/token");
+            when.method(POST).path("/oauth/2026-03/token");
             then.status(400).json_body(json!({"status": "BAD_REFRESH_TOKEN", "message": "missing or invalid refresh token"}));
         })
         .await;
@@ -509,7 +509,7 @@ async fn a_refused_refresh_token_is_fatal_and_secrets_stay_hidden() {
     assert_eq!(out.code, Some(1));
     assert_eq!(
         out.critical(),
-        "CRITICAL OAuth token refresh failed: HTTP 400 Bad Request BAD_REFRESH_TOKEN: missing or invalid refresh token"
+        "CRITICAL OAuth token refresh failed: HTTP 400 Bad Request BAD_REFRESH_TOKEN: missing or invalid refresh token; the refresh token was revoked or has expired: authorize the app again and set the new refresh_token"
     );
     assert!(!out.stderr.contains("secret-shh") && !out.stderr.contains("refresh-shh"));
 }
@@ -519,7 +519,7 @@ async fn association_requests_are_pinned() {
     let server = server_with_properties().await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/crm/v3/properties/companies");
+            when.method(GET).path("/crm/properties/2026-09/companies");
             then.status(200).json_body(json!({"results": [
                 {"name": "external_id", "type": "string", "fieldType": "text", "hasUniqueValue": true},
             ]}));
@@ -535,7 +535,7 @@ async fn association_requests_are_pinned() {
     let (read_log, link_log) = (bodies.clone(), bodies.clone());
     server
         .mock_async(|when, then| {
-            when.method(POST).path("/crm/v3/objects/companies/batch/read").is_true(move |req| {
+            when.method(POST).path("/crm/objects/2026-09/companies/batch/read").is_true(move |req| {
                 read_log.lock().unwrap().push(serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null));
                 true
             });
@@ -547,7 +547,7 @@ async fn association_requests_are_pinned() {
         .await;
     server
         .mock_async(|when, then| {
-            when.method(POST).path("/crm/v4/associations/contacts/companies/batch/create").is_true(move |req| {
+            when.method(POST).path("/crm/associations/2026-09/contacts/companies/batch/create").is_true(move |req| {
                 link_log.lock().unwrap().push(serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null));
                 true
             });
@@ -836,7 +836,7 @@ async fn search_matching_requests_are_pinned() {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/crm/v3/properties/companies");
+            when.method(GET).path("/crm/properties/2026-09/companies");
             then.status(200).json_body(json!({"results": [
                 {"name": "domain", "type": "string", "fieldType": "text", "hasUniqueValue": false},
                 {"name": "name", "type": "string", "fieldType": "text", "hasUniqueValue": false},
@@ -857,7 +857,7 @@ async fn search_matching_requests_are_pinned() {
     server
         .mock_async(|when, then| {
             when.method(POST)
-                .path("/crm/v3/objects/companies/search")
+                .path("/crm/objects/2026-09/companies/search")
                 .is_true(log("search"));
             // One of the two keys matches one record (stored with other case); no next page.
             then.status(200).json_body(json!({"total": 1, "results": [
@@ -868,7 +868,7 @@ async fn search_matching_requests_are_pinned() {
     server
         .mock_async(|when, then| {
             when.method(POST)
-                .path("/crm/v3/objects/companies/batch/update")
+                .path("/crm/objects/2026-09/companies/batch/update")
                 .is_true(log("update"));
             then.status(200).json_body(json!({"status": "COMPLETE", "results": [
                 {"id": "501", "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": "0"}
@@ -878,7 +878,7 @@ async fn search_matching_requests_are_pinned() {
     server
         .mock_async(|when, then| {
             when.method(POST)
-                .path("/crm/v3/objects/companies/batch/create")
+                .path("/crm/objects/2026-09/companies/batch/create")
                 .is_true(log("create"));
             then.status(201).json_body(json!({"status": "COMPLETE", "results": [
                 {"id": "502", "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": "1"}
@@ -911,18 +911,18 @@ async fn an_inline_association_create_body_is_pinned() {
     let server = MockServer::start_async().await;
     for (path, results) in [
         (
-            "/crm/v3/properties/notes",
+            "/crm/properties/2026-09/notes",
             json!([
             {"name": "hs_timestamp", "type": "datetime", "fieldType": "date", "hasUniqueValue": false},
             {"name": "hs_note_body", "type": "string", "fieldType": "html", "hasUniqueValue": false}]),
         ),
         (
-            "/crm/v3/properties/contacts",
+            "/crm/properties/2026-09/contacts",
             json!([
             {"name": "email", "type": "string", "fieldType": "text", "hasUniqueValue": false}]),
         ),
         (
-            "/crm/v4/associations/notes/contacts/labels",
+            "/crm/associations/2026-09/notes/contacts/labels",
             json!([
             {"category": "HUBSPOT_DEFINED", "typeId": 202, "label": null}]),
         ),
@@ -936,7 +936,7 @@ async fn an_inline_association_create_body_is_pinned() {
     }
     server
         .mock_async(|when, then| {
-            when.method(POST).path("/crm/v3/objects/contacts/batch/read");
+            when.method(POST).path("/crm/objects/2026-09/contacts/batch/read");
             then.status(200).json_body(json!({"status": "COMPLETE", "results": [
                 {"id": "301", "properties": {"email": "ada@example.com"}, "createdAt": "x", "updatedAt": "x", "archived": false}
             ]}));
@@ -947,7 +947,7 @@ async fn an_inline_association_create_body_is_pinned() {
     server
         .mock_async(|when, then| {
             when.method(POST)
-                .path("/crm/v3/objects/notes/batch/create")
+                .path("/crm/objects/2026-09/notes/batch/create")
                 .is_true(move |req| {
                     log.lock()
                         .unwrap()
@@ -979,7 +979,7 @@ async fn search_matching_batches_keys_by_100_and_follows_pages() {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
-            when.method(GET).path("/crm/v3/properties/deals");
+            when.method(GET).path("/crm/properties/2026-09/deals");
             then.status(200).json_body(json!({"results": [
                 {"name": "dealname", "type": "string", "fieldType": "text", "hasUniqueValue": false}]}));
         })
@@ -990,7 +990,7 @@ async fn search_matching_batches_keys_by_100_and_follows_pages() {
     server
         .mock_async(|when, then| {
             when.method(POST)
-                .path("/crm/v3/objects/deals/search")
+                .path("/crm/objects/2026-09/deals/search")
                 .is_true(move |req| {
                     let body: Value = serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null);
                     let first = body.get("after").is_none();
@@ -1007,7 +1007,7 @@ async fn search_matching_batches_keys_by_100_and_follows_pages() {
     server
         .mock_async(|when, then| {
             when.method(POST)
-                .path("/crm/v3/objects/deals/search")
+                .path("/crm/objects/2026-09/deals/search")
                 .is_true(move |req| {
                     let body: Value = serde_json::from_slice(req.body_ref()).unwrap_or(Value::Null);
                     let later = body.get("after").is_some();
@@ -1022,14 +1022,15 @@ async fn search_matching_batches_keys_by_100_and_follows_pages() {
         .await;
     server
         .mock_async(|when, then| {
-            when.method(POST).path("/crm/v3/objects/deals/batch/update");
+            when.method(POST).path("/crm/objects/2026-09/deals/batch/update");
             then.status(200).json_body(json!({"status": "COMPLETE", "results": [
                 {"id": "7", "properties": {}, "createdAt": "x", "updatedAt": "x", "archived": false, "objectWriteTraceId": "0"}]}));
         })
         .await;
     server
         .mock_async(|when, then| {
-            when.method(POST).path("/crm/v3/objects/deals/batch/create");
+            when.method(POST)
+                .path("/crm/objects/2026-09/deals/batch/create");
             then.status(201)
                 .json_body(json!({"status": "COMPLETE", "results": []}));
         })

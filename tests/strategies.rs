@@ -9,7 +9,7 @@ use support::*;
 
 async fn create(base_url: &str, object_type: &str, properties: Value) -> String {
     let reply: Value = http()
-        .post(format!("{base_url}/crm/v3/objects/{object_type}"))
+        .post(format!("{base_url}/crm/objects/2026-09/{object_type}"))
         .bearer_auth("pat-na1-test")
         .json(&json!({ "properties": properties }))
         .send()
@@ -23,7 +23,9 @@ async fn create(base_url: &str, object_type: &str, properties: Value) -> String 
 
 async fn merge(base_url: &str, object_type: &str, primary: &str, other: &str) {
     let status = http()
-        .post(format!("{base_url}/crm/v3/objects/{object_type}/merge"))
+        .post(format!(
+            "{base_url}/crm/objects/2026-09/{object_type}/merge"
+        ))
         .bearer_auth("pat-na1-test")
         .json(&json!({"primaryObjectId": primary, "objectIdToMerge": other}))
         .send()
@@ -227,7 +229,7 @@ async fn create_only_without_a_key_creates_every_record() {
     );
     let stats = stats(&hub.base_url()).await;
     assert_eq!(
-        stats["by_route"]["POST /crm/v3/objects/{object_type}/batch/create"], 2,
+        stats["by_route"]["POST /crm/objects/2026-09/{object_type}/batch/create"], 2,
         "{stats}"
     );
 }
@@ -324,7 +326,7 @@ async fn companies_matched_by_domain_never_duplicate_despite_the_search_lag() {
     );
     let stats = stats(&base).await;
     assert!(
-        stats["by_route"]["POST /crm/v3/objects/{object_type}/search"]
+        stats["by_route"]["POST /crm/objects/2026-09/{object_type}/search"]
             .as_u64()
             .unwrap()
             >= 2,
@@ -499,10 +501,10 @@ async fn engagements_are_created_with_their_associations_inline() {
     let stats = stats(&base).await;
     assert!(
         stats["by_route"]
-            .get("POST /crm/v4/associations/{from}/{to}/batch/create")
+            .get("POST /crm/associations/2026-09/{from}/{to}/batch/create")
             .is_none()
             && stats["by_route"]
-                .get("POST /crm/v4/associations/{from}/{to}/batch/associate/default")
+                .get("POST /crm/associations/2026-09/{from}/{to}/batch/associate/default")
                 .is_none(),
         "no second call: {stats}"
     );
@@ -578,7 +580,9 @@ async fn a_user_defined_association_label_is_found_by_name() {
     .await;
     let base = hub.base_url();
     let label: Value = http()
-        .post(format!("{base}/crm/v4/associations/deals/contacts/labels"))
+        .post(format!(
+            "{base}/crm/associations/2026-09/deals/contacts/labels"
+        ))
         .bearer_auth("pat-na1-test")
         .json(&json!({"label": "Decision maker", "name": "decision_maker"}))
         .send()

@@ -13,7 +13,7 @@ use support::*;
 async fn create_property(base_url: &str, object_type: &str, body: Value) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let status = reqwest::Client::new()
-        .post(format!("{base_url}/crm/v3/properties/{object_type}"))
+        .post(format!("{base_url}/crm/properties/2026-09/{object_type}"))
         .bearer_auth(TOKEN)
         .json(&body)
         .send()
@@ -240,7 +240,7 @@ async fn unknown_columns_become_properties_when_asked() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(work.rejected().is_empty(), "{:?}", work.rejected());
     let props: Value = http_get_json_auth(&format!(
-        "{}/crm/v3/properties/contacts/shoe_size",
+        "{}/crm/properties/2026-09/contacts/shoe_size",
         hub.base_url()
     ))
     .await;

@@ -24,6 +24,8 @@ use crate::store::Store;
 pub struct Ctx {
     /// The `X-HubSpot-Correlation-Id` of this request, echoed in error bodies.
     pub correlation_id: String,
+    /// The API version of the route called.
+    pub version: crate::versions::ApiVersion,
 }
 
 /// Request counts for `GET /_emulator/stats`.
@@ -94,13 +96,14 @@ impl AppState {
 
 /// Builds the whole router over `state`.
 pub fn router(state: Shared) -> Router {
-    let crm = routes::crm_routes()
+    let versions = state.settings.api_versions.clone();
+    let crm = routes::crm_routes(&versions)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             hubspot_pipeline,
         ));
-    let oauth = routes::oauth_routes().route_layer(middleware::from_fn_with_state(
+    let oauth = routes::oauth_routes(&versions).route_layer(middleware::from_fn_with_state(
         state.clone(),
         oauth_pipeline,
     ));
@@ -189,8 +192,10 @@ async fn hubspot_pipeline(State(state): State<Shared>, mut req: Request, next: N
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        let version = crate::versions::ApiVersion::of_path(req.uri().path());
         req.extensions_mut().insert(Ctx {
             correlation_id: corr.clone(),
+            version,
         });
         let mut response = hubspot_shaped(next.run(req).await, &corr).await;
         response.headers_mut().extend(limit_headers);
@@ -233,8 +238,10 @@ async fn hubspot_shaped(response: Response, corr: &str) -> Response {
 async fn oauth_pipeline(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let route = route_name(&req);
     let corr = correlation_id();
+    let version = crate::versions::ApiVersion::of_path(req.uri().path());
     req.extensions_mut().insert(Ctx {
         correlation_id: corr.clone(),
+        version,
     });
     let response = next.run(req).await;
     finish(&state, route, &corr, response)

@@ -25,6 +25,7 @@ mod routes;
 pub mod settings;
 pub mod store;
 pub mod validate;
+pub mod versions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use settings::Settings;
+pub use versions::ApiVersion;
 
 /// A running emulator. Dropping it shuts the server down.
 #[derive(Debug)]

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::Parser;
-use hubspot_emulator::Settings;
 use hubspot_emulator::preload::Preload;
 use hubspot_emulator::settings::{DEFAULT_SEARCH_LAG_MS, Tier};
+use hubspot_emulator::{ApiVersion, Settings};
 
 /// A faithful, stateful local HubSpot CRM API.
 ///
@@ -74,6 +74,15 @@ struct Args {
     /// start (see the README). A fresh portal has HubSpot's standard properties only.
     #[arg(long, value_name = "FILE")]
     preload: Option<std::path::PathBuf>,
+    /// The API versions served, comma-separated: v3 (the numbered routes), 2026-03, 2026-09.
+    /// A route of another version answers 404 as an unknown path.
+    #[arg(long, value_delimiter = ',', default_values_t = ApiVersion::ALL.map(|v| v.to_string()))]
+    api_versions: Vec<String>,
+    /// A portal validation rule, TYPE:PROPERTY (repeatable): a record of that object type
+    /// created through a 2026-09 route without the property is refused with
+    /// VALIDATION_ERROR (HubSpot enforces validation rules on API writes from 2026-09).
+    #[arg(long, value_name = "TYPE:PROPERTY")]
+    require_on_create: Vec<String>,
 }
 
 impl Args {
@@ -87,6 +96,23 @@ impl Args {
             }
             None => Preload::default(),
         };
+        let api_versions = self
+            .api_versions
+            .iter()
+            .map(|v| v.parse::<ApiVersion>())
+            .collect::<Result<Vec<_>, _>>()?;
+        let require_on_create = self
+            .require_on_create
+            .iter()
+            .map(|rule| match rule.split_once(':') {
+                Some((t, p)) if !t.is_empty() && !p.is_empty() => {
+                    Ok((t.to_string(), p.to_string()))
+                }
+                _ => Err(format!(
+                    "--require-on-create {rule}: expected TYPE:PROPERTY, e.g. contacts:phone"
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let a = self;
         Ok(Settings {
             port: a.port,
@@ -107,6 +133,8 @@ impl Args {
             seed: a.seed,
             portal_id: a.portal_id,
             preload,
+            api_versions,
+            require_on_create,
         })
     }
 }

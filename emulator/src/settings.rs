@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::versions::ApiVersion;
+
 use crate::preload::Preload;
 
 /// A HubSpot subscription tier: it sets a private app's limits (HubSpot's changelog
@@ -88,6 +90,12 @@ pub struct Settings {
     pub portal_id: u64,
     /// What the portal holds at start (and again after `POST /_emulator/reset`).
     pub preload: Preload,
+    /// The API versions served; a route of another version answers 404 as an unknown path.
+    pub api_versions: Vec<ApiVersion>,
+    /// The portal's validation rules: `(object type, property)` a record must have when it
+    /// is created through a 2026-09 route (HubSpot enforces portal validation rules on API
+    /// writes from 2026-09).
+    pub require_on_create: Vec<(String, String)>,
 }
 
 impl Default for Settings {
@@ -111,6 +119,8 @@ impl Default for Settings {
             seed: None,
             portal_id: 23_170_316,
             preload: Preload::default(),
+            api_versions: ApiVersion::ALL.to_vec(),
+            require_on_create: Vec::new(),
         }
     }
 }

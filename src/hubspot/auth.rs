@@ -32,16 +32,42 @@ pub struct TokenSource {
     cached: Mutex<Option<Cached>>,
 }
 
+/// Why the token endpoint refused: RFC 6749's `error` and `error_description` (the dated
+/// endpoint) or v1's `status` and `message`. A refresh token HubSpot no longer honours
+/// (`invalid_grant`, v1's `BAD_REFRESH_TOKEN`) says what to do.
+fn refusal(status: reqwest::StatusCode, body: &[u8]) -> String {
+    let parsed: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |key: &str| parsed[key].as_str().filter(|s| !s.is_empty());
+    let code = text("error").or_else(|| text("status")).unwrap_or("");
+    let message = text("error_description")
+        .or_else(|| text("message"))
+        .unwrap_or("no message");
+    let revoked = matches!(code, "invalid_grant" | "BAD_REFRESH_TOKEN");
+    let advice = if revoked {
+        "; the refresh token was revoked or has expired: authorize the app again and set the new refresh_token"
+    } else {
+        ""
+    };
+    let code: String = code.chars().take(100).collect();
+    let message: String = message.chars().take(300).collect();
+    format!("HTTP {status} {code}: {message}{advice}")
+}
+
 /// The longest token lifetime believed, whatever `expires_in` says.
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 impl TokenSource {
-    /// Tokens for `credentials`; OAuth refreshes go to `{base_url}/oauth/v1/token` (each
+    /// Tokens for `credentials`; OAuth refreshes go to `{base_url}{token_path}` (each
     /// attempt bounded by the client's `timeout`, named in errors).
-    pub fn new(credentials: Credentials, base_url: &Url, timeout: Duration) -> Self {
+    pub fn new(
+        credentials: Credentials,
+        base_url: &Url,
+        token_path: &str,
+        timeout: Duration,
+    ) -> Self {
         let mut token_url = base_url.clone();
         token_url.set_path(&format!(
-            "{}/oauth/v1/token",
+            "{}{token_path}",
             base_url.path().trim_end_matches('/')
         ));
         Self {
@@ -105,12 +131,7 @@ impl TokenSource {
                 continue;
             }
             if !status.is_success() {
-                let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                let code = parsed["status"].as_str().unwrap_or("");
-                let message = parsed["message"].as_str().unwrap_or("no message");
-                return Err(FatalError::OAuth(format!(
-                    "HTTP {status} {code}: {message}"
-                )));
+                return Err(FatalError::OAuth(refusal(status, &body)));
             }
             let grant: TokenResponse = serde_json::from_slice(&body)
                 .map_err(|e| FatalError::OAuth(format!("unexpected token response: {e}")))?;

@@ -167,6 +167,8 @@ impl Counters {
 pub struct Client {
     http: reqwest::Client,
     base: Url,
+    /// Every path the client calls, of the configured API version.
+    pub routes: super::Routes,
     auth: TokenSource,
     pacer: Pacer,
     /// Searches have a limit of their own and no rate-limit headers.
@@ -209,8 +211,13 @@ pub struct Limits {
 }
 
 impl Client {
-    /// A client for `base` (without trailing slash).
-    pub fn new(base: Url, credentials: Credentials, limits: Limits) -> Result<Self, FatalError> {
+    /// A client for `base` (without trailing slash) calling the routes of `routes`' version.
+    pub fn new(
+        base: Url,
+        credentials: Credentials,
+        limits: Limits,
+        routes: super::Routes,
+    ) -> Result<Self, FatalError> {
         let Limits {
             max_retries,
             request_timeout,
@@ -224,10 +231,11 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| FatalError::Request(format!("cannot build the HTTP client: {e}")))?;
-        let auth = TokenSource::new(credentials, &base, request_timeout);
+        let auth = TokenSource::new(credentials, &base, routes.oauth_token(), request_timeout);
         Ok(Self {
             http,
             base,
+            routes,
             auth,
             pacer: Pacer::default(),
             search_pacer: Default::default(),
@@ -255,19 +263,19 @@ impl Client {
         url
     }
 
-    /// `GET /crm/v3/properties/{object_type}`.
+    /// `GET …/properties/{object_type}`.
     pub async fn properties(
         &self,
         object_type: &str,
     ) -> Result<Result<Vec<PropertyInfo>, String>, FatalError> {
-        self.get_results(&format!("/crm/v3/properties/{object_type}"), object_type)
+        self.get_results(&self.routes.properties(object_type), object_type)
             .await
     }
 
-    /// `GET /account-info/v3/details`: the portal's id (the ledger's entries belong to it).
+    /// `GET …/account-info/…/details`: the portal's id (the ledger's entries belong to it).
     pub async fn portal_id(&self) -> Result<String, FatalError> {
-        let path = "/account-info/v3/details";
-        match self.send(Method::GET, path, None, "account-info").await {
+        let path = &self.routes.account_details();
+        match self.send(Method::GET, path, None, "the account").await {
             Ok(reply) if reply.status == 200 => {
                 let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|e| {
                     FatalError::Request(format!("unexpected body from GET {path}: {e}"))
@@ -339,7 +347,7 @@ impl Client {
             "label": create.group_name.replace('_', "-"),
             "displayOrder": -1,
         });
-        let groups = format!("/crm/v3/properties/{object_type}/groups");
+        let groups = self.routes.property_groups(object_type);
         match self.post(&groups, &group, object_type).await {
             Err(SendFailure::Fatal(f)) => return Err(f),
             Err(SendFailure::Exhausted { reason, .. }) => {
@@ -354,7 +362,7 @@ impl Client {
                 )));
             }
         }
-        let path = format!("/crm/v3/properties/{object_type}");
+        let path = self.routes.properties(object_type);
         Ok(self
             .post_json(&path, create, object_type)
             .await?
@@ -371,7 +379,7 @@ impl Client {
         request: &UpsertRequest<'_>,
     ) -> Result<Reply, SendFailure> {
         self.post(
-            &format!("/crm/v3/objects/{object_type}/batch/upsert"),
+            &self.routes.batch(object_type, "upsert"),
             request,
             object_type,
         )
@@ -401,7 +409,7 @@ impl Client {
                 "properties": [id_property],
                 "inputs": chunk.iter().map(|k| serde_json::json!({"id": k})).collect::<Vec<_>>(),
             });
-            let path = format!("/crm/v3/objects/{object_type}/batch/read");
+            let path = self.routes.batch(object_type, "read");
             let answer = match self.post_json(&path, &body, object_type).await? {
                 Ok(answer) => answer,
                 Err(reason) => return Ok(Err(format!("lookup failed: {reason}"))),
@@ -469,7 +477,7 @@ impl Client {
         object_type: &str,
         body: &serde_json::Value,
     ) -> Result<Result<serde_json::Value, String>, FatalError> {
-        let path = format!("/crm/v3/objects/{object_type}/search");
+        let path = self.routes.search(object_type);
         let bytes = Bytes::from(body.to_string());
         let answer = self
             .send_on(Lane::Search, Method::POST, &path, Some(bytes), object_type)

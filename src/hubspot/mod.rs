@@ -4,8 +4,10 @@ pub mod auth;
 pub mod client;
 pub mod dry_run;
 pub mod pacer;
+pub mod routes;
 pub mod schemas;
 pub mod search;
 pub mod wire;
 
 pub use client::{Client, Limits, Reply, SendFailure};
+pub use routes::{ApiVersion, Routes};

@@ -181,14 +181,14 @@ pub struct AssociationType {
     pub label: Option<String>,
 }
 
-/// `GET /crm/v4/associations/{from}/{to}/labels`: the association types between two types.
+/// `GET …/associations/{from}/{to}/labels`: the association types between two types.
 pub async fn association_types(
     client: &Client,
     from: &str,
     to: &str,
 ) -> Result<Result<Vec<AssociationType>, String>, FatalError> {
     Ok(client
-        .get_results(&format!("/crm/v4/associations/{from}/{to}/labels"), from)
+        .get_results(&client.routes.association_labels(from, to), from)
         .await?
         .map_err(|reason| {
             format!("reading the association types from {from} to {to} failed: {reason}")
@@ -253,10 +253,10 @@ pub async fn resolve_association_type(
     Ok(Ok(()))
 }
 
-/// `GET /crm-object-schemas/v3/schemas`: the portal's custom objects.
+/// `GET …/schemas`: the portal's custom objects.
 async fn custom_objects(client: &Client) -> Result<Result<Vec<CustomObject>, String>, FatalError> {
     Ok(client
-        .get_results("/crm-object-schemas/v3/schemas", "schemas")
+        .get_results(&client.routes.schemas(), "schemas")
         .await?
         .map_err(|reason| format!("reading the portal's custom objects failed: {reason}")))
 }

@@ -100,7 +100,7 @@ pub(super) async fn send(
     for chunk in archive.chunks(100) {
         let body =
             json!({"inputs": chunk.iter().map(|(_, id)| json!({"id": id})).collect::<Vec<_>>()});
-        let path = format!("/crm/v3/objects/{}/batch/archive", target.object_type);
+        let path = client.routes.batch(&target.object_type, "archive");
         let answer = client.post(&path, &body, &target.object_type).await;
         let result: Result<(), Rejection> = match answer {
             Err(SendFailure::Fatal(f)) => return Err(f),

@@ -226,7 +226,7 @@ async fn link(
     for chunk in unique.chunks(CHUNK) {
         let (path, inputs): (String, Vec<Value>) = match spec.type_id {
             Some(type_id) => (
-                format!("/crm/v4/associations/{from_type}/{to_type}/batch/create"),
+                client.routes.association_batch(from_type, to_type, "create"),
                 chunk
                     .iter()
                     .map(|(_, f, t)| json!({"from": {"id": f}, "to": {"id": t},
@@ -234,7 +234,7 @@ async fn link(
                     .collect(),
             ),
             None => (
-                format!("/crm/v4/associations/{from_type}/{to_type}/batch/associate/default"),
+                client.routes.association_batch(from_type, to_type, "associate/default"),
                 chunk.iter().map(|(_, f, t)| json!({"from": {"id": f}, "to": {"id": t}})).collect(),
             ),
         };

@@ -39,7 +39,7 @@ pub(super) async fn update_ids(
         .zip(&traces)
         .map(|((i, id), trace)| json!({"id": id, "properties": i.properties, "objectWriteTraceId": trace}))
         .collect();
-    let path = format!("/crm/v3/objects/{}/batch/update", target.object_type);
+    let path = client.routes.batch(&target.object_type, "update");
     let answer = client
         .post(&path, &json!({ "inputs": inputs }), &target.object_type)
         .await;
@@ -63,7 +63,7 @@ async fn patch_one(
     input: &Input,
     record_id: &str,
 ) -> Result<InputOutcome, FatalError> {
-    let path = format!("/crm/v3/objects/{}/{record_id}", target.object_type);
+    let path = client.routes.object(&target.object_type, record_id);
     let body = serde_json::to_vec(&json!({ "properties": input.properties }))
         .map_err(|e| FatalError::Request(format!("cannot encode the request: {e}")))?;
     let answer = client

@@ -33,7 +33,7 @@ pub(super) async fn create_inputs(
             None => json!({"properties": i.properties, "objectWriteTraceId": trace}),
         })
         .collect();
-    let path = format!("/crm/v3/objects/{}/batch/create", target.object_type);
+    let path = client.routes.batch(&target.object_type, "create");
     let answer = client
         .post(&path, &json!({ "inputs": body }), &target.object_type)
         .await;

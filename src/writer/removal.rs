@@ -42,7 +42,7 @@ pub async fn archive(
     object_type: &str,
     ids: &[i64],
 ) -> Result<Removed, FatalError> {
-    let path = format!("/crm/v3/objects/{object_type}/batch/archive");
+    let path = client.routes.batch(object_type, "archive");
     let mut removed = Removed::default();
     for chunk in ids.chunks(PER_REQUEST) {
         let body = json!({"inputs": chunk.iter().map(|id| json!({"id": id.to_string()})).collect::<Vec<_>>()});
@@ -73,7 +73,7 @@ pub async fn clear(
         .iter()
         .map(|p| ((*p).to_string(), Value::String(String::new())))
         .collect();
-    let path = format!("/crm/v3/objects/{object_type}/batch/update");
+    let path = client.routes.batch(object_type, "update");
     for chunk in ids.chunks(PER_REQUEST) {
         let body = json!({"inputs": chunk.iter().map(|id| json!({"id": id.to_string(), "properties": blank})).collect::<Vec<_>>()});
         match client.post(&path, &body, object_type).await {

@@ -41,7 +41,7 @@ pub(super) async fn send(
         .collect();
     let mut written: HashMap<String, InputOutcome> = HashMap::new();
     if !found.is_empty() {
-        let path = format!("/crm/v3/objects/{}/batch/update", target.object_type);
+        let path = client.routes.batch(&target.object_type, "update");
         let answer = client
             .post(
                 &path,

@@ -79,7 +79,21 @@ fn missing_object_error(store: &Store, idx: usize, id: &str) -> Value {
     })
 }
 
-fn envelope(results: Vec<Value>, errors: Vec<Value>, ok: StatusCode) -> Response {
+/// A batch answer: `ok`, or 207 when inputs failed and the route answers 207 for that
+/// (`multi_status`). From 2026-09 on every association batch answers 200, errors inside
+/// (HubSpot's 2026-09 associations spec lists only 200).
+fn envelope(
+    ctx: &Ctx,
+    results: Vec<Value>,
+    errors: Vec<Value>,
+    ok: StatusCode,
+    multi_status: bool,
+) -> Response {
+    let ok = if ctx.version.multi_status() {
+        ok
+    } else {
+        StatusCode::OK
+    };
     let mut body = json!({
         "completedAt": clock::now_iso(),
         "status": "COMPLETE",
@@ -91,7 +105,11 @@ fn envelope(results: Vec<Value>, errors: Vec<Value>, ok: StatusCode) -> Response
     } else {
         body["numErrors"] = json!(errors.len());
         body["errors"] = Value::Array(errors);
-        StatusCode::MULTI_STATUS
+        if multi_status && ctx.version.multi_status() {
+            StatusCode::MULTI_STATUS
+        } else {
+            ok
+        }
     };
     json_response(status, &body)
 }
@@ -149,7 +167,7 @@ pub async fn batch_create(
             "labels": labels,
         }));
     }
-    Ok(envelope(results, errors, StatusCode::CREATED))
+    Ok(envelope(&ctx, results, errors, StatusCode::CREATED, true))
 }
 
 /// `POST /crm/v4/associations/{from}/{to}/batch/associate/default`: 200.
@@ -197,7 +215,7 @@ pub async fn batch_associate_default(
             (_, None) => errors.push(missing_object_error(&store, ti, &input.to.id())),
         }
     }
-    Ok(envelope(results, errors, StatusCode::OK))
+    Ok(envelope(&ctx, results, errors, StatusCode::OK, false))
 }
 
 /// `GET /crm/v4/associations/{from}/{to}/labels`: HubSpot's defined type ids for the pair.
@@ -402,7 +420,13 @@ pub async fn put_default(
         vec![("HUBSPOT_DEFINED".into(), type_id)],
     );
     let result = json!({"from": {"id": f.to_string()}, "to": {"id": t.to_string()}, "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}});
-    Ok(envelope(vec![result], Vec::new(), StatusCode::OK))
+    Ok(envelope(
+        &ctx,
+        vec![result],
+        Vec::new(),
+        StatusCode::OK,
+        false,
+    ))
 }
 
 /// `DELETE /crm/v4/objects/{objectType}/{id}/associations/{toObjectType}/{toId}`: 204; every
@@ -510,7 +534,7 @@ pub async fn batch_read(
         let to = associations_of(&store, fi, id, ti);
         results.push(json!({"from": {"id": id.to_string()}, "to": to}));
     }
-    Ok(envelope(results, errors, StatusCode::OK))
+    Ok(envelope(&ctx, results, errors, StatusCode::OK, true))
 }
 
 /// `POST /crm/v4/associations/{from}/{to}/batch/archive`: 204; every association type

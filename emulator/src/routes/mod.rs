@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use crate::app::{Ctx, Shared};
 use crate::error::ApiError;
+use crate::versions::ApiVersion;
 
 /// `/{objectType}/…` below an objects prefix.
 fn object_routes() -> Router<Shared> {
@@ -67,61 +68,69 @@ fn property_routes() -> Router<Shared> {
         )
 }
 
-/// Object, property, schema and association routes: auth and rate limits apply. HubSpot's
-/// date-versioned paths (`/crm/objects/2026-03/…`, `/crm/properties/2026-09/…`) take the same
-/// bodies as `/crm/v3/…` and are served alike.
-pub fn crm_routes() -> Router<Shared> {
+/// Association batches and labels below an associations prefix (`/crm/v4/associations`,
+/// `/crm/associations/2026-09`).
+fn association_routes() -> Router<Shared> {
     Router::new()
-        .nest("/crm/v3/objects", object_routes())
-        .nest("/crm/objects/2026-03", object_routes())
-        .nest("/crm/v3/properties", property_routes())
-        .nest("/crm/properties/2026-09", property_routes())
         .route(
-            "/crm-object-schemas/v3/schemas",
-            get(schemas::list).post(schemas::create),
-        )
-        .route(
-            "/crm-object-schemas/v3/schemas/{object_type}",
-            get(schemas::get_one),
-        )
-        .route("/crm/v3/schemas", get(schemas::list).post(schemas::create))
-        .route("/crm/v3/schemas/{object_type}", get(schemas::get_one))
-        .route(
-            "/crm/v4/associations/{from}/{to}/batch/create",
+            "/{from}/{to}/batch/create",
             post(associations::batch_create),
         )
         .route(
-            "/crm/v4/associations/{from}/{to}/batch/associate/default",
+            "/{from}/{to}/batch/associate/default",
             post(associations::batch_associate_default),
         )
+        .route("/{from}/{to}/batch/read", post(associations::batch_read))
         .route(
-            "/crm/v4/associations/{from}/{to}/batch/read",
-            post(associations::batch_read),
-        )
-        .route(
-            "/crm/v4/associations/{from}/{to}/batch/archive",
+            "/{from}/{to}/batch/archive",
             post(associations::batch_archive),
         )
         .route(
-            "/crm/v4/associations/{from}/{to}/labels",
+            "/{from}/{to}/labels",
             get(associations::labels).post(associations::create_label),
         )
+}
+
+/// One record's associations below an objects prefix (`/crm/v4/objects`,
+/// `/crm/objects/2026-09`).
+fn record_association_routes() -> Router<Shared> {
+    Router::new()
         .route(
-            "/crm/v4/objects/{object_type}/{id}/associations/{to_type}",
+            "/{object_type}/{id}/associations/{to_type}",
             get(associations::list_for_object),
         )
         .route(
-            "/crm/v4/objects/{object_type}/{id}/associations/{to_type}/{to_id}",
+            "/{object_type}/{id}/associations/{to_type}/{to_id}",
             put(associations::put_labelled).delete(associations::delete_pair),
         )
         .route(
-            "/crm/v4/objects/{object_type}/{id}/associations/default/{to_type}/{to_id}",
+            "/{object_type}/{id}/associations/default/{to_type}/{to_id}",
             put(associations::put_default),
         )
-        .route(
-            "/crm/v3/objects/{object_type}/{id}/associations/{to_type}/{to_id}/{association_type}",
-            put(associations::put_v3),
+}
+
+/// Custom-object schemas below a schemas prefix.
+fn schema_routes() -> Router<Shared> {
+    Router::new()
+        .route("/schemas", get(schemas::list).post(schemas::create))
+        .route("/schemas/{object_type}", get(schemas::get_one))
+}
+
+/// The numbered routes (`/crm/v3/…`, `/crm/v4/associations/…`, `/account-info/v3/…`).
+fn numbered_routes() -> Router<Shared> {
+    Router::new()
+        .nest(
+            "/crm/v3/objects",
+            object_routes().route(
+                "/{object_type}/{id}/associations/{to_type}/{to_id}/{association_type}",
+                put(associations::put_v3),
+            ),
         )
+        .nest("/crm/v3/properties", property_routes())
+        .nest("/crm-object-schemas/v3", schema_routes())
+        .nest("/crm/v3", schema_routes())
+        .nest("/crm/v4/associations", association_routes())
+        .nest("/crm/v4/objects", record_association_routes())
         .route("/account-info/v3/details", get(account::details))
         .route("/crm/v3/lists", post(lists::create))
         // HubSpot's official clients post to `/crm/v3/lists/`.
@@ -141,9 +150,52 @@ pub fn crm_routes() -> Router<Shared> {
         )
 }
 
-/// `POST /oauth/v1/token`: counted, but neither authenticated nor rate limited.
-pub fn oauth_routes() -> Router<Shared> {
-    Router::new().route("/oauth/v1/token", post(oauth::token))
+/// A dated version's routes (`/crm/objects/2026-09/…`, `/crm/properties/2026-09/…`,
+/// `/crm/associations/2026-09/…`, `/crm-object-schemas/2026-09/…`,
+/// `/account-info/2026-09/…`), as HubSpot's specs of that version list them.
+fn dated_routes(date: &str) -> Router<Shared> {
+    Router::new()
+        .nest(
+            &format!("/crm/objects/{date}"),
+            object_routes().merge(record_association_routes()),
+        )
+        .nest(&format!("/crm/properties/{date}"), property_routes())
+        .nest(&format!("/crm-object-schemas/{date}"), schema_routes())
+        .nest(&format!("/crm/associations/{date}"), association_routes())
+        .route(
+            &format!("/account-info/{date}/details"),
+            get(account::details),
+        )
+}
+
+/// Object, property, schema and association routes of the `versions` served: auth and rate
+/// limits apply. Every version takes the same bodies; where answers differ, handlers ask
+/// [`crate::app::Ctx::version`].
+pub fn crm_routes(versions: &[ApiVersion]) -> Router<Shared> {
+    let mut router = Router::new();
+    for version in versions {
+        router = match version.date() {
+            None => router.merge(numbered_routes()),
+            Some(date) => router.merge(dated_routes(date)),
+        };
+    }
+    router
+}
+
+/// The OAuth token endpoints of the `versions` served: `POST /oauth/v1/token` (numbered) and
+/// `POST /oauth/2026-03/token` (dated; also `/oauth/2026-09/token`). Counted, but neither
+/// authenticated nor rate limited.
+pub fn oauth_routes(versions: &[ApiVersion]) -> Router<Shared> {
+    let mut router = Router::new();
+    if versions.contains(&ApiVersion::Numbered) {
+        router = router.route("/oauth/v1/token", post(oauth::token));
+    }
+    if versions.iter().any(|v| v.date().is_some()) {
+        router = router
+            .route("/oauth/2026-03/token", post(oauth::token))
+            .route("/oauth/2026-09/token", post(oauth::token));
+    }
+    router
 }
 
 /// `/_emulator/*`: inspection for tests, no auth.

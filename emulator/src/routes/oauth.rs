@@ -1,14 +1,15 @@
-//! `POST /oauth/v1/token`: the refresh-token grant.
+//! `POST /oauth/v1/token` and the dated `POST /oauth/2026-03/token`: the refresh-token grant.
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::app::Shared;
+use crate::app::{Ctx, Shared};
 use crate::auth::GrantFailure;
 use crate::error::json_response;
 
@@ -32,9 +33,15 @@ const SCOPES: &[&str] = &[
 
 /// Exchanges a refresh token for an access token (form-encoded body, as HubSpot requires).
 ///
-/// Refusals use HubSpot's OAuth error shape `{"status": "BAD_REFRESH_TOKEN", "message": …}`
-/// (status codes as HubSpot's OAuth errors name them; messages are our best reading).
-pub async fn token(State(state): State<Shared>, body: Bytes) -> Response {
+/// Refusals on v1 use HubSpot's OAuth error shape `{"status": "BAD_REFRESH_TOKEN", "message":
+/// …}` (status codes as HubSpot's OAuth errors name them; messages are our best reading). The
+/// dated endpoint answers RFC 6749's `{"error", "error_description"}` (HubSpot's v1 migration
+/// guide); \[INFERENCE\] which RFC code each failure gets, and the descriptions.
+pub async fn token(
+    State(state): State<Shared>,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Response {
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let mut response = match state.auth.grant(&form) {
         Ok(grant) => json_response(
@@ -62,10 +69,23 @@ pub async fn token(State(state): State<Shared>, body: Bytes) -> Response {
                     ("BAD_REFRESH_TOKEN", "missing or invalid refresh token")
                 }
             };
-            json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({"status": status, "message": message, "correlationId": uuid::Uuid::new_v4().to_string()}),
-            )
+            if ctx.version.date().is_some() {
+                let (code, http) = match failure {
+                    GrantFailure::UnsupportedGrantType => {
+                        ("unsupported_grant_type", StatusCode::BAD_REQUEST)
+                    }
+                    GrantFailure::BadClientId | GrantFailure::BadClientSecret => {
+                        ("invalid_client", StatusCode::UNAUTHORIZED)
+                    }
+                    GrantFailure::BadRefreshToken => ("invalid_grant", StatusCode::BAD_REQUEST),
+                };
+                json_response(http, &json!({"error": code, "error_description": message}))
+            } else {
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"status": status, "message": message, "correlationId": ctx.correlation_id}),
+                )
+            }
         }
     };
     response.headers_mut().insert(

@@ -45,6 +45,13 @@ pub async fn batch_upsert(
         checked.push(c);
     }
     fail_whole_unless_traced(traced, &checked.iter().collect::<Vec<_>>(), portal_id, &ctx)?;
+    let t = &store.types[idx];
+    let creating = keys
+        .iter()
+        .zip(&checked)
+        .filter(|((property, id), _)| t.find_by(property, id).is_none())
+        .map(|(_, c)| c.values.as_slice());
+    check_rules(&state.settings.require_on_create, &ctx, t, creating)?;
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for ((input, (property, id)), c) in inputs.iter().zip(&keys).zip(checked) {
@@ -75,7 +82,13 @@ pub async fn batch_upsert(
             Err(conflict) => errors.push(conflict_item(&store.types[idx], &conflict, trace)),
         }
     }
-    Ok(batch_response(StatusCode::OK, started, results, errors))
+    Ok(batch_response(
+        &ctx,
+        StatusCode::OK,
+        started,
+        results,
+        errors,
+    ))
 }
 
 /// `POST …/batch/create`: 201, or 207 per input when every input has a trace id.
@@ -115,6 +128,12 @@ pub async fn batch_create(
         portal_id,
         &ctx,
     )?;
+    check_rules(
+        &state.settings.require_on_create,
+        &ctx,
+        &store.types[idx],
+        checked.iter().map(|(c, _)| c.values.as_slice()),
+    )?;
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for (input, (c, links)) in inputs.iter().zip(checked) {
@@ -135,6 +154,7 @@ pub async fn batch_create(
         }
     }
     Ok(batch_response(
+        &ctx,
         StatusCode::CREATED,
         started,
         results,
@@ -199,7 +219,13 @@ pub async fn batch_update(
     if !missing.is_empty() {
         errors.insert(0, not_found_error(&store.types[idx], missing));
     }
-    Ok(batch_response(StatusCode::OK, started, results, errors))
+    Ok(batch_response(
+        &ctx,
+        StatusCode::OK,
+        started,
+        results,
+        errors,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -247,7 +273,13 @@ pub async fn batch_read(
     } else {
         vec![not_found_error(t, missing)]
     };
-    Ok(batch_response(StatusCode::OK, started, results, errors))
+    Ok(batch_response(
+        &ctx,
+        StatusCode::OK,
+        started,
+        results,
+        errors,
+    ))
 }
 
 /// `POST …/batch/archive`: 204 with no body, whether or not the ids existed.
