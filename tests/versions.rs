@@ -204,3 +204,65 @@ async fn every_version_sends_the_same_bodies_to_its_own_paths() {
     insta::assert_snapshot!(requests.join("\n"));
     insta::assert_json_snapshot!(bodies[0], {"[].inputs[].objectWriteTraceId" => "[trace]"});
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_refresh_token_at_the_dated_endpoint_is_fatal_and_says_what_to_do() {
+    let hub = start_emulator(Settings {
+        refresh_token: Some("the-current-one".into()),
+        ..Settings::default()
+    })
+    .await;
+    let work = Workdir::new();
+    let config = work.path("oauth.json");
+    std::fs::write(
+        &config,
+        json!({"client_id": "cid", "client_secret": "csecret-abc", "refresh_token": "a-revoked-one",
+               "base_url": hub.base_url(), "rejected_records_path": work.rejected_path()})
+        .to_string(),
+    )
+    .unwrap();
+    let out = run_config(
+        &config,
+        &singer(&[
+            schema("contacts"),
+            record("contacts", json!({"email": "a@example.com"})),
+        ]),
+    )
+    .await;
+    assert_eq!(out.code, Some(1));
+    assert_eq!(
+        out.critical(),
+        "CRITICAL OAuth token refresh failed: HTTP 400 Bad Request invalid_grant: missing or invalid refresh token; the refresh token was revoked or has expired: authorize the app again and set the new refresh_token"
+    );
+    assert!(!out.stderr.contains("a-revoked-one") && !out.stderr.contains("csecret-abc"));
+    let stats = stats(&hub.base_url()).await;
+    assert_eq!(stats["by_route"]["POST /oauth/2026-03/token"], 1, "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_the_api_version_and_when_hubspot_retires_it() {
+    for (setting, version, expected) in [
+        (
+            "2026-09",
+            ApiVersion::Dated2026_09,
+            "api_version 2026-09 (HubSpot supports 2026-09 until March 2028)",
+        ),
+        (
+            "v3",
+            ApiVersion::Numbered,
+            "api_version v3: the numbered routes; HubSpot supports OAuth v1 until 2027-02-16, v4 associations until 2027-03-30 and the v3 objects, properties, schemas and account APIs until September 2027. Set api_version to 2026-09",
+        ),
+    ] {
+        let (_hub, _work, config) = start(
+            Settings {
+                api_versions: vec![version],
+                ..Settings::default()
+            },
+            json!({"api_version": setting}),
+        )
+        .await;
+        let out = run(&["--check", "--config", config.to_str().unwrap()], "").await;
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(out.stderr.contains(expected), "{setting}: {}", out.stderr);
+    }
+}
