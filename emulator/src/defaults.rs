@@ -50,6 +50,38 @@ fn number(name: &str, label: &str) -> PropertyDef {
     )
 }
 
+/// HubSpot's labels of standard options, by property and value: `industry` (all 148),
+/// `lifecyclestage`, `hs_lead_status`, `type`, `dealtype`. \[INFERENCE\] read from a portal's
+/// property definitions published by a third party (HubSpot's definitions are not in the
+/// recordings); they match HubSpot's UI.
+const OPTION_LABELS: &str = include_str!("option_labels.json");
+
+/// The label of option `value` of the standard property `property`: HubSpot's, where the
+/// table has it, else the value in title case (`IN_PROGRESS` → `In Progress`), \[INFERENCE\]
+/// as HubSpot labels its other standard options.
+fn option_label(property: &str, value: &str) -> String {
+    static TABLE: std::sync::OnceLock<
+        std::collections::HashMap<String, std::collections::HashMap<String, String>>,
+    > = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| serde_json::from_str(OPTION_LABELS).unwrap_or_default());
+    if let Some(label) = table.get(property).and_then(|t| t.get(value)) {
+        return label.clone();
+    }
+    value
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let lower = w.to_lowercase();
+            let mut chars = lower.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
+}
+
 fn enumeration(name: &str, label: &str, field_type: &str, values: &[&str]) -> PropertyDef {
     let mut p = prop(
         name,
@@ -62,7 +94,7 @@ fn enumeration(name: &str, label: &str, field_type: &str, values: &[&str]) -> Pr
         .iter()
         .enumerate()
         .map(|(i, v)| PropertyOption {
-            label: v.replace('_', " ").to_lowercase(),
+            label: option_label(name, v),
             value: (*v).to_string(),
             display_order: i as i64,
             hidden: false,
@@ -965,5 +997,36 @@ pub fn default_result_properties(type_id: &str) -> &'static [&'static str] {
         "0-2" => &["domain", "name"],
         "0-3" => &["amount", "closedate", "dealname", "dealstage", "pipeline"],
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_options_carry_hubspots_labels() {
+        assert_eq!(
+            option_label("industry", "AIRLINES_AVIATION"),
+            "Airlines/Aviation"
+        );
+        assert_eq!(option_label("industry", "MOBILE_GAMES"), "Mobile Games");
+        assert_eq!(
+            option_label("lifecyclestage", "marketingqualifiedlead"),
+            "Marketing Qualified Lead"
+        );
+        assert_eq!(option_label("dealtype", "newbusiness"), "New Business");
+        assert_eq!(option_label("hs_ticket_priority", "URGENT"), "Urgent");
+        let industry = companies()
+            .into_iter()
+            .find(|p| p.name == "industry")
+            .expect("industry");
+        assert_eq!(industry.options.len(), 148);
+        assert!(
+            industry
+                .options
+                .iter()
+                .all(|o| o.label != o.value && !o.label.is_empty())
+        );
     }
 }
