@@ -52,7 +52,7 @@ struct Args {
     /// Requests per day for private-app tokens (0 = no limit); overrides the tier's.
     #[arg(long)]
     daily_limit: Option<u64>,
-    /// Search requests per second per token (0 = no limit).
+    /// Search requests per second for the account, every token together (0 = no limit).
     #[arg(long, default_value_t = 5)]
     search_per_second: u32,
     /// Milliseconds before a write is found by search (0 = at once).

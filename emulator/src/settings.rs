@@ -75,7 +75,8 @@ pub struct Settings {
     pub window: Duration,
     /// Requests allowed per day for private-app tokens; 0 turns the daily limit off.
     pub daily_limit: u64,
-    /// Requests per second allowed on search endpoints, per token; 0 turns it off.
+    /// Requests per second allowed on search endpoints, for the whole account (every token
+    /// shares it, as on HubSpot); 0 turns it off.
     pub search_per_second: u32,
     /// How long a write takes to reach the search index: until then search finds the record's
     /// previous values (or nothing, for a new record). Zero turns the lag off.

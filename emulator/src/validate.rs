@@ -213,7 +213,8 @@ fn check_length(def: &PropertyDef, value: &str) -> Result<String, PropertyError>
 }
 
 fn check_number(def: &PropertyDef, value: &str) -> Result<String, PropertyError> {
-    let plain = value.trim_start_matches('-');
+    // One sign at most: `--5` is not a number (trim_start_matches took every `-`).
+    let plain = value.strip_prefix('-').unwrap_or(value);
     let digits_and_one_dot = !plain.is_empty()
         && plain.chars().all(|c| c.is_ascii_digit() || c == '.')
         && plain.chars().filter(|c| *c == '.').count() <= 1

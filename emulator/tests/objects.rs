@@ -375,10 +375,18 @@ async fn search_filters_sorts_and_pages() {
     let page2 = hub
         .post(
             "/crm/v3/objects/contacts/search",
-            json!({"filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "IN", "values": ["N1", "N3", "N4"]}]}], "limit": 2, "after": "2"}),
+            json!({"filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "IN", "values": ["n1", "n3", "n4"]}]}], "limit": 2, "after": "2"}),
         )
         .await;
     assert_eq!(page2.body["total"], 3);
+    // HubSpot wants `IN` values on strings in lower case: upper-case ones find nothing.
+    let upper = hub
+        .post(
+            "/crm/v3/objects/contacts/search",
+            json!({"filterGroups": [{"filters": [{"propertyName": "firstname", "operator": "IN", "values": ["N1", "N3"]}]}]}),
+        )
+        .await;
+    assert_eq!(upper.body["total"], 0);
     assert_eq!(page2.body["results"].as_array().unwrap().len(), 1);
     assert!(
         page2.headers.get("x-hubspot-ratelimit-remaining").is_none(),

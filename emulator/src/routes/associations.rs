@@ -128,6 +128,22 @@ pub async fn batch_create(
         store.types[fi].type_id.clone(),
         store.types[ti].type_id.clone(),
     );
+    // HubSpot refuses the whole request when any input names an association type that does
+    // not join these two types, or with the wrong category: 400 "One or more associations
+    // are invalid" (quoted in hubspot-api-nodejs #646). \[INFERENCE\] the category and that
+    // nothing is stored.
+    let known = store.association_types(&from_type, &to_type);
+    let invalid = inputs.iter().flat_map(|i| &i.types).any(|spec| {
+        !known.iter().any(|(category, type_id, _)| {
+            *category == spec.association_category && *type_id == spec.association_type_id
+        })
+    });
+    if invalid {
+        return Err(ApiError::validation(
+            "One or more associations are invalid",
+            &ctx.correlation_id,
+        ));
+    }
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {

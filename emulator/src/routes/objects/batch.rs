@@ -24,6 +24,12 @@ pub async fn batch_upsert(
 ) -> Result<Response, ApiError> {
     let started = clock::now_iso();
     let inputs = parse_batch::<WriteInput>(&body, &ctx)?;
+    check_property_names(
+        &body,
+        inputs.iter().flat_map(|i| i.properties.keys()),
+        "upsert",
+        &ctx,
+    )?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
@@ -100,6 +106,12 @@ pub async fn batch_create(
 ) -> Result<Response, ApiError> {
     let started = clock::now_iso();
     let inputs = parse_batch::<WriteInput>(&body, &ctx)?;
+    check_property_names(
+        &body,
+        inputs.iter().flat_map(|i| i.properties.keys()),
+        "create",
+        &ctx,
+    )?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
@@ -171,6 +183,12 @@ pub async fn batch_update(
 ) -> Result<Response, ApiError> {
     let started = clock::now_iso();
     let inputs = parse_batch::<WriteInput>(&body, &ctx)?;
+    check_property_names(
+        &body,
+        inputs.iter().flat_map(|i| i.properties.keys()),
+        "update",
+        &ctx,
+    )?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;

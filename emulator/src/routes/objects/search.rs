@@ -18,7 +18,7 @@ use crate::app::{Ctx, Shared};
 use crate::clock;
 use crate::defaults::{default_result_properties, searchable_properties};
 use crate::error::{ApiError, json_response};
-use crate::model::StoredObject;
+use crate::model::{ObjectType, PropertyType, StoredObject};
 use crate::routes::parse_json;
 
 /// Filter groups per request.
@@ -52,6 +52,9 @@ struct SearchBody {
     query: Option<String>,
     limit: Option<usize>,
     after: Option<IdValue>,
+    /// Not a field of HubSpot's search body (filters go in `filterGroups`): refused rather
+    /// than ignored, which would return every record.
+    filters: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -137,19 +140,89 @@ fn contains_token(value: &str, token: &str) -> bool {
     wildcard(&token, &value) || value.split_whitespace().any(|w| wildcard(&token, w))
 }
 
-fn filter_matches(f: &Filter, properties: &BTreeMap<String, String>) -> bool {
+/// A date or datetime value as epoch milliseconds: epoch milliseconds as digits, an RFC 3339
+/// instant, or a `YYYY-MM-DD` date (midnight UTC).
+fn instant(text: &str) -> Option<i128> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i128>() {
+        return Some(ms);
+    }
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(text, rfc3339) {
+        return Some(t.unix_timestamp_nanos() / 1_000_000);
+    }
+    let date = time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    Some(i128::from(date.midnight().assume_utc().unix_timestamp()) * 1_000)
+}
+
+/// How a filter compares values of a property, by its type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Comparison {
+    /// Dates and datetimes: as instants (HubSpot's examples filter them with epoch
+    /// milliseconds).
+    Instant,
+    /// Enumerations: values as written, case-sensitively (dropdown values are).
+    Exact,
+    /// Other strings: `EQ`/`NEQ` ignore case; `IN`/`NOT_IN` compare as written (HubSpot asks
+    /// for lower-case `IN` values on strings: an upper-case value finds nothing).
+    Text,
+}
+
+impl Comparison {
+    fn of(t: &ObjectType, property: &str) -> Self {
+        match t.property(property).map(|p| p.kind) {
+            Some(PropertyType::Date | PropertyType::DateTime) => Self::Instant,
+            Some(PropertyType::Enumeration) => Self::Exact,
+            _ => Self::Text,
+        }
+    }
+
+    fn order(self, a: &str, b: &str) -> std::cmp::Ordering {
+        match (self, instant(a), instant(b)) {
+            (Self::Instant, Some(x), Some(y)) => x.cmp(&y),
+            _ => compare(a, b),
+        }
+    }
+
+    fn equal(self, a: &str, b: &str) -> bool {
+        match self {
+            Self::Instant => self.order(a, b).is_eq(),
+            Self::Exact => a == b,
+            Self::Text => a.eq_ignore_ascii_case(b),
+        }
+    }
+
+    fn member(self, a: &str, values: &[IdValue]) -> bool {
+        match self {
+            Self::Instant => values.iter().any(|v| self.equal(a, &v.text())),
+            // \[INFERENCE\] HubSpot's index holds strings lower-cased for IN: a lower-case
+            // value finds any case, an upper-case one finds nothing.
+            Self::Text => values.iter().any(|v| {
+                let v = v.text();
+                v == v.to_lowercase() && a.to_lowercase() == v
+            }),
+            Self::Exact => values.iter().any(|v| a == v.text()),
+        }
+    }
+}
+
+fn filter_matches(t: &ObjectType, f: &Filter, properties: &BTreeMap<String, String>) -> bool {
     let actual = properties
         .get(&f.property_name)
         .map(String::as_str)
         .filter(|v| !v.is_empty());
     let wanted = f.value.as_ref().map(IdValue::text).unwrap_or_default();
-    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    let cmp = |a: &str| compare(a, &wanted);
+    let how = Comparison::of(t, &f.property_name);
+    let cmp = |a: &str| how.order(a, &wanted);
     match f.operator.as_str() {
-        "EQ" => actual.is_some_and(|a| eq(a, &wanted)),
-        "NEQ" => !actual.is_some_and(|a| eq(a, &wanted)),
-        "IN" => actual.is_some_and(|a| f.values.iter().any(|v| eq(a, &v.text()))),
-        "NOT_IN" => !actual.is_some_and(|a| f.values.iter().any(|v| eq(a, &v.text()))),
+        "EQ" => actual.is_some_and(|a| how.equal(a, &wanted)),
+        "NEQ" => !actual.is_some_and(|a| how.equal(a, &wanted)),
+        "IN" => actual.is_some_and(|a| how.member(a, &f.values)),
+        "NOT_IN" => !actual.is_some_and(|a| how.member(a, &f.values)),
         "HAS_PROPERTY" => actual.is_some(),
         "NOT_HAS_PROPERTY" => actual.is_none(),
         "GT" => actual.is_some_and(|a| cmp(a).is_gt()),
@@ -158,7 +231,7 @@ fn filter_matches(f: &Filter, properties: &BTreeMap<String, String>) -> bool {
         "LTE" => actual.is_some_and(|a| cmp(a).is_le()),
         "BETWEEN" => {
             let high = f.high_value.as_ref().map(IdValue::text).unwrap_or_default();
-            actual.is_some_and(|a| cmp(a).is_ge() && compare(a, &high).is_le())
+            actual.is_some_and(|a| cmp(a).is_ge() && how.order(a, &high).is_le())
         }
         "CONTAINS_TOKEN" => actual.is_some_and(|a| contains_token(a, &wanted)),
         "NOT_CONTAINS_TOKEN" => !actual.is_some_and(|a| contains_token(a, &wanted)),
@@ -186,6 +259,19 @@ fn query_matches(query: &str, type_id: &str, properties: &BTreeMap<String, Strin
 /// HubSpot's were not recorded.
 fn check_limits(query: &SearchBody, ctx: &Ctx) -> Result<(usize, usize), ApiError> {
     let invalid = |m: String| Err(ApiError::validation(m, &ctx.correlation_id));
+    if query.filters.is_some() {
+        // [INFERENCE] text: HubSpot's parser rejects unknown fields of the search body.
+        return invalid(
+            "Unrecognized field \"filters\": filters go in filterGroups, e.g. {\"filterGroups\": [{\"filters\": [...]}]}".into(),
+        );
+    }
+    if query.sorts.len() > 1 {
+        // The search guide: "only one sorting rule can be applied to any search".
+        return invalid(format!(
+            "Only one sort is allowed, {} were given",
+            query.sorts.len()
+        ));
+    }
     if query.filter_groups.len() > MAX_FILTER_GROUPS {
         return invalid(format!(
             "Too many filter groups: {} were given, the limit is {MAX_FILTER_GROUPS}",
@@ -283,7 +369,7 @@ pub async fn search(
             || query
                 .filter_groups
                 .iter()
-                .any(|g| g.filters.iter().all(|f| filter_matches(f, props)));
+                .any(|g| g.filters.iter().all(|f| filter_matches(t, f, props)));
         let by_query = query
             .query
             .as_deref()

@@ -181,6 +181,7 @@ pub async fn create_one(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let input = parse_json::<WriteInput>(&body, &ctx)?;
+    check_property_names(&body, input.properties.keys(), "single", &ctx)?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
@@ -254,6 +255,7 @@ pub async fn update_one(
 ) -> Result<Response, ApiError> {
     let query = RecordQuery::parse(raw.as_deref());
     let input = parse_json::<SingleBody>(&body, &ctx)?;
+    check_property_names(&body, input.properties.keys(), "single", &ctx)?;
     let mut store = state.store();
     let idx = resolve(&store, &object_type, &ctx)?;
     let portal_id = store.portal_id;
