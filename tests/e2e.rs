@@ -1005,3 +1005,62 @@ async fn a_custom_object_is_found_by_each_of_its_names() {
     );
     drop(work);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_without_a_scope_stops_at_hubspots_403_naming_it() {
+    let granted = [
+        "crm.objects.contacts.read",
+        "crm.objects.contacts.write",
+        "crm.schemas.contacts.read",
+        "crm.objects.deals.read",
+        "crm.schemas.deals.read",
+    ];
+    let (hub, _work, config) = start(
+        Settings {
+            scopes: Some(granted.iter().map(|s| s.to_string()).collect()),
+            ..Settings::default()
+        },
+        json!({"streams": {"deals": {"object_type": "deals", "write_mode": "create_only"}}}),
+    )
+    .await;
+    let input = singer(&[
+        schema("contacts"),
+        record("contacts", json!({"email": "scoped@example.com"})),
+        state(json!({"contacts": "done"})),
+        schema("deals"),
+        record("deals", json!({"dealname": "Needs write"})),
+    ]);
+    let out = run_config(&config, &input).await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.critical().contains("(403)") && out.critical().contains("crm.objects.deals.write"),
+        "{}",
+        out.critical()
+    );
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 1);
+    assert!(stored(&hub.base_url(), "deals").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_locked_by_hubspot_are_retried_until_they_land() {
+    let (hub, work, config) = start(
+        Settings {
+            locks: vec![("contacts".into(), 2)],
+            ..Settings::default()
+        },
+        json!({}),
+    )
+    .await;
+    let mut lines = vec![schema("contacts")];
+    lines
+        .extend((0..30).map(|i| record("contacts", json!({"email": format!("l{i}@example.com")}))));
+    lines.push(state(json!({"n": 30})));
+    let out = run_config(&config, &singer(&lines)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.states(), [json!({"n": 30})]);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 30);
+    assert!(work.rejected().is_empty());
+    let stats = stats(&hub.base_url()).await;
+    assert_eq!(stats["by_status"]["423"], 2, "{stats}");
+    assert!(out.stderr.contains("2 retries"), "{}", out.stderr);
+}

@@ -54,6 +54,8 @@ pub struct AppState {
     pub chaos: Chaos,
     /// Request counters.
     pub stats: Mutex<Stats>,
+    /// Writes locked on demand (`--lock`).
+    pub locks: crate::gates::Locks,
 }
 
 /// A portal as `settings` start it: HubSpot's standard types plus the preload.
@@ -77,6 +79,7 @@ impl AppState {
             limiter: RateLimiter::new(&settings),
             chaos: Chaos::new(&settings),
             stats: Mutex::default(),
+            locks: crate::gates::Locks::new(&settings.locks),
             settings,
         })
     }
@@ -153,6 +156,15 @@ async fn hubspot_pipeline(State(state): State<Shared>, mut req: Request, next: N
             Ok(kind) => kind,
             Err(failure) => return auth_error(failure, &corr),
         };
+        if let Some(granted) = &state.settings.scopes
+            && let Some(needed) = crate::gates::required_scope(req.method(), req.uri().path())
+            && !granted.contains(&needed)
+        {
+            return missing_scopes(&needed, &corr);
+        }
+        if state.locks.take(req.method(), req.uri().path()) {
+            return fault_response(Fault::Status(423), &corr);
+        }
         if let Some(fault) = state.chaos.fault() {
             return fault_response(fault, &corr);
         }
@@ -232,6 +244,22 @@ async fn hubspot_shaped(response: Response, corr: &str) -> Response {
         text
     };
     ApiError::new(status, Some("VALIDATION_ERROR"), message, corr).into_response()
+}
+
+/// HubSpot's 403 for a token without a scope the call needs (recorded in its objects guide).
+fn missing_scopes(scope: &str, corr: &str) -> Response {
+    crate::error::json_response(
+        StatusCode::FORBIDDEN,
+        &serde_json::json!({
+            "status": "error",
+            "message": "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+            "correlationId": corr,
+            "errors": [{"message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": [scope]}}],
+            "links": {"scopes": "https://developers.hubspot.com/scopes"},
+            "category": "MISSING_SCOPES",
+        }),
+    )
 }
 
 /// Correlation ids and counting for `POST /oauth/v1/token` (no auth, no rate limit).

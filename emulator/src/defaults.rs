@@ -814,11 +814,23 @@ pub fn object_type(
         merged: HashMap::new(),
         created_property: "createdate".to_string(),
         required: Vec::new(),
+        searchable: Vec::new(),
+        secondary_display: Vec::new(),
+        associated_objects: Vec::new(),
     };
     for p in t.indexed_properties() {
         unique_index.insert(p, HashMap::new());
     }
     t.unique_index = unique_index;
+    // HubSpot's standard properties sit in the type's own group: `contactinformation`,
+    // `companyinformation`, `dealinformation`, … as HubSpot's properties guide shows for
+    // contacts; [INFERENCE] the same pattern for the other types.
+    let own = format!("{}information", t.upper_singular.to_lowercase());
+    for p in &mut t.properties {
+        if p.group_name == "information" {
+            p.group_name = own.clone();
+        }
+    }
     t
 }
 

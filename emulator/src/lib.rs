@@ -18,6 +18,7 @@ pub mod auth;
 pub mod clock;
 pub mod defaults;
 pub mod error;
+pub mod gates;
 pub mod limits;
 pub mod model;
 pub mod preload;

@@ -83,6 +83,14 @@ struct Args {
     /// VALIDATION_ERROR (HubSpot enforces validation rules on API writes from 2026-09).
     #[arg(long, value_name = "TYPE:PROPERTY")]
     require_on_create: Vec<String>,
+    /// The scopes every token has, comma-separated (default: all). A request that needs
+    /// another answers HubSpot's 403 MISSING_SCOPES naming it.
+    #[arg(long, value_delimiter = ',')]
+    scopes: Option<Vec<String>>,
+    /// TYPE:N (repeatable): the next N writes to that object type answer 423 LOCKED, as
+    /// HubSpot does to bursts of writes to the same records.
+    #[arg(long, value_name = "TYPE:N")]
+    lock: Vec<String>,
 }
 
 impl Args {
@@ -113,6 +121,16 @@ impl Args {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let locks = self
+            .lock
+            .iter()
+            .map(
+                |rule| match rule.split_once(':').map(|(t, n)| (t, n.parse::<u32>())) {
+                    Some((t, Ok(n))) if !t.is_empty() => Ok((t.to_string(), n)),
+                    _ => Err(format!("--lock {rule}: expected TYPE:N, e.g. contacts:2")),
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
         let a = self;
         Ok(Settings {
             port: a.port,
@@ -135,6 +153,8 @@ impl Args {
             preload,
             api_versions,
             require_on_create,
+            scopes: a.scopes,
+            locks,
         })
     }
 }

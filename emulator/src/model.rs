@@ -205,8 +205,15 @@ pub struct ObjectType {
     pub merged: HashMap<u64, u64>,
     /// Name of the creation-time property (`createdate`; `hs_createdate` on engagements).
     pub created_property: String,
-    /// Properties a create must set (`hs_timestamp` on engagements).
+    /// Properties a create must set (`hs_timestamp` on engagements, a custom object's
+    /// `requiredProperties`).
     pub required: Vec<String>,
+    /// A custom object's `searchableProperties`.
+    pub searchable: Vec<String>,
+    /// A custom object's `secondaryDisplayProperties`.
+    pub secondary_display: Vec<String>,
+    /// The object types a custom object's schema associates with (`associatedObjects`).
+    pub associated_objects: Vec<String>,
 }
 
 impl ObjectType {

@@ -97,6 +97,11 @@ pub struct Settings {
     /// is created through a 2026-09 route (HubSpot enforces portal validation rules on API
     /// writes from 2026-09).
     pub require_on_create: Vec<(String, String)>,
+    /// The scopes every token has; `None` grants every scope. A request that needs another
+    /// answers HubSpot's 403 `MISSING_SCOPES` naming it.
+    pub scopes: Option<Vec<String>>,
+    /// Object types whose next writes answer 423 `LOCKED`: `(type, how many)`.
+    pub locks: Vec<(String, u32)>,
 }
 
 impl Default for Settings {
@@ -122,6 +127,8 @@ impl Default for Settings {
             preload: Preload::default(),
             api_versions: ApiVersion::ALL.to_vec(),
             require_on_create: Vec::new(),
+            scopes: None,
+            locks: Vec::new(),
         }
     }
 }

@@ -131,8 +131,8 @@ async fn searches_past_hubspots_limits_are_refused() {
     let mut refusals = Vec::new();
     for body in [
         json!({"filterGroups": (0..6).map(|_| group(1)).collect::<Vec<_>>()}),
-        json!({"filterGroups": [group(11)]}),
-        json!({"filterGroups": [group(10), group(10), group(6)]}),
+        json!({"filterGroups": [group(7)]}),
+        json!({"filterGroups": [group(6), group(6), group(6), group(1)]}),
         filter(
             "firstname",
             "IN",
@@ -150,7 +150,7 @@ async fn searches_past_hubspots_limits_are_refused() {
     let fine = hub
         .post(
             SEARCH,
-            json!({"filterGroups": [group(10), group(10), group(5)], "limit": 200, "after": "9800"}),
+            json!({"filterGroups": [group(6), group(6), group(6)], "limit": 200, "after": "9800"}),
         )
         .await;
     assert_eq!(fine.status, 200, "the limits themselves are allowed");

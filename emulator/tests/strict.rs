@@ -206,3 +206,102 @@ async fn the_search_limit_is_the_accounts_whatever_the_token() {
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
 }
+
+#[tokio::test]
+async fn a_custom_objects_required_properties_are_kept_and_enforced() {
+    let hub = lagless().await;
+    let schema = hub
+        .post(
+            "/crm-object-schemas/v3/schemas",
+            json!({"name": "cars", "labels": {"singular": "Car", "plural": "Cars"},
+                "primaryDisplayProperty": "vin", "requiredProperties": ["vin"],
+                "searchableProperties": ["vin", "model"], "associatedObjects": ["CONTACT"],
+                "properties": [
+                    {"name": "vin", "label": "VIN", "type": "string", "fieldType": "text", "hasUniqueValue": true},
+                    {"name": "model", "label": "Model", "type": "string", "fieldType": "text"}]}),
+        )
+        .await;
+    assert_eq!(schema.status, 201, "{:?}", schema.body);
+    let type_id = schema.body["objectTypeId"].as_str().unwrap().to_string();
+    let read = hub
+        .get(&format!("/crm-object-schemas/v3/schemas/{type_id}"))
+        .await;
+    assert_eq!(read.body["requiredProperties"], json!(["vin"]));
+    assert_eq!(read.body["searchableProperties"], json!(["vin", "model"]));
+    assert_eq!(read.body["associations"].as_array().map(Vec::len), Some(1));
+    let create = hub
+        .post(
+            &format!("/crm/v3/objects/{type_id}/batch/create"),
+            json!({"inputs": [
+                {"properties": {"vin": "V1", "model": "A"}, "objectWriteTraceId": "1"},
+                {"properties": {"model": "no vin"}, "objectWriteTraceId": "2"}]}),
+        )
+        .await;
+    assert_eq!(create.status, 207, "{:?}", create.body);
+    assert_eq!(create.body["numErrors"], 1);
+    assert_eq!(hub.stored(&type_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn batch_reads_honour_archived_history_and_their_caps() {
+    let hub = lagless().await;
+    let id = hub
+        .post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "old@example.com", "firstname": "Old"}}),
+        )
+        .await
+        .body["id"]
+        .clone();
+    let read = |archived: bool| {
+        let path = if archived {
+            "/crm/v3/objects/contacts/batch/read?archived=true"
+        } else {
+            "/crm/v3/objects/contacts/batch/read"
+        };
+        (
+            path,
+            json!({"inputs": [{"id": id}], "properties": ["email"], "propertiesWithHistory": ["firstname"]}),
+        )
+    };
+    let (path, body) = read(false);
+    let live = hub.post(path, body).await;
+    assert_eq!(live.status, 200, "{:?}", live.body);
+    assert_eq!(
+        live.body["results"][0]["propertiesWithHistory"]["firstname"][0]["value"],
+        "Old"
+    );
+    let status = hub
+        .client
+        .delete(hub.url(&format!(
+            "/crm/v3/objects/contacts/{}",
+            id.as_str().unwrap()
+        )))
+        .bearer_auth("pat-na1-test")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+    let (path, body) = read(false);
+    assert_eq!(hub.post(path, body).await.body["results"], json!([]));
+    let (path, body) = read(true);
+    let archived = hub.post(path, body).await;
+    assert_eq!(archived.body["results"][0]["id"], id, "{:?}", archived.body);
+    let many: Vec<Value> = (0..51).map(|i| json!({"id": i.to_string()})).collect();
+    let capped = hub
+        .post(
+            "/crm/v3/objects/contacts/batch/read",
+            json!({"inputs": many, "propertiesWithHistory": ["firstname"]}),
+        )
+        .await;
+    assert_eq!(capped.status, 400);
+    let pairs: Vec<Value> = (0..1001).map(|i| json!({"id": i.to_string()})).collect();
+    let too_many = hub
+        .post(
+            "/crm/v4/associations/contacts/companies/batch/read",
+            json!({"inputs": pairs}),
+        )
+        .await;
+    assert_eq!(too_many.status, 400);
+}

@@ -114,6 +114,9 @@ fn envelope(
     json_response(status, &body)
 }
 
+/// Inputs of an associations batch read.
+const MAX_READ_INPUTS: usize = 1_000;
+
 /// `POST /crm/v4/associations/{from}/{to}/batch/create`: 201 with labelled pairs.
 pub async fn batch_create(
     State(state): State<Shared>,
@@ -538,6 +541,16 @@ pub async fn batch_read(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Batch { inputs } = parse_json::<Batch<Ref>>(&body, &ctx)?;
+    // HubSpot's associations guide: batch read takes at most 1,000 inputs. [INFERENCE] text.
+    if inputs.len() > MAX_READ_INPUTS {
+        return Err(ApiError::validation(
+            format!(
+                "Batch input limit exceeded: {} inputs were provided, the limit is {MAX_READ_INPUTS}",
+                inputs.len()
+            ),
+            &ctx.correlation_id,
+        ));
+    }
     let store = state.store();
     let (fi, ti) = pair(&store, &from, &to, &ctx)?;
     let mut results = Vec::new();

@@ -32,11 +32,15 @@ fn schema_json(store: &Store, t: &ObjectType) -> Value {
         "archived": false,
         "labels": {"singular": t.labels.0, "plural": t.labels.1},
         "primaryDisplayProperty": t.primary_display_property,
-        "requiredProperties": [],
-        "searchableProperties": [],
-        "secondaryDisplayProperties": [],
+        "requiredProperties": t.required,
+        "searchableProperties": t.searchable,
+        "secondaryDisplayProperties": t.secondary_display,
         "properties": custom,
-        "associations": [],
+        "associations": t.associated_objects.iter().map(|to| json!({
+            "fromObjectTypeId": t.type_id,
+            "toObjectTypeId": store.resolve(to).map_or(to.as_str(), |i| store.types[i].type_id.as_str()),
+            "name": format!("{}_to_{}", t.name, to.to_lowercase()),
+        })).collect::<Vec<_>>(),
         "name": t.name,
         "metaType": "PORTAL_SPECIFIC",
         "fullyQualifiedName": t.fully_qualified_name,
@@ -94,6 +98,16 @@ pub struct SchemaCreate {
     primary_display_property: Option<String>,
     #[serde(default)]
     properties: Vec<PropertyCreate>,
+    /// Properties a create must set; enforced like HubSpot's own required properties.
+    #[serde(default)]
+    required_properties: Vec<String>,
+    #[serde(default)]
+    searchable_properties: Vec<String>,
+    #[serde(default)]
+    secondary_display_properties: Vec<String>,
+    /// Object types (`CONTACT`, `COMPANY`, a type id) the schema associates with.
+    #[serde(default)]
+    associated_objects: Vec<String>,
 }
 
 /// `POST …/schemas`: 201 with the new schema; 409 when the name is taken.
@@ -138,6 +152,10 @@ pub fn create_schema(
     );
     t.labels = (egg.labels.singular, egg.labels.plural);
     t.primary_display_property = egg.primary_display_property;
+    t.required = egg.required_properties;
+    t.searchable = egg.searchable_properties;
+    t.secondary_display = egg.secondary_display_properties;
+    t.associated_objects = egg.associated_objects;
     t.upper_singular = egg.name.to_uppercase();
     t.created_at = clock::now_iso();
     let group = format!("{}information", t.upper_singular.to_lowercase());

@@ -114,6 +114,22 @@ fn parse_batch<T: serde::de::DeserializeOwned>(
     Ok(inputs)
 }
 
+/// `propertiesWithHistory` of a record for `names`: \[INFERENCE\] the current value as the
+/// one version, as the emulator keeps no history.
+fn history_json(object: &crate::model::StoredObject, names: &[String]) -> Value {
+    names
+        .iter()
+        .map(|name| {
+            let versions = object.properties.get(name).map_or_else(
+                || json!([]),
+                |v| json!([{"value": v, "timestamp": object.updated_at, "sourceType": "API"}]),
+            );
+            (name.clone(), versions)
+        })
+        .collect::<Map<String, Value>>()
+        .into()
+}
+
 /// The class HubSpot's parser names for a write input of `route`.
 /// \[INFERENCE\] for batch inputs: only the single create's
 /// `com.hubspot.inbounddb.publicobject.core.v2.SimplePublicObjectInput` was quoted.

@@ -1,6 +1,6 @@
-//! `POST …/search`, with HubSpot's limits: at most 5 filter groups, 10 filters in a group and
-//! 25 in all (HubSpot's changelog of Aug 2024), `limit` up to 200, no paging past 10,000
-//! results. Every documented operator, free-text `query` over the type's default searchable
+//! `POST …/search`, with HubSpot's limits: bodies of at most 3,000 characters, 5 filter
+//! groups, 6 filters in a group and 18 in all (HubSpot's search guide, 2026-03; the changelog
+//! of Aug 2024 said 10 and 25), one sort, `limit` up to 200, no paging past 10,000 results. Every documented operator, free-text `query` over the type's default searchable
 //! properties, and the search index's lag: a write is found only once it has been indexed.
 
 use std::collections::BTreeMap;
@@ -23,10 +23,10 @@ use crate::routes::parse_json;
 
 /// Filter groups per request.
 pub const MAX_FILTER_GROUPS: usize = 5;
-/// Filters per group.
-pub const MAX_FILTERS_PER_GROUP: usize = 10;
-/// Filters per request.
-pub const MAX_FILTERS: usize = 25;
+/// Filters per group (HubSpot's search guide, 2026-03: "up to six filters" a group).
+pub const MAX_FILTERS_PER_GROUP: usize = 6;
+/// Filters per request (the same guide: 18 in all).
+pub const MAX_FILTERS: usize = 18;
 /// Values of one `IN` / `NOT_IN` filter (\[INFERENCE\]: HubSpot documents no figure; 100 is
 /// the batch size its other APIs use).
 pub const MAX_IN_VALUES: usize = 100;

@@ -82,20 +82,10 @@ fn read_json(
         m.insert("archivedAt".into(), json!(object.updated_at));
     }
     if !query.properties_with_history.is_empty() {
-        let history: Map<String, Value> = query
-            .properties_with_history
-            .iter()
-            .map(|name| {
-                let versions = match object.properties.get(name) {
-                    Some(v) => {
-                        json!([{"value": v, "timestamp": object.updated_at, "sourceType": "API"}])
-                    }
-                    None => json!([]),
-                };
-                (name.clone(), versions)
-            })
-            .collect();
-        m.insert("propertiesWithHistory".into(), Value::Object(history));
+        m.insert(
+            "propertiesWithHistory".into(),
+            history_json(object, &query.properties_with_history),
+        );
     }
     if !query.associations.is_empty() {
         let mut associations = Map::new();
