@@ -21,5 +21,6 @@ pub mod pipeline;
 pub mod rejection;
 pub mod run;
 pub mod secret;
+pub mod shutdown;
 pub mod singer;
 pub mod writer;

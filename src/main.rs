@@ -13,6 +13,11 @@ use target_hubspot::hubspot::{ApiVersion, Client, Limits};
 use target_hubspot::ledger::Ledger;
 use target_hubspot::output::progress::Progress;
 use target_hubspot::output::rejected::{self, RejectedSink};
+use target_hubspot::output::state_out::StateOut;
+use target_hubspot::shutdown::Shutdown;
+
+/// Longest the process waits at exit for stdout to take the STATE lines still queued.
+const STDOUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(3);
 use target_hubspot::output::report::ExitStatus;
 use target_hubspot::{about, check, input, run};
 
@@ -191,11 +196,36 @@ async fn run_target() -> ExitCode {
         max_concurrency: config.max_concurrency,
     };
     let routes = target_hubspot::hubspot::Routes::new(config.api_version);
+    // One shutdown for every wait, from here on: startup reads, the ledger, the run.
+    let shutdown = Shutdown::new();
+    let signal_code = Arc::new(std::sync::atomic::AtomicU8::new(exit::SIGINT));
+    {
+        let (shutdown, code) = (shutdown.clone(), signal_code.clone());
+        tokio::spawn(async move {
+            code.store(shutdown_signal().await, std::sync::atomic::Ordering::SeqCst);
+            shutdown.signal();
+            // A second signal while draining means "stop now": nothing more is acknowledged,
+            // so nothing is lost, and the records in flight are sent again by the next run.
+            let again = shutdown_signal().await;
+            critical_line(
+                "stopped by a second signal before in-flight records were settled; no further STATE was written",
+            );
+            std::process::exit(i32::from(again));
+        });
+    }
+    // A wait a signal ended is not a failure: the process exits with the signal's code.
+    let stopped = |e: &FatalError| {
+        matches!(e, FatalError::Interrupted).then(|| {
+            tracing::warn!("stopped by a signal before any record was read");
+            ExitCode::from(signal_code.load(std::sync::atomic::Ordering::SeqCst))
+        })
+    };
     let mut client = match Client::new(
         config.base_url.clone(),
         config.credentials.clone(),
         limits,
         routes,
+        shutdown.clone(),
     ) {
         Ok(c) => c,
         Err(e) => return critical(&e),
@@ -276,49 +306,50 @@ async fn run_target() -> ExitCode {
         Some(location) => {
             let portal = match client.portal_id().await {
                 Ok(p) => p,
-                Err(e) => return critical(&e),
+                Err(e) => return stopped(&e).unwrap_or_else(|| critical(&e)),
             };
-            match Ledger::open(location.expose(), portal, args.full_resync, args.dry_run).await {
+            let open = Ledger::open(
+                location.expose(),
+                portal,
+                args.full_resync,
+                args.dry_run,
+                shutdown.clone(),
+            );
+            match open.await {
                 Ok(l) => {
                     tracing::info!(ledger = %l.describe(), full_resync = args.full_resync, "sync ledger open");
                     Some(Arc::new(l))
                 }
-                Err(e) => return critical(&e.into()),
+                Err(e) => {
+                    let e = e.into();
+                    return stopped(&e).unwrap_or_else(|| critical(&e));
+                }
             }
         }
     };
     let fail_on_reject = config.fail_on_reject;
     let summary_path = config.summary_path.clone();
-    let signal_code = Arc::new(std::sync::atomic::AtomicU8::new(exit::SIGINT));
-    let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
-    let code = signal_code.clone();
-    tokio::spawn(async move {
-        code.store(shutdown_signal().await, std::sync::atomic::Ordering::SeqCst);
-        let _ = signal_tx.send(());
-        // A second signal while draining means "stop now": nothing more is acknowledged, so
-        // nothing is lost, and the records in flight are sent again by the next run.
-        let again = shutdown_signal().await;
-        critical_line(
-            "stopped by a second signal before in-flight records were settled; no further STATE was written",
-        );
-        std::process::exit(i32::from(again));
-    });
-    let shutdown = async {
-        let _ = signal_rx.await;
-    };
+    let stdout = StateOut::spawn();
     let end = run::run(
         config,
         client.clone(),
         lines,
         run::Outputs {
             sink,
-            stdout: std::io::stdout(),
+            stdout: stdout.clone(),
             progress,
         },
         ledger,
-        shutdown,
+        shutdown.clone(),
     )
     .await;
+    // The last STATE goes out when stdout takes it, never holding the exit past a bound.
+    if !stdout.drain(STDOUT_DRAIN) {
+        tracing::warn!(
+            "stdout did not take the last STATE within {} s (nothing reads it?); exiting without it",
+            STDOUT_DRAIN.as_secs()
+        );
+    }
     end.summary
         .log(matches!(LOG_FORMAT.get(), Some(LogFormat::Json)));
     if let Some(dry) = &client.dry_run {

@@ -2,7 +2,6 @@
 //! release STATE.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -29,12 +28,13 @@ use crate::pipeline::inflight::InflightKeys;
 use crate::pipeline::reject_rate::RejectGuard;
 use crate::pipeline::state::StateTracker;
 use crate::rejection::Rejection;
+use crate::shutdown::Shutdown;
 use crate::singer::Message;
 use crate::writer::lookup::Lookups;
 use crate::writer::{BatchResult, Outcome, Strategy, Target, removal, write_batch};
 
 /// After a signal, how long requests already on the wire may finish.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const SHUTDOWN_GRACE: Duration = crate::shutdown::GRACE;
 
 /// Keys judged by the ledger in one lookup.
 const LEDGER_CHUNK: usize = 1_000;
@@ -175,7 +175,7 @@ pub async fn run<W: Write>(
     mut lines: Lines,
     outputs: Outputs<W>,
     ledger: Option<Arc<Ledger>>,
-    shutdown: impl Future<Output = ()>,
+    shutdown: Shutdown,
 ) -> RunEnd {
     let Outputs {
         sink,
@@ -234,7 +234,8 @@ pub async fn run<W: Write>(
     let mut fatal: Option<FatalError> = None;
     let mut interrupted = false;
     let mut grace_deadline: Option<Instant> = None;
-    tokio::pin!(shutdown);
+    let stopped = shutdown.stopped();
+    tokio::pin!(stopped);
     let mut ticks = tokio::time::interval_at((started + progress::TICK).into(), progress::TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -279,7 +280,7 @@ pub async fn run<W: Write>(
         };
         tokio::select! {
             biased;
-            _ = &mut shutdown, if !interrupted => {
+            () = &mut stopped, if !interrupted => {
                 tracing::warn!("interrupted: no more input is read; requests on the wire get {} s, waiting ones are dropped (their records stay unacknowledged)", SHUTDOWN_GRACE.as_secs());
                 interrupted = true;
                 input_done = true;
@@ -318,6 +319,13 @@ pub async fn run<W: Write>(
                             Ok(None) => Ok(()),
                             Err(e) => Err(e.into()),
                         };
+                        if let Err(FatalError::Interrupted) = handled {
+                            // A wait the signal ended (a SCHEMA's reads, a property's
+                            // creation): the shutdown arm takes it from here.
+                            input_done = true;
+                            r.halt(&mut input_done);
+                            break;
+                        }
                         if let Err(e) = handled {
                             let bad_input = matches!(
                                 e,
@@ -358,6 +366,13 @@ pub async fn run<W: Write>(
             }
         }
     }
+    // A signal that ended a wait before the loop saw it still makes this an interrupted run.
+    if shutdown.is_stopped() || matches!(fatal, Some(FatalError::Interrupted)) {
+        interrupted = true;
+        if matches!(fatal, Some(FatalError::Interrupted)) {
+            fatal = None;
+        }
+    }
     if fatal.is_none()
         && !interrupted
         && !r.halted
@@ -370,6 +385,11 @@ pub async fn run<W: Write>(
         && let Err(e) = ledger.finish().await
     {
         fatal = Some(e.into());
+    }
+    if matches!(fatal, Some(FatalError::Interrupted)) {
+        // Removals or the ledger's last write that a signal ended.
+        fatal = None;
+        interrupted = true;
     }
     r.sink.log_dry_run();
     if let Err(e) = r.sink.sync() {
@@ -1275,9 +1295,12 @@ impl<W: Write> Runner<W> {
             self.sink.sync().map_err(|e| {
                 FatalError::Io(format!("cannot write {}: {e}", self.sink.path().display()))
             })?;
-            let write = serde_json::to_writer(&mut self.stdout, &state)
+            let write = serde_json::to_vec(&state)
                 .map_err(std::io::Error::from)
-                .and_then(|()| self.stdout.write_all(b"\n"))
+                .and_then(|mut line| {
+                    line.push(b'\n');
+                    self.stdout.write_all(&line)
+                })
                 .and_then(|()| self.stdout.flush());
             write.map_err(|e| FatalError::Io(format!("cannot write STATE to stdout: {e}")))?;
         }

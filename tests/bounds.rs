@@ -42,3 +42,129 @@ async fn writes_whose_answers_echo_60000_character_values_are_stored_and_not_res
         "each batch sent once: {stats}"
     );
 }
+
+/// A server that accepts connections and reads requests, and either never answers them or
+/// answers every one `429` with a `Retry-After` of 31 years.
+async fn stubborn_server(answer_429: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                loop {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) if answer_429 && buf[..n].windows(4).any(|w| w == b"\r\n\r\n") => {
+                            let body = r#"{"status":"error","message":"slow down","category":"RATE_LIMITS"}"#;
+                            let reply = format!(
+                                "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 999999999\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            let _ = socket.write_all(reply.as_bytes()).await;
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+/// Starts the target on `config`, feeds it `input` (stdin left open), sends SIGTERM after
+/// `after` and returns its exit code and how long after the signal it ended.
+async fn terminate_after(
+    config: &std::path::Path,
+    input: &str,
+    after: std::time::Duration,
+) -> (Option<i32>, std::time::Duration, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = spawn_target(config);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    tokio::time::sleep(after).await;
+    terminate(&child.id().unwrap().to_string());
+    let signalled = std::time::Instant::now();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the target ends")
+        .unwrap();
+    drop(stdin);
+    (
+        out.status.code(),
+        signalled.elapsed(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_startup_read_the_server_never_answers_within_15_s() {
+    let base = stubborn_server(false).await;
+    let work = Workdir::new();
+    let config = work.config(&base, json!({}));
+    let (code, took, stderr) = terminate_after(
+        &config,
+        &singer(&[schema("contacts")]),
+        std::time::Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "{took:?}: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_31_year_retry_after_at_once() {
+    let base = stubborn_server(true).await;
+    let work = Workdir::new();
+    let config = work.config(&base, json!({}));
+    let (code, took, stderr) = terminate_after(
+        &config,
+        &singer(&[schema("contacts")]),
+        std::time::Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "{took:?}: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_reading_stdout_never_holds_the_exit() {
+    let (_hub, _work, config) = start(Settings::unlimited(), json!({"flush_interval_ms": 1})).await;
+    // STATEs of 20 kB: a few fill the pipe's buffer when nobody reads it.
+    let mut lines = vec![schema("contacts")];
+    for i in 0..300 {
+        lines.push(record(
+            "contacts",
+            json!({"email": format!("s{i}@example.com")}),
+        ));
+        lines.push(state(json!({"position": i, "padding": "x".repeat(20_000)})));
+    }
+    let input = singer(&lines);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(["--config", config.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // stdout is taken and never read.
+    let _stdout = child.stdout.take().unwrap();
+    tokio::spawn(async move {
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes()).await;
+    });
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("the target exits although nobody reads its stdout")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -180,7 +180,7 @@ pub struct Client {
     /// Set in a dry run: writes are recorded and answered, never sent.
     pub dry_run: Option<DryRun>,
     retry_budget: Duration,
-    cancel: tokio_util::sync::CancellationToken,
+    shutdown: crate::shutdown::Shutdown,
     /// Requests on the wire at once.
     wire: tokio::sync::Semaphore,
     /// Requests sleeping before a retry, and a signal when one starts to.
@@ -211,12 +211,14 @@ pub struct Limits {
 }
 
 impl Client {
-    /// A client for `base` (without trailing slash) calling the routes of `routes`' version.
+    /// A client for `base` (without trailing slash) calling the routes of `routes`' version,
+    /// whose every wait ends on `shutdown`.
     pub fn new(
         base: Url,
         credentials: Credentials,
         limits: Limits,
         routes: super::Routes,
+        shutdown: crate::shutdown::Shutdown,
     ) -> Result<Self, FatalError> {
         let Limits {
             max_retries,
@@ -244,7 +246,7 @@ impl Client {
             counters: Counters::default(),
             dry_run: None,
             retry_budget,
-            cancel: tokio_util::sync::CancellationToken::new(),
+            shutdown,
             wire: tokio::sync::Semaphore::new(max_concurrency.max(1)),
             retrying: AtomicUsize::new(0),
             retry_started: tokio::sync::Notify::new(),
@@ -254,7 +256,7 @@ impl Client {
     /// Stops every wait at once: requests not yet on the wire give up as
     /// [`FatalError::Interrupted`] (their records stay unacknowledged).
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        self.shutdown.signal();
     }
 
     fn url(&self, path: &str) -> Url {
@@ -545,7 +547,7 @@ impl Client {
             // holds up no other.
             let permit = tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => {
+                _ = self.shutdown.stopped() => {
                     return Err(SendFailure::Fatal(FatalError::Interrupted));
                 }
                 permit = self.wire.acquire() => permit.map_err(|_| SendFailure::Fatal(FatalError::Interrupted))?,
@@ -553,7 +555,7 @@ impl Client {
             let waiting = self.counters.rate_wait.start();
             let sent = tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => {
+                _ = self.shutdown.stopped() => {
                     return Err(SendFailure::Fatal(FatalError::Interrupted));
                 }
                 sent = async {
@@ -564,11 +566,13 @@ impl Client {
                 } => sent,
             };
             drop(waiting);
-            let token = self
-                .auth
-                .bearer(&self.http)
-                .await
-                .map_err(|f| self.fatal(f))?;
+            let token = tokio::select! {
+                biased;
+                () = self.shutdown.stopped() => {
+                    return Err(SendFailure::Fatal(FatalError::Interrupted));
+                }
+                token = self.auth.bearer(&self.http) => token.map_err(|f| self.fatal(f))?,
+            };
             attempts += 1;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let exhausted =
@@ -581,9 +585,12 @@ impl Client {
                     }
                 };
             let started = std::time::Instant::now();
-            let step = self
-                .attempt(&method, &url, &body, &token, object_type, (sent, lane))
-                .await;
+            // On the wire: given the shutdown's grace to finish, then abandoned.
+            let step = tokio::select! {
+                biased;
+                () = self.shutdown.abandoned() => Step::Fatal(FatalError::Interrupted),
+                step = self.attempt(&method, &url, &body, &token, object_type, (sent, lane)) => step,
+            };
             let ends_the_run = match &step {
                 Step::Fatal(_) => true,
                 Step::Expired(_) => !self.auth.is_oauth() || refreshed,
@@ -844,7 +851,7 @@ impl Client {
     pub async fn pause(&self, delay: Duration) -> Result<(), FatalError> {
         tokio::select! {
             biased;
-            _ = self.cancel.cancelled() => Err(FatalError::Interrupted),
+            _ = self.shutdown.stopped() => Err(FatalError::Interrupted),
             () = tokio::time::sleep(delay) => Ok(()),
         }
     }
@@ -868,7 +875,7 @@ impl Client {
         self.retry_started.notify_one();
         tokio::select! {
             biased;
-            _ = self.cancel.cancelled() => Err(SendFailure::Fatal(FatalError::Interrupted)),
+            _ = self.shutdown.stopped() => Err(SendFailure::Fatal(FatalError::Interrupted)),
             () = tokio::time::sleep(delay) => Ok(()),
         }
     }

@@ -23,6 +23,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 use crate::mapping::Properties;
 use crate::pipeline::batch::{Batch, Input, Origin};
 use crate::pipeline::outcome::{Outcome, Settled};
+use crate::shutdown::Shutdown;
 
 /// Version of the stored layout; a newer one is refused, an older one migrated.
 const SCHEMA_VERSION: i64 = 1;
@@ -30,6 +31,9 @@ const SCHEMA_VERSION: i64 = 1;
 /// Why the ledger could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    /// A signal ended the wait for the store.
+    #[error("interrupted by a signal while waiting for the ledger")]
+    Interrupted,
     /// The store refused an operation.
     #[error("ledger {store}: {message}")]
     Store {
@@ -159,26 +163,67 @@ enum Backend {
 /// by its busy timeout.
 const STORE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// `call` on a networked store `store`, given up after [`STORE_TIMEOUT`].
-async fn bounded<T>(
-    store: impl FnOnce() -> String,
-    call: impl Future<Output = Result<T, LedgerError>>,
-) -> Result<T, LedgerError> {
-    tokio::time::timeout(STORE_TIMEOUT, call)
-        .await
-        .unwrap_or_else(|_| {
-            Err(LedgerError::Store {
+/// How often a wait for a networked store is reported while it lasts.
+const STILL_WAITING_EVERY: Duration = Duration::from_secs(15);
+
+/// The bound on a networked store's operations, for the whole run: each operation gets
+/// [`STORE_TIMEOUT`], the first one that passes it fails every later one at once (so a frozen
+/// server stops the run within the bound, not one bound per pending operation), and every
+/// wait ends when the shutdown abandons work on the wire.
+#[derive(Debug, Default)]
+struct Bound {
+    shutdown: Shutdown,
+    /// Why the store is given up on, once it is.
+    failed: std::sync::Mutex<Option<String>>,
+}
+
+impl Bound {
+    async fn call<T>(
+        &self,
+        store: impl FnOnce() -> String,
+        call: impl Future<Output = Result<T, LedgerError>>,
+    ) -> Result<T, LedgerError> {
+        if let Some(message) = self.failed.lock().ok().and_then(|f| f.clone()) {
+            return Err(LedgerError::Store {
                 store: store(),
-                message: format!("no answer within {} s", STORE_TIMEOUT.as_secs()),
-            })
-        })
+                message,
+            });
+        }
+        tokio::pin!(call);
+        let deadline = tokio::time::sleep(STORE_TIMEOUT);
+        tokio::pin!(deadline);
+        let started = tokio::time::Instant::now();
+        let mut still =
+            tokio::time::interval_at(started + STILL_WAITING_EVERY, STILL_WAITING_EVERY);
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut call => return result,
+                () = self.shutdown.abandoned() => return Err(LedgerError::Interrupted),
+                () = &mut deadline => {
+                    let message = format!("no answer within {} s", STORE_TIMEOUT.as_secs());
+                    if let Ok(mut failed) = self.failed.lock() {
+                        failed.get_or_insert_with(|| {
+                            format!("{message} to an earlier operation; the store is given up on")
+                        });
+                    }
+                    return Err(LedgerError::Store { store: store(), message });
+                }
+                _ = still.tick() => tracing::warn!(
+                    "still waiting for the ledger's answer after {} s (given up at {} s)",
+                    started.elapsed().as_secs(),
+                    STORE_TIMEOUT.as_secs()
+                ),
+            }
+        }
+    }
 }
 
 macro_rules! on_store {
     ($self:expr, $s:ident => $call:expr) => {
         match &$self.backend {
             Backend::Sqlite($s) => $call.await,
-            Backend::Postgres($s) => bounded(|| $s.describe(), $call).await,
+            Backend::Postgres($s) => $self.bound.call(|| $s.describe(), $call).await,
         }
     };
 }
@@ -186,6 +231,8 @@ macro_rules! on_store {
 /// An open ledger for one run.
 pub struct Ledger {
     backend: Backend,
+    /// The bound on a networked store's operations.
+    bound: Bound,
     /// The portal its entries belong to.
     portal: String,
     /// This run's number.
@@ -228,16 +275,26 @@ impl Ledger {
         portal: String,
         full_resync: bool,
         read_only: bool,
+        shutdown: Shutdown,
     ) -> Result<Self, LedgerError> {
+        let bound = Bound {
+            shutdown,
+            failed: Default::default(),
+        };
         let backend =
             if location.starts_with("postgres://") || location.starts_with("postgresql://") {
                 let connect = postgres::Postgres::connect(location, read_only);
-                Backend::Postgres(bounded(|| postgres::without_password(location), connect).await?)
+                Backend::Postgres(
+                    bound
+                        .call(|| postgres::without_password(location), connect)
+                        .await?,
+                )
             } else {
                 Backend::Sqlite(sqlite::Sqlite::open(location.as_ref(), read_only)?)
             };
         let mut ledger = Self {
             backend,
+            bound,
             portal,
             run: 0,
             full_resync,

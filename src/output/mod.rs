@@ -4,3 +4,4 @@ pub mod logline;
 pub mod progress;
 pub mod rejected;
 pub mod report;
+pub mod state_out;
