@@ -201,6 +201,13 @@ pub const SETTINGS: &[SettingDoc] = &[
         description: "Sync ledger: a file path (SQLite) or a postgres:// URL. Records whose mapped values HubSpot already holds from an earlier run are UNCHANGED and not sent; create_only streams without a unique key stay idempotent; on_removed can mirror rows that left the source. Off when unset.",
     },
     SettingDoc {
+        name: "ledger_timeout_s",
+        kind: SettingKind::Integer,
+        default: Some("120"),
+        secret: false,
+        description: "Longest a Postgres ledger may take to answer one operation (1-3600). The first that passes it stops the run with a CRITICAL line, and every later one fails at once.",
+    },
+    SettingDoc {
         name: "max_removed_rate",
         kind: SettingKind::Number,
         default: Some("0.2"),
@@ -433,6 +440,7 @@ struct RawConfig {
     max_reject_rate: Option<f64>,
     search_lag_ms: Option<u64>,
     ledger: Option<Secret>,
+    ledger_timeout_s: Option<u64>,
     max_removed_rate: Option<f64>,
     #[serde(default)]
     streams: BTreeMap<String, StreamConfig>,
@@ -479,6 +487,8 @@ pub struct Config {
     pub search_lag: std::time::Duration,
     /// Where the sync ledger is (a file path or a `postgres://` URL), if anywhere.
     pub ledger: Option<Secret>,
+    /// Longest a networked ledger may take to answer one operation.
+    pub ledger_timeout: std::time::Duration,
     /// Largest share of an object type's ledger keys `on_removed` may remove in one run.
     pub max_removed_rate: f64,
 }
@@ -599,6 +609,8 @@ impl Config {
         )?;
         let retry_budget_s = in_range("retry_budget_s", raw.retry_budget_s, 600, 1..=86_400, "")?;
         let search_lag_ms = in_range("search_lag_ms", raw.search_lag_ms, 3000, 0..=60_000, "")?;
+        let ledger_timeout_s =
+            in_range("ledger_timeout_s", raw.ledger_timeout_s, 120, 1..=3600, "")?;
         let max_reject_rate = raw.max_reject_rate.unwrap_or(DEFAULT_MAX_REJECT_RATE);
         if !(0.0..=1.0).contains(&max_reject_rate) {
             return Err(ConfigError::Invalid(format!(
@@ -647,6 +659,7 @@ impl Config {
             max_reject_rate,
             search_lag: std::time::Duration::from_millis(search_lag_ms),
             ledger: raw.ledger.filter(|l| !l.expose().trim().is_empty()),
+            ledger_timeout: std::time::Duration::from_secs(ledger_timeout_s),
             max_removed_rate,
         })
     }

@@ -313,7 +313,7 @@ async fn run_target() -> ExitCode {
                 portal,
                 args.full_resync,
                 args.dry_run,
-                shutdown.clone(),
+                (config.ledger_timeout, shutdown.clone()),
             );
             match open.await {
                 Ok(l) => {

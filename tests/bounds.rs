@@ -168,3 +168,84 @@ async fn a_reader_that_stops_reading_stdout_never_holds_the_exit() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_file_torn_by_a_crash_is_repaired_and_replays() {
+    let (hub, work, config) = start(Settings::default(), json!({"max_reject_rate": 1})).await;
+    let bad = |n: usize| {
+        let mut lines = vec![schema("contacts")];
+        lines.extend(
+            (0..n).map(|i| record("contacts", json!({"firstname": format!("no email {i}")}))),
+        );
+        singer(&lines)
+    };
+    assert_eq!(run_config(&config, &bad(3)).await.code, Some(0));
+    // A crash (or a full disk) in the middle of the last line.
+    let path = work.rejected_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() - 20]).unwrap();
+    let out = run_config(&config, &bad(2)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("last line was cut off"),
+        "{}",
+        out.stderr
+    );
+    // Every line is whole again: the file replays (after a fix: here, emails added).
+    let fixed: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v: serde_json::Value = serde_json::from_str(l).expect("a whole line");
+            if v["type"] == "RECORD" {
+                v["record"]["email"] = json!(format!("fixed{i}@example.com"));
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    let out = run_config(&config, &fixed).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_hundred_per_stream_rejected_files_fit_under_ulimit_256() {
+    let streams: serde_json::Map<String, serde_json::Value> = (0..400)
+        .map(|i| (format!("s{i}"), json!({"object_type": "contacts"})))
+        .collect();
+    let (_hub, work, config) = start(
+        Settings::default(),
+        json!({"streams": streams, "max_reject_rate": 1,
+               "rejected_records_path": "REJ/rejected-{stream}.jsonl"}),
+    )
+    .await;
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("REJ", work.dir.path().to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    let mut lines = Vec::new();
+    for i in 0..400 {
+        lines.push(schema(&format!("s{i}")));
+        lines.push(record(&format!("s{i}"), json!({"firstname": "no email"})));
+    }
+    lines.push(state(json!({"done": true})));
+    let out = run_in_shell(
+        &format!(
+            "ulimit -n 256 && exec \"$TARGET\" --config '{}'",
+            config.display()
+        ),
+        &singer(&lines),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.states(), [json!({"done": true})]);
+    for i in [0, 199, 399] {
+        let file = work.path(&format!("rejected-s{i}.jsonl"));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap().lines().count(),
+            2,
+            "{file:?}"
+        );
+    }
+}

@@ -660,3 +660,72 @@ async fn sqlite_a_csv_export_of_notes_with_key_properties_is_created_once() {
     }
     assert_eq!(summary(&work)["total"]["unchanged"], json!(25));
 }
+
+/// A Postgres ledger that accepts connections and never answers: the run stops with a
+/// CRITICAL within `ledger_timeout_s`, and a SIGTERM ends it within 15 s whatever the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_postgres_ledger_stops_the_run_within_its_bound_and_sigterm_ends_it() {
+    let server = match support::postgres::Postgres::start() {
+        Ok(s) => s,
+        Err(reason) => {
+            eprintln!("SKIPPED a_frozen_postgres_ledger: {reason}");
+            return;
+        }
+    };
+    let hub = support::start_emulator(Settings::unlimited()).await;
+    let work = Workdir::new();
+    let input = singer(
+        &std::iter::once(schema("contacts"))
+            .chain(
+                (0..50).map(|i| record("contacts", json!({"email": format!("f{i}@example.com")}))),
+            )
+            .collect::<Vec<_>>(),
+    );
+    // A first run creates the ledger's tables while the server answers.
+    let config = work.config(
+        &hub.base_url(),
+        json!({"ledger": server.url, "ledger_timeout_s": 3}),
+    );
+    let out = run_config(&config, &input).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+    server.freeze(true);
+    let started = std::time::Instant::now();
+    let out = run_config(&config, &input).await;
+    let took = started.elapsed();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.critical().contains("no answer within 3 s"),
+        "{}",
+        out.critical()
+    );
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+
+    // With the default bound (120 s), SIGTERM ends the wait.
+    let config = work.config(&hub.base_url(), json!({"ledger": server.url}));
+    let mut child = spawn_target(&config);
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    terminate(&child.id().unwrap().to_string());
+    let signalled = std::time::Instant::now();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the target ends")
+        .unwrap();
+    drop(stdin);
+    server.freeze(false);
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        signalled.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        signalled.elapsed()
+    );
+}

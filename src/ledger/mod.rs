@@ -158,20 +158,16 @@ enum Backend {
     Postgres(postgres::Postgres),
 }
 
-/// Longest one operation on a networked store may take (connecting, a lookup, a commit,
-/// reading a scope's keys), whatever the server does. SQLite's calls are local and bounded
-/// by its busy timeout.
-const STORE_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// How often a wait for a networked store is reported while it lasts.
 const STILL_WAITING_EVERY: Duration = Duration::from_secs(15);
 
-/// The bound on a networked store's operations, for the whole run: each operation gets
-/// [`STORE_TIMEOUT`], the first one that passes it fails every later one at once (so a frozen
+/// The bound on a networked store's operations, for the whole run: each operation (connecting,
+/// a lookup, a commit, reading a scope's keys) gets `timeout` (`ledger_timeout_s`), the first one that passes it fails every later one at once (so a frozen
 /// server stops the run within the bound, not one bound per pending operation), and every
 /// wait ends when the shutdown abandons work on the wire.
 #[derive(Debug, Default)]
 struct Bound {
+    timeout: Duration,
     shutdown: Shutdown,
     /// Why the store is given up on, once it is.
     failed: std::sync::Mutex<Option<String>>,
@@ -190,7 +186,7 @@ impl Bound {
             });
         }
         tokio::pin!(call);
-        let deadline = tokio::time::sleep(STORE_TIMEOUT);
+        let deadline = tokio::time::sleep(self.timeout);
         tokio::pin!(deadline);
         let started = tokio::time::Instant::now();
         let mut still =
@@ -201,7 +197,7 @@ impl Bound {
                 result = &mut call => return result,
                 () = self.shutdown.abandoned() => return Err(LedgerError::Interrupted),
                 () = &mut deadline => {
-                    let message = format!("no answer within {} s", STORE_TIMEOUT.as_secs());
+                    let message = format!("no answer within {} s", self.timeout.as_secs());
                     if let Ok(mut failed) = self.failed.lock() {
                         failed.get_or_insert_with(|| {
                             format!("{message} to an earlier operation; the store is given up on")
@@ -212,7 +208,7 @@ impl Bound {
                 _ = still.tick() => tracing::warn!(
                     "still waiting for the ledger's answer after {} s (given up at {} s)",
                     started.elapsed().as_secs(),
-                    STORE_TIMEOUT.as_secs()
+                    self.timeout.as_secs()
                 ),
             }
         }
@@ -275,9 +271,10 @@ impl Ledger {
         portal: String,
         full_resync: bool,
         read_only: bool,
-        shutdown: Shutdown,
+        (timeout, shutdown): (Duration, Shutdown),
     ) -> Result<Self, LedgerError> {
         let bound = Bound {
+            timeout,
             shutdown,
             failed: Default::default(),
         };

@@ -264,15 +264,64 @@ fn number(field: &Field) -> Result<CompactString, ValueError> {
         Field::Text(s) => s.trim(),
         _ => "",
     };
+    if let Some(problem) = number_bounds(written) {
+        return Err(ValueError::new(
+            "INVALID_NUMBER",
+            format!("{}: {problem}", shown_briefly(field)),
+        ));
+    }
     decimal_text(written).map(CompactString::from).ok_or_else(|| {
         ValueError::new(
             "INVALID_NUMBER",
             format!(
                 "{} is not a number: use digits with at most one decimal point (an exponent is allowed)",
-                quoted(field)
+                shown_briefly(field)
             ),
         )
     })
+}
+
+/// Why a number HubSpot could take as text is still refused: written out in plain digits it
+/// would be longer than HubSpot's 65,536 characters (`1e-999999` is a million), or it is so
+/// small that a double holds it as 0 (HubSpot would store 0). `None` when it is fine, or not
+/// a number at all (that is [`decimal_text`]'s to say).
+fn number_bounds(s: &str) -> Option<String> {
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], unsigned[i + 1..].parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = (int.len() + frac.len()) as i64;
+    let point = int.len() as i64 + exponent;
+    // Sign, the digits with the zeros the exponent adds, a point and a leading zero.
+    let written = 3 + digits.max(point).max(digits - point);
+    if written > MAX_TEXT_CHARS as i64 {
+        return Some(format!(
+            "written out in plain digits it would be about {written} characters, more than HubSpot's limit of {MAX_TEXT_CHARS}"
+        ));
+    }
+    let nonzero = int.bytes().chain(frac.bytes()).any(|b| b != b'0');
+    if nonzero && s.parse::<f64>().is_ok_and(|f| f == 0.0) {
+        return Some(
+            "too small for HubSpot's numbers: a double holds it as 0, and HubSpot would store 0"
+                .into(),
+        );
+    }
+    None
+}
+
+/// A field for a message, cut to 100 characters (a number may be a million digits long).
+fn shown_briefly(field: &Field) -> String {
+    let full = quoted(field);
+    if full.chars().count() <= 100 {
+        return full;
+    }
+    let cut: String = full.chars().take(100).collect();
+    format!("{cut}… ({} characters)", full.chars().count())
 }
 
 /// A decimal number written out in plain digits, without losing any: exponents expanded
@@ -731,6 +780,34 @@ mod tests {
     fn convert_json(kind: &PropertyKind, json: &str) -> Result<String, ValueError> {
         let raw = field(json);
         convert(kind, &Field::read(&raw).unwrap(), ValueRules::default()).map(String::from)
+    }
+
+    #[test]
+    fn numbers_whose_plain_digits_would_explode_or_underflow_are_refused() {
+        let number = |text: &str| super::number(&Field::Text(text.into()));
+        for huge in [
+            "1e-999999",
+            "1e70000",
+            &format!("0.{}1", "0".repeat(200_000)),
+        ] {
+            let err = number(huge).unwrap_err();
+            assert_eq!(err.code, "INVALID_NUMBER");
+            assert!(
+                err.message.contains("more than HubSpot's limit"),
+                "{}",
+                err.message
+            );
+            assert!(err.message.len() < 400, "the message quotes a bounded part");
+        }
+        let err = number("1e-400").unwrap_err();
+        assert!(
+            err.message.contains("HubSpot would store 0"),
+            "{}",
+            err.message
+        );
+        assert_eq!(number("1e-300").unwrap().len(), 302);
+        assert_eq!(number("0.000").unwrap(), "0.000");
+        assert_eq!(number("-1.5e3").unwrap(), "-1500");
     }
 
     #[test]

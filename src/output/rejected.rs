@@ -8,9 +8,10 @@
 //! start, UTC, `YYYYMMDDTHHMMSSZ`). Files are created readable by their owner only (0600):
 //! they hold the records, which are often personal data.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -66,6 +67,8 @@ pub struct RejectedSink {
     template: String,
     input: Option<PathBuf>,
     files: HashMap<PathBuf, BufWriter<File>>,
+    /// Every file this run wrote to (some may be closed again).
+    written: BTreeSet<PathBuf>,
     paths: HashMap<String, PathBuf>,
     schemas_written: HashSet<String>,
     /// In a dry run: nothing is written; rejections are counted by reason instead.
@@ -74,6 +77,46 @@ pub struct RejectedSink {
 
 /// A dry run's rejections by `(category, code, property)`: how many, and the first one.
 type DryRunRejections = BTreeMap<(String, String, String), (u64, String)>;
+
+/// Rejected files open at once at most (one per stream with `{stream}`): more are closed
+/// and reopened in append mode when written again, so 1,000 streams never exhaust the
+/// process's descriptors (`ulimit -n` is often 1,024, sometimes 256).
+const MAX_OPEN_FILES: usize = 32;
+
+/// Cuts off a last line that does not end in a newline: a crash or a full disk left it
+/// half written, and no STATE covered it (the file is synced before every STATE), so its
+/// record is read again by the next run. Appending after it would glue the next line to it
+/// and break the replay of the whole file.
+fn cut_torn_tail(path: &Path) -> std::io::Result<()> {
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if end == len && part.last() == Some(&b'\n') {
+            return Ok(());
+        }
+        if let Some(i) = part.iter().rposition(|b| *b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    tracing::warn!(
+        file = %path.display(),
+        "the rejected file's last line was cut off (a crash or a full disk while it was written; no STATE covered it): {} byte(s) removed, so the file stays a valid Singer stream",
+        len - end
+    );
+    file.set_len(end)
+}
 
 /// Characters of a rejection message a dry run's log quotes.
 const QUOTED_MESSAGE: usize = 300;
@@ -90,6 +133,7 @@ impl RejectedSink {
                 .replace(RUN_STARTED_PLACEHOLDER, run_started),
             input: input.and_then(|i| std::fs::canonicalize(i).ok()),
             files: HashMap::new(),
+            written: BTreeSet::new(),
             paths: HashMap::new(),
             schemas_written: HashSet::new(),
             dry_run: None,
@@ -111,8 +155,7 @@ impl RejectedSink {
     /// The files this run wrote rejections to, for messages: their names (the first five and
     /// how many more), or the configured path when there are none yet.
     pub fn written(&self) -> String {
-        let mut paths: Vec<&PathBuf> = self.files.keys().collect();
-        paths.sort();
+        let paths: Vec<&PathBuf> = self.written.iter().collect();
         match paths.as_slice() {
             [] => self.template.clone(),
             [one] => one.display().to_string(),
@@ -187,19 +230,32 @@ impl RejectedSink {
         path
     }
 
+    /// The open file for `path`: opened in append mode on first use (its torn last line, if
+    /// any, cut off first), and reopened when it was closed to keep at most
+    /// [`MAX_OPEN_FILES`] open.
     fn file(&mut self, path: PathBuf) -> std::io::Result<&mut BufWriter<File>> {
-        use std::collections::hash_map::Entry;
-        match self.files.entry(path) {
-            Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(e) => {
-                let mut options = OpenOptions::new();
-                options.create(true).append(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let file = options.open(e.key())?;
-                Ok(e.insert(BufWriter::new(file)))
+        if !self.files.contains_key(&path) {
+            if self.files.len() >= MAX_OPEN_FILES
+                && let Some(oldest) = self.files.keys().next().cloned()
+                && let Some(mut closing) = self.files.remove(&oldest)
+            {
+                // Written down before it is closed: a STATE may follow.
+                closing.flush()?;
+                closing.get_ref().sync_data()?;
             }
+            if self.written.insert(path.clone()) {
+                cut_torn_tail(&path)?;
+            }
+            let mut options = OpenOptions::new();
+            options.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let file = options.open(&path)?;
+            self.files.insert(path.clone(), BufWriter::new(file));
         }
+        self.files
+            .get_mut(&path)
+            .ok_or_else(|| std::io::Error::other("the rejected file was not opened"))
     }
 
     /// Appends one rejected record (and its stream's SCHEMA, once per run).
@@ -287,6 +343,26 @@ pub fn run_started_stamp(t: time::OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_cut_off_and_complete_lines_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejected.jsonl");
+        std::fs::write(&path, "{\"a\":1}\n{\"b\":2}\n{\"type\":\"REC").unwrap();
+        cut_torn_tail(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n"
+        );
+        cut_torn_tail(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n"
+        );
+        std::fs::write(&path, "x".repeat(200_000)).unwrap();
+        cut_torn_tail(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    }
 
     #[test]
     fn placeholders_name_the_stream_and_the_run() {

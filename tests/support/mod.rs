@@ -114,9 +114,22 @@ pub async fn run(args: &[&str], input: &str) -> Output {
 
 /// Runs the binary with extra environment variables.
 pub async fn run_with_env(args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
-        .args(args)
-        .envs(env.iter().copied())
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"));
+    command.args(args).envs(env.iter().copied());
+    run_command(command, input).await
+}
+
+/// Runs `sh -c script` (which runs the binary, `$TARGET` in it), feeding `input` on stdin.
+pub async fn run_in_shell(script: &str, input: &str) -> Output {
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .args(["-c", script])
+        .env("TARGET", env!("CARGO_BIN_EXE_target-hubspot"));
+    run_command(command, input).await
+}
+
+async fn run_command(mut command: tokio::process::Command, input: &str) -> Output {
+    let mut child = command
         .env("TARGET_HUBSPOT_LOG", "info")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -219,6 +219,24 @@ impl Postgres {
         }
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server and every backend it started: a
+    /// server that accepts connections and never answers.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+            .expect("postmaster.pid");
+        let children = Command::new("pgrep")
+            .args(["-P", &pid])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        for p in std::iter::once(pid.as_str()).chain(children.split_whitespace()) {
+            let _ = Command::new("kill").args([signal, p]).status();
+        }
+    }
+
     /// The server's folder.
     pub fn path(&self) -> &Path {
         self.dir.path()
