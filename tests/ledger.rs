@@ -729,3 +729,71 @@ async fn a_frozen_postgres_ledger_stops_the_run_within_its_bound_and_sigterm_end
         signalled.elapsed()
     );
 }
+
+/// Every form of Postgres connection string libpq takes is used as one, and its password
+/// appears nowhere: not in the CRITICAL line, not in a file name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_password_never_shows_whatever_form_the_connection_string_takes() {
+    let hub = support::start_emulator(Settings::unlimited()).await;
+    let work = Workdir::new();
+    for ledger in [
+        "postgres://ann@127.0.0.1:1/crm?password=hunter2-query",
+        "postgres://ann:hunter2-userinfo@127.0.0.1:1/crm",
+        "host=127.0.0.1 port=1 user=ann password=hunter2-kv dbname=crm",
+        "host=127.0.0.1 port=1 password='hunter2 quoted' dbname=crm",
+    ] {
+        let config = work.config(
+            &hub.base_url(),
+            json!({"ledger": ledger, "ledger_timeout_s": 5}),
+        );
+        let out = run_config(&config, &singer(&[schema("contacts")])).await;
+        assert_eq!(out.code, Some(1), "{ledger}: {}", out.stderr);
+        assert!(!out.stderr.contains("hunter2"), "{ledger}: {}", out.stderr);
+        assert!(out.critical().contains("ledger"), "{}", out.critical());
+        let files: Vec<String> = std::fs::read_dir(work.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            files
+                .iter()
+                .all(|f| !f.contains("hunter2") && !f.contains("host=")),
+            "no SQLite file named after it: {files:?}"
+        );
+    }
+}
+
+/// A second run reaching the same SQLite ledger through a symlink is refused like one using
+/// the same path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlinked_sqlite_ledger_is_refused_while_another_run_holds_it() {
+    let (_hub, base, work, config) = fixture(Settings::unlimited(), sqlite, json!({})).await;
+    let mut first = spawn_target(&config);
+    let mut stdin = first.stdin.take().unwrap();
+    let mut stdout = tokio::io::BufReader::new(first.stdout.take().unwrap()).lines();
+    stdin
+        .write_all(contacts(&rows(10, "A")).as_bytes())
+        .await
+        .unwrap();
+    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+        .await
+        .expect("first run's STATE")
+        .unwrap();
+    assert!(line.is_some());
+    let link = work.path("link-to-ledger.db");
+    std::os::unix::fs::symlink(work.path("ledger.db"), &link).unwrap();
+    let other = work.config(&base, json!({"ledger": link}));
+    let second = run_config(&other, &contacts(&rows(10, "B"))).await;
+    assert_eq!(second.code, Some(1), "{}", second.stderr);
+    assert!(
+        second.critical().contains("is in use by another run"),
+        "{}",
+        second.critical()
+    );
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(30), first.wait())
+        .await
+        .expect("first run ends")
+        .unwrap();
+    assert!(status.success());
+}

@@ -278,17 +278,19 @@ impl Ledger {
             shutdown,
             failed: Default::default(),
         };
-        let backend =
-            if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-                let connect = postgres::Postgres::connect(location, read_only);
-                Backend::Postgres(
-                    bound
-                        .call(|| postgres::without_password(location), connect)
-                        .await?,
-                )
-            } else {
-                Backend::Sqlite(sqlite::Sqlite::open(location.as_ref(), read_only)?)
-            };
+        let backend = if location.starts_with("postgres://")
+            || location.starts_with("postgresql://")
+            || postgres::is_key_value(location)
+        {
+            let connect = postgres::Postgres::connect(location, read_only);
+            Backend::Postgres(
+                bound
+                    .call(|| postgres::without_password(location), connect)
+                    .await?,
+            )
+        } else {
+            Backend::Sqlite(sqlite::Sqlite::open(location.as_ref(), read_only)?)
+        };
         let mut ledger = Self {
             backend,
             bound,

@@ -57,14 +57,127 @@ pub(super) struct Postgres {
 
 /// The URL with any password replaced.
 pub(super) fn without_password(url: &str) -> String {
+    if is_key_value(url) {
+        return mask_key_value(url);
+    }
     match url::Url::parse(url) {
         Ok(mut u) => {
             if u.password().is_some() {
                 let _ = u.set_password(Some("***"));
             }
+            // libpq also takes the password as a query parameter.
+            let pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k.eq_ignore_ascii_case("password") {
+                        "***".to_string()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            if !pairs.is_empty() {
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             u.to_string()
         }
         Err(_) => "a postgres:// URL".into(),
+    }
+}
+
+/// Whether `location` is a libpq key=value connection string (`host=db dbname=crm …`).
+pub(super) fn is_key_value(location: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "options",
+    ];
+    location.split_whitespace().any(|part| {
+        part.split_once('=')
+            .is_some_and(|(k, _)| KEYS.contains(&k.trim().to_ascii_lowercase().as_str()))
+    })
+}
+
+/// A key=value connection string with its password's value replaced by `***` (quoted
+/// values, with spaces or escaped quotes, included).
+fn mask_key_value(location: &str) -> String {
+    let mut out = String::with_capacity(location.len());
+    let mut rest = location;
+    while let Some(at) = find_key(rest, "password") {
+        out.push_str(&rest[..at]);
+        out.push_str("password=***");
+        let value = rest[at..]
+            .split_once('=')
+            .map_or("", |(_, v)| v)
+            .trim_start();
+        let skip = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut escaped = false;
+            let end = quoted
+                .char_indices()
+                .find(|&(_, c)| {
+                    let close = c == '\'' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    close
+                })
+                .map_or(quoted.len(), |(i, _)| i + 1);
+            1 + end
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        let consumed = rest.len() - value.len() + skip;
+        rest = &rest[consumed.min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where `key=` starts a word of `text` (case-insensitively, spaces around `=` allowed).
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(key) {
+        let at = from + i;
+        let starts_word = at == 0 || lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let after = lower[at + key.len()..].trim_start();
+        if starts_word && after.starts_with('=') {
+            return Some(at);
+        }
+        from = at + key.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn every_form_of_password_is_masked() {
+        for (given, shown) in [
+            (
+                "postgres://ann:s3cret@db.example/crm",
+                "postgres://ann:***@db.example/crm",
+            ),
+            (
+                "postgres://ann@db.example/crm?password=s3cret&sslmode=require",
+                "postgres://ann@db.example/crm?password=***&sslmode=require",
+            ),
+            (
+                "host=db.example password=s3cret dbname=crm",
+                "host=db.example password=*** dbname=crm",
+            ),
+            (
+                "host=db password = 's3 cr\\'et' dbname=crm",
+                "host=db password=*** dbname=crm",
+            ),
+            ("PASSWORD=s3cret host=db", "password=*** host=db"),
+        ] {
+            let masked = without_password(given);
+            assert!(!masked.contains("s3"), "{given} → {masked}");
+            assert_eq!(masked, shown);
+        }
+        assert!(is_key_value("host=db dbname=crm"));
+        assert!(!is_key_value("ledgers/crm=1.sqlite"));
+        assert!(!is_key_value("/var/lib/ledger.sqlite"));
     }
 }
 

@@ -3,7 +3,8 @@
 //! the process being killed; a power cut may lose the last commits, which only makes the
 //! next run send those records again.
 //!
-//! The lock is an OS lock on `<file>-lock`, so it goes with the process that held it (a
+//! The lock is an OS lock on `<file>-lock`, next to the file's real path (every spelling of
+//! it, a symlink included, takes the same lock), so it goes with the process that held it (a
 //! killed run never leaves a stale lock behind).
 
 use std::collections::HashMap;
@@ -143,6 +144,21 @@ impl Sqlite {
 
 /// Takes the OS lock on `<path>-lock` and writes who holds it into the file.
 fn take_lock(path: &Path) -> Result<File, LedgerError> {
+    // The file's real path, so every spelling of it (a symlink, `./`, a relative path) locks
+    // the same `-lock` file. (A hard link is another name for the same file that nothing
+    // can tell apart from here; the lock follows the name the run was given.)
+    let real = std::fs::canonicalize(path)
+        .or_else(|_| {
+            // Not created yet: its folder's real path and its name.
+            let name = path.file_name().ok_or(std::io::ErrorKind::InvalidInput)?;
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            std::fs::canonicalize(parent).map(|p| p.join(name))
+        })
+        .unwrap_or_else(|_| path.to_path_buf());
+    let path = real.as_path();
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push("-lock");
     let store = path.display().to_string();
