@@ -96,12 +96,13 @@ struct Outbox {
 }
 
 impl Outbox {
-    /// Parses and queues a line; false once the main loop has stopped listening.
-    fn push(&mut self, line: String) -> bool {
-        self.lines += 1;
-        let message = parse_line(self.lines, &line).map(|m| m.map(Message::into_owned));
+    /// Parses and queues the input's line `number` (its line in the file: a CSV row's first
+    /// line); false once the main loop has stopped listening.
+    fn push(&mut self, number: u64, line: String) -> bool {
+        self.lines = number;
+        let message = parse_line(number, &line).map(|m| m.map(Message::into_owned));
         self.pending.push(Parsed {
-            number: self.lines,
+            number,
             message,
             premapped: None,
         });
@@ -209,11 +210,12 @@ fn read_all(
     outbox: &Rc<RefCell<Outbox>>,
     bytes_read: Arc<AtomicU64>,
 ) -> std::io::Result<()> {
-    let push = |line: String| outbox.borrow_mut().push(line);
+    let push = |number: u64, line: String| outbox.borrow_mut().push(number, line);
     let stream = stream.unwrap_or_default();
     if format != InputFormat::Singer {
+        // Before the file's first line: numbered 0, so every row keeps its own line number.
         let schema = json!({"type": "SCHEMA", "stream": stream, "schema": {"type": "object", "properties": {}}, "key_properties": key_properties});
-        if !push(schema.to_string()) {
+        if !push(0, schema.to_string()) {
             return Ok(());
         }
     }
@@ -230,17 +232,24 @@ fn read_all(
 }
 
 /// Each line as written.
-fn singer_lines(source: Source, push: &dyn Fn(String) -> bool) -> std::io::Result<()> {
+fn singer_lines(source: Source, push: &dyn Fn(u64, String) -> bool) -> std::io::Result<()> {
     for (i, line) in std::io::BufReader::with_capacity(1 << 16, source)
         .lines()
         .enumerate()
     {
-        let line = if i == 0 { without_bom(line?) } else { line? };
-        if !push(line) {
+        let number = i as u64 + 1;
+        let line = at_line(number, line)?;
+        let line = if i == 0 { without_bom(line) } else { line };
+        if !push(number, line) {
             break;
         }
     }
     Ok(())
+}
+
+/// A line as read, or the read's error naming the line (invalid UTF-8, a device error).
+fn at_line(number: u64, line: std::io::Result<String>) -> std::io::Result<String> {
+    line.map_err(|e| std::io::Error::new(e.kind(), format!("line {number}: {e}")))
 }
 
 /// Drops the UTF-8 byte-order mark that Windows tools put at the start of files.
@@ -262,19 +271,21 @@ fn record_line(stream: &str, record: &str) -> String {
 fn jsonl_records(
     stream: &str,
     source: Source,
-    push: &dyn Fn(String) -> bool,
+    push: &dyn Fn(u64, String) -> bool,
 ) -> std::io::Result<()> {
     for (i, line) in std::io::BufReader::with_capacity(1 << 16, source)
         .lines()
         .enumerate()
     {
-        let line = if i == 0 { without_bom(line?) } else { line? };
+        let number = i as u64 + 1;
+        let line = at_line(number, line)?;
+        let line = if i == 0 { without_bom(line) } else { line };
         let text = if line.trim().is_empty() {
             String::new()
         } else {
             record_line(stream, line.trim())
         };
-        if !push(text) {
+        if !push(number, text) {
             break;
         }
     }
@@ -283,19 +294,36 @@ fn jsonl_records(
 
 /// Each CSV row becomes a record keyed by the header, every cell a string (empty cells
 /// included, so `blank_values` treats them as it treats `null` and `""` elsewhere).
-fn csv_records(stream: &str, source: Source, push: &dyn Fn(String) -> bool) -> std::io::Result<()> {
+fn csv_records(
+    stream: &str,
+    source: Source,
+    push: &dyn Fn(u64, String) -> bool,
+) -> std::io::Result<()> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(source);
     let headers = reader.headers().map_err(std::io::Error::other)?.clone();
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = headers.iter().find(|h| !seen.insert(*h)) {
+        // Which of two columns a property should take cannot be guessed.
+        return Err(std::io::Error::other(format!(
+            "line 1: the header names column '{}' twice; rename one",
+            twice.chars().take(100).collect::<String>()
+        )));
+    }
     for row in reader.records() {
         let row = row.map_err(|e| std::io::Error::other(format!("CSV: {e}")))?;
+        // The line the row starts on (a quoted cell may span lines).
+        let number = row.position().map_or(0, csv::Position::line);
         let record: Map<String, Value> = headers
             .iter()
             .zip(row.iter())
             .map(|(h, v)| (h.to_string(), Value::from(v)))
             .collect();
-        if !push(record_line(stream, &Value::Object(record).to_string())) {
+        if !push(
+            number,
+            record_line(stream, &Value::Object(record).to_string()),
+        ) {
             break;
         }
     }

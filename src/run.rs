@@ -229,7 +229,6 @@ pub async fn run<W: Write>(
         sent_this_run: HashMap::new(),
         published: lines.published(),
     };
-    let mut line_no = 0u64;
     let mut input_done = false;
     let mut fatal: Option<FatalError> = None;
     let mut interrupted = false;
@@ -313,7 +312,6 @@ pub async fn run<W: Write>(
                 Some(Ok(chunk)) => {
                     r.last_line_at = Instant::now();
                     for Parsed { number: line, message, premapped } in chunk {
-                        line_no = line;
                         let handled = match message {
                             Ok(Some(message)) => r.handle_message(line, message, premapped).await,
                             Ok(None) => Ok(()),
@@ -349,7 +347,7 @@ pub async fn run<W: Write>(
                 None => input_done = true,
                 Some(Err(e)) => {
                     // As for a bad line: what was read before is still sent and settled.
-                    fatal.get_or_insert(FatalError::Io(format!("cannot read input after line {line_no}: {e}")));
+                    fatal.get_or_insert(FatalError::Io(format!("cannot read input: {e}")));
                     input_done = true;
                 }
             },

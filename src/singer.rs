@@ -89,12 +89,21 @@ struct Envelope<'a> {
     kind: Option<&'a RawValue>,
     #[serde(borrow)]
     stream: Option<&'a RawValue>,
+    /// Kept even when it is `null`: a record that is not an object is rejected by itself,
+    /// like `[1, 2]` is, rather than stopping the run.
+    #[serde(default, deserialize_with = "raw_even_if_null")]
     record: Option<Box<RawValue>>,
     schema: Option<Value>,
     value: Option<Value>,
     key_properties: Option<Value>,
     #[serde(borrow)]
     error: Option<&'a RawValue>,
+}
+
+fn raw_even_if_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<RawValue>>, D::Error> {
+    Box::<RawValue>::deserialize(d).map(Some)
 }
 
 /// Parses one input line. Blank lines give `None`. Message types match case-insensitively,

@@ -249,3 +249,98 @@ async fn four_hundred_per_stream_rejected_files_fit_under_ulimit_256() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_report_their_own_line_numbers_and_null_rows_are_rejected_alone() {
+    let (hub, work, config) = start(Settings::default(), json!({"max_reject_rate": 1})).await;
+    let cfg = config.to_str().unwrap();
+    // JSONL: line 2 is null, line 3 has no email: each rejected with its own line.
+    let jsonl = work.path("rows.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"email\": \"a@example.com\"}\nnull\n{\"firstname\": \"x\"}\n{\"email\": \"b@example.com\"}\n",
+    )
+    .unwrap();
+    let args = [
+        "--config",
+        cfg,
+        "--input",
+        jsonl.to_str().unwrap(),
+        "--input-format",
+        "jsonl",
+        "--stream",
+        "contacts",
+    ];
+    let out = run(&args, "").await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines: Vec<(u64, String)> = work
+        .rejected()
+        .iter()
+        .filter(|l| l["type"] == "RECORD")
+        .map(|l| {
+            (
+                l["error"]["line"].as_u64().unwrap(),
+                l["error"]["category"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (2, "INVALID_RECORD".to_string()),
+            (3, "MISSING_KEY".to_string())
+        ]
+    );
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 2);
+
+    // CSV: a cell spanning two lines; the row after it is reported on its own line (5).
+    let csv = work.path("rows.csv");
+    std::fs::write(
+        &csv,
+        "email,firstname\nc@example.com,\"two\nlines\"\nd@example.com,x\n,no email\n",
+    )
+    .unwrap();
+    std::fs::remove_file(work.rejected_path()).unwrap();
+    let args = [
+        "--config",
+        cfg,
+        "--input",
+        csv.to_str().unwrap(),
+        "--input-format",
+        "csv",
+        "--stream",
+        "contacts",
+    ];
+    let out = run(&args, "").await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(work.first_rejection()["line"], 5);
+
+    // A duplicated header column and invalid UTF-8 stop the run naming the line.
+    std::fs::write(&csv, "email,email\na@example.com,b@example.com\n").unwrap();
+    let out = run(&args, "").await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.critical()
+            .contains("line 1: the header names column 'email' twice"),
+        "{}",
+        out.critical()
+    );
+    std::fs::write(
+        &jsonl,
+        b"{\"email\": \"a@example.com\"}\n{\"email\": \"\xff\"}\n",
+    )
+    .unwrap();
+    let args = [
+        "--config",
+        cfg,
+        "--input",
+        jsonl.to_str().unwrap(),
+        "--input-format",
+        "jsonl",
+        "--stream",
+        "contacts",
+    ];
+    let out = run(&args, "").await;
+    assert_eq!(out.code, Some(1));
+    assert!(out.critical().contains("line 2:"), "{}", out.critical());
+}
