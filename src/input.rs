@@ -2,7 +2,7 @@
 //! one — a SCHEMA line, then a RECORD per row — so reverse-ETL needs no tap.
 
 use std::cell::RefCell;
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -18,6 +18,12 @@ use crate::singer::{InputError, Message, parse_line};
 
 /// The most lines handed to the main loop at once.
 const CHUNK_LINES: usize = 1024;
+/// The most bytes of lines in one chunk: with [`BUFFERED_CHUNKS`], what the reader holds
+/// ahead of the loop is bounded in bytes too, whatever the lines' lengths.
+const CHUNK_BYTES: usize = 4 << 20;
+/// The longest line read (Singer and JSONL). A record is at most a few hundred properties of
+/// 65,536 characters; a longer line is refused rather than held whole in memory.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
 /// Chunks buffered between the reader and the main loop.
 const BUFFERED_CHUNKS: usize = 8;
 
@@ -91,6 +97,8 @@ struct Outbox {
     tx: mpsc::Sender<JoinHandle<Chunk>>,
     published: Arc<Published>,
     pending: Vec<Parsed>,
+    /// Bytes of the lines in `pending`.
+    pending_bytes: usize,
     lines: u64,
     closed: bool,
 }
@@ -100,13 +108,14 @@ impl Outbox {
     /// line); false once the main loop has stopped listening.
     fn push(&mut self, number: u64, line: String) -> bool {
         self.lines = number;
+        self.pending_bytes += line.len();
         let message = parse_line(number, &line).map(|m| m.map(Message::into_owned));
         self.pending.push(Parsed {
             number,
             message,
             premapped: None,
         });
-        if self.pending.len() >= CHUNK_LINES {
+        if self.pending.len() >= CHUNK_LINES || self.pending_bytes >= CHUNK_BYTES {
             self.flush();
         }
         !self.closed
@@ -117,6 +126,7 @@ impl Outbox {
     /// order).
     fn flush(&mut self) {
         if !self.pending.is_empty() && !self.closed {
+            self.pending_bytes = 0;
             let mut chunk = std::mem::take(&mut self.pending);
             let mappings = self.published.snapshot();
             let job = tokio::task::spawn_blocking(move || {
@@ -185,6 +195,7 @@ pub fn spawn(
             tx,
             published: shared,
             pending: Vec::new(),
+            pending_bytes: 0,
             lines: 0,
             closed: false,
         }));
@@ -231,12 +242,44 @@ fn read_all(
     }
 }
 
+/// The lines of `source`, each at most [`MAX_LINE_BYTES`] long (a longer one is an error
+/// naming it, read no further than the limit).
+fn bounded_lines(source: Source) -> impl Iterator<Item = std::io::Result<String>> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, source);
+    std::iter::from_fn(move || {
+        let mut buf = Vec::new();
+        let limit = MAX_LINE_BYTES as u64 + 1;
+        match (&mut reader).take(limit).read_until(b'\n', &mut buf) {
+            Ok(0) => None,
+            Ok(n) if n as u64 == limit && buf.last() != Some(&b'\n') => {
+                Some(Err(std::io::Error::other(format!(
+                    "longer than {} MiB, more than any record can use; not read",
+                    MAX_LINE_BYTES >> 20
+                ))))
+            }
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                    if buf.last() == Some(&b'\r') {
+                        buf.pop();
+                    }
+                }
+                Some(String::from_utf8(buf).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "stream did not contain valid UTF-8",
+                    )
+                }))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    })
+}
+
 /// Each line as written.
 fn singer_lines(source: Source, push: &dyn Fn(u64, String) -> bool) -> std::io::Result<()> {
-    for (i, line) in std::io::BufReader::with_capacity(1 << 16, source)
-        .lines()
-        .enumerate()
-    {
+    for (i, line) in bounded_lines(source).enumerate() {
         let number = i as u64 + 1;
         let line = at_line(number, line)?;
         let line = if i == 0 { without_bom(line) } else { line };
@@ -273,10 +316,7 @@ fn jsonl_records(
     source: Source,
     push: &dyn Fn(u64, String) -> bool,
 ) -> std::io::Result<()> {
-    for (i, line) in std::io::BufReader::with_capacity(1 << 16, source)
-        .lines()
-        .enumerate()
-    {
+    for (i, line) in bounded_lines(source).enumerate() {
         let number = i as u64 + 1;
         let line = at_line(number, line)?;
         let line = if i == 0 { without_bom(line) } else { line };

@@ -36,6 +36,10 @@ use crate::writer::{BatchResult, Outcome, Strategy, Target, removal, write_batch
 /// After a signal, how long requests already on the wire may finish.
 const SHUTDOWN_GRACE: Duration = crate::shutdown::GRACE;
 
+/// Bytes of records read and not yet settled past which no more input is read (open batches
+/// are sent at once instead): memory follows bytes, not only record counts.
+const MAX_HELD_BYTES: u64 = 64 << 20;
+
 /// Keys judged by the ledger in one lookup.
 const LEDGER_CHUNK: usize = 1_000;
 
@@ -154,6 +158,8 @@ struct Runner<W: Write> {
     sent_this_run: HashMap<i64, SeenKeys>,
     /// Where stream mappings are published for the input thread.
     published: Arc<Published>,
+    /// Bytes of the records read and not settled yet (their text as read).
+    held_bytes: u64,
 }
 
 /// Where a run's results go.
@@ -228,6 +234,7 @@ pub async fn run<W: Write>(
         seen: HashMap::new(),
         sent_this_run: HashMap::new(),
         published: lines.published(),
+        held_bytes: 0,
     };
     let mut input_done = false;
     let mut fatal: Option<FatalError> = None;
@@ -268,7 +275,20 @@ pub async fn run<W: Write>(
                 continue;
             }
         }
-        let can_read = !input_done && r.ready.is_empty();
+        // Past the byte bound, input waits and what is open goes out now, so the records held
+        // settle and make room.
+        let full = r.held_bytes >= MAX_HELD_BYTES;
+        if full && !r.halted && !r.no_open_batches() {
+            let flushed = match r.flush_all().await {
+                Ok(()) => r.dispatch().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = flushed {
+                fatal.get_or_insert(e);
+                r.halt(&mut input_done);
+            }
+        }
+        let can_read = !input_done && r.ready.is_empty() && !full;
         // Partial batches are only sent early when they would go out at once: while requests
         // are queued for the rate limit, waiting costs nothing and keeps batches full.
         let has_room = r.inflight.len() < r.batch_tasks();
@@ -583,6 +603,7 @@ impl<W: Write> Runner<W> {
                                 .or_default()
                                 .insert(seq),
                         };
+                        self.held_bytes += record.get().len() as u64;
                         if s.scope.is_some() && self.ledger.is_some() {
                             let pending = s.pending.get_or_insert_with(|| Batch::new(idx));
                             pending.push(mapped, seq, line, record);
@@ -1125,6 +1146,9 @@ impl<W: Write> Runner<W> {
         }
         let object_type = self.streams[idx].mapping.object_type.clone();
         for settled in verdicts.settled {
+            self.held_bytes = self
+                .held_bytes
+                .saturating_sub(settled.origin.raw.get().len() as u64);
             self.streams[idx]
                 .stats
                 .count(&settled.outcome, settled.merged);
@@ -1164,6 +1188,9 @@ impl<W: Write> Runner<W> {
         }
         let mut too_many_rejected = None;
         for mut settled in result.settled {
+            self.held_bytes = self
+                .held_bytes
+                .saturating_sub(settled.origin.raw.get().len() as u64);
             let s = &mut self.streams[result.stream];
             let known = self.properties.get(&object_type);
             if let Outcome::Rejected(rejection) = &mut settled.outcome

@@ -344,3 +344,60 @@ async fn exports_report_their_own_line_numbers_and_null_rows_are_rejected_alone(
     assert_eq!(out.code, Some(1));
     assert!(out.critical().contains("line 2:"), "{}", out.critical());
 }
+
+/// The process's peak resident memory (`VmHWM`) in MiB, read until it exits.
+async fn run_measuring_peak(config: &std::path::Path, input: String) -> (Option<i32>, u64) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        .args(["--config", config.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::spawn(async move {
+        let _ = tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes()).await;
+    });
+    let mut peak_kb = 0u64;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            && let Some(kb) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), peak_kb / 1024);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_with_a_1_mib_unsent_field_through_a_slow_server_stay_within_256_mib() {
+    let (hub, _work, config) = start(
+        Settings {
+            latency: std::time::Duration::from_millis(1_500),
+            ..Settings::unlimited()
+        },
+        json!({}),
+    )
+    .await;
+    let blob = "b".repeat(1 << 20);
+    let mut input = singer(&[schema("contacts")]);
+    for i in 0..400 {
+        input.push_str(&singer(&[record(
+            "contacts",
+            json!({"email": format!("m{i}@example.com"), "blob_never_sent": blob}),
+        )]));
+    }
+    let (code, peak_mib) = run_measuring_peak(&config, input).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(stored(&hub.base_url(), "contacts").await.len(), 400);
+    assert!(peak_mib < 256, "peak RSS {peak_mib} MiB");
+    eprintln!("peak RSS for 400 records of 1 MiB through a 1.5 s server: {peak_mib} MiB");
+}
