@@ -160,6 +160,9 @@ struct Runner<W: Write> {
     published: Arc<Published>,
     /// Bytes of the records read and not settled yet (their text as read).
     held_bytes: u64,
+    /// Streams that may have records in open or pending batches: the loop looks at these
+    /// only, so 100,000 configured streams cost nothing per message.
+    open_streams: BTreeSet<usize>,
 }
 
 /// Where a run's results go.
@@ -235,6 +238,7 @@ pub async fn run<W: Write>(
         sent_this_run: HashMap::new(),
         published: lines.published(),
         held_bytes: 0,
+        open_streams: BTreeSet::new(),
     };
     let mut input_done = false;
     let mut fatal: Option<FatalError> = None;
@@ -493,9 +497,9 @@ impl<W: Write> Runner<W> {
     }
 
     fn no_open_batches(&self) -> bool {
-        self.streams
+        self.open_streams
             .iter()
-            .all(|s| s.batches().all(Batch::is_empty))
+            .all(|&i| self.streams[i].batches().all(Batch::is_empty))
     }
 
     async fn handle_message(
@@ -604,6 +608,7 @@ impl<W: Write> Runner<W> {
                                 .insert(seq),
                         };
                         self.held_bytes += record.get().len() as u64;
+                        self.open_streams.insert(idx);
                         if s.scope.is_some() && self.ledger.is_some() {
                             let pending = s.pending.get_or_insert_with(|| Batch::new(idx));
                             pending.push(mapped, seq, line, record);
@@ -969,9 +974,9 @@ impl<W: Write> Runner<W> {
             .tracker
             .has_waiting()
             .then(|| self.last_line_at + STATE_FLUSH_DELAY);
-        self.streams
+        self.open_streams
             .iter()
-            .flat_map(StreamState::batches)
+            .flat_map(|&i| self.streams[i].batches())
             .filter(|b| !b.is_empty())
             .map(|b| {
                 let age_deadline = b.opened + self.config.flush_interval;
@@ -983,7 +988,8 @@ impl<W: Write> Runner<W> {
     async fn flush_due(&mut self) -> Result<(), FatalError> {
         let now = Instant::now();
         let state_due = self.tracker.has_waiting() && self.last_line_at + STATE_FLUSH_DELAY <= now;
-        for idx in 0..self.streams.len() {
+        let open: Vec<usize> = self.open_streams.iter().copied().collect();
+        for idx in open {
             let due = self.streams[idx].batches().any(|b| {
                 !b.is_empty() && (state_due || b.opened + self.config.flush_interval <= now)
             });
@@ -995,7 +1001,8 @@ impl<W: Write> Runner<W> {
     }
 
     async fn flush_all(&mut self) -> Result<(), FatalError> {
-        for idx in 0..self.streams.len() {
+        let open: Vec<usize> = self.open_streams.iter().copied().collect();
+        for idx in open {
             self.flush_stream(idx).await?;
         }
         Ok(())
@@ -1089,10 +1096,10 @@ impl<W: Write> Runner<W> {
                 .and_then(|seqs| seqs.first())
                 .is_some_and(|oldest| *oldest < first);
             if older_unwritten {
-                let open = self
-                    .streams
-                    .iter()
-                    .any(|s| &s.mapping.object_type == to && s.batches().any(|b| !b.is_empty()));
+                let open = self.open_streams.iter().any(|&i| {
+                    let s = &self.streams[i];
+                    &s.mapping.object_type == to && s.batches().any(|b| !b.is_empty())
+                });
                 return if open {
                     Readiness::NeedsFlush(to.clone())
                 } else {
@@ -1105,7 +1112,8 @@ impl<W: Write> Runner<W> {
 
     /// Sends the open batches of every stream writing `object_type`.
     async fn flush_object_type(&mut self, object_type: &str) -> Result<(), FatalError> {
-        for idx in 0..self.streams.len() {
+        let open: Vec<usize> = self.open_streams.iter().copied().collect();
+        for idx in open {
             if self.streams[idx].mapping.object_type == object_type {
                 self.flush_stream(idx).await?;
             }
@@ -1119,6 +1127,9 @@ impl<W: Write> Runner<W> {
         self.check_pending(idx).await?;
         if let Some(b) = self.streams[idx].open.take().filter(|b| !b.is_empty()) {
             self.ready.push_back(b);
+        }
+        if self.streams[idx].batches().all(Batch::is_empty) {
+            self.open_streams.remove(&idx);
         }
         Ok(())
     }

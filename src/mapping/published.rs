@@ -43,15 +43,16 @@ impl Published {
     pub fn publish(&self, stream: &str, mapping: Arc<StreamMapping>) -> u64 {
         let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
         let generation = latest.0 + 1;
-        let mut streams = HashMap::clone(&latest.1);
-        streams.insert(
+        latest.0 = generation;
+        // In place while no snapshot is in use (a chunk being mapped holds one): registering
+        // many streams costs each one an insert, not a copy of every mapping before it.
+        Arc::make_mut(&mut latest.1).insert(
             stream.to_string(),
             Current {
                 generation,
                 mapping,
             },
         );
-        *latest = (generation, Arc::new(streams));
         generation
     }
 
