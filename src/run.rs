@@ -292,7 +292,9 @@ pub async fn run<W: Write>(
                 r.halt(&mut input_done);
             }
         }
-        let can_read = !input_done && r.ready.is_empty() && !full;
+        // Batches waiting for a key in flight do not stop the input: others keep filling and
+        // going out past them, up to a few queued ahead.
+        let can_read = !input_done && r.ready.len() < r.batch_tasks() && !full;
         // Partial batches are only sent early when they would go out at once: while requests
         // are queued for the rate limit, waiting costs nothing and keeps batches full.
         let has_room = r.inflight.len() < r.batch_tasks();
