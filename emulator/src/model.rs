@@ -70,6 +70,30 @@ pub struct PropertyDef {
 }
 
 impl PropertyDef {
+    /// A definition as HubSpot's properties API answers it (`name`, `label`, `type`,
+    /// `fieldType`, `groupName`, `options`, …); `None` without a name or a known type.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let flag = |k: &str| v[k].as_bool().unwrap_or(false);
+        let name = v["name"].as_str()?.to_string();
+        let kind: PropertyType = serde_json::from_value(v["type"].clone()).ok()?;
+        Some(Self {
+            label: text("label"),
+            kind,
+            field_type: text("fieldType"),
+            group_name: text("groupName"),
+            options: serde_json::from_value(v["options"].clone()).unwrap_or_default(),
+            external_options: flag("externalOptions"),
+            has_unique_value: flag("hasUniqueValue"),
+            read_only: v["modificationMetadata"]["readOnlyValue"]
+                .as_bool()
+                .unwrap_or(false),
+            calculated: flag("calculated"),
+            hubspot_defined: flag("hubspotDefined"),
+            name,
+        })
+    }
+
     /// Whether several options may be chosen at once (`;`-separated).
     pub fn is_multi(&self) -> bool {
         self.kind == PropertyType::Enumeration && self.field_type == "checkbox"
