@@ -142,11 +142,19 @@ impl FieldPlan {
         self.unknown
             .iter()
             .map(|(f, hint)| match hint {
-                Some(h) => format!("{f} (did you mean '{h}'?)"),
-                None => f.clone(),
+                Some(h) => format!("{} (did you mean '{h}'?)", brief(f)),
+                None => brief(f),
             })
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+/// A name as a log line quotes it: at most 100 characters (a field name can be a megabyte).
+pub fn brief(name: &str) -> String {
+    match name.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}… ({} characters)", &name[..cut], name.chars().count()),
+        None => name.to_string(),
     }
 }
 
@@ -699,6 +707,18 @@ pub fn closest_property<'a>(
         .filter(|(score, _)| *score >= 0.75)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod brief_tests {
+    #[test]
+    fn a_megabyte_field_name_is_quoted_in_100_characters() {
+        let name = "f".repeat(1 << 20);
+        let shown = super::brief(&name);
+        assert!(shown.len() < 130, "{}", shown.len());
+        assert!(shown.ends_with("… (1048576 characters)"));
+        assert_eq!(super::brief("email"), "email");
+    }
 }
 
 #[cfg(test)]

@@ -266,7 +266,12 @@ impl Summary {
             } else {
                 tracing::info!("{text}");
             }
-            let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+            let list = |set: &BTreeSet<String>| {
+                set.iter()
+                    .map(|n| crate::mapping::brief(n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             if !s.ignored_fields.is_empty() {
                 tracing::warn!(
                     "stream {name}: fields not sent (no such property): {}",
