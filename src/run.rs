@@ -266,11 +266,7 @@ pub async fn run<W: Write>(
             break;
         }
         if input_done && !r.halted {
-            let flushed = match r.flush_all().await {
-                Ok(()) => r.dispatch().await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = flushed {
+            if let Err(e) = r.send_open().await {
                 fatal.get_or_insert(e);
                 r.halt(&mut input_done);
             }
@@ -282,15 +278,13 @@ pub async fn run<W: Write>(
         // Past the byte bound, input waits and what is open goes out now, so the records held
         // settle and make room.
         let full = r.held_bytes >= MAX_HELD_BYTES;
-        if full && !r.halted && !r.no_open_batches() {
-            let flushed = match r.flush_all().await {
-                Ok(()) => r.dispatch().await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = flushed {
-                fatal.get_or_insert(e);
-                r.halt(&mut input_done);
-            }
+        if full
+            && !r.halted
+            && !r.no_open_batches()
+            && let Err(e) = r.send_open().await
+        {
+            fatal.get_or_insert(e);
+            r.halt(&mut input_done);
         }
         // Batches waiting for a key in flight do not stop the input: others keep filling and
         // going out past them, up to a few queued ahead.
@@ -1000,6 +994,12 @@ impl<W: Write> Runner<W> {
             }
         }
         Ok(())
+    }
+
+    /// Sends every open batch now (the input ended, or the byte bound is reached).
+    async fn send_open(&mut self) -> Result<(), FatalError> {
+        self.flush_all().await?;
+        self.dispatch().await
     }
 
     async fn flush_all(&mut self) -> Result<(), FatalError> {

@@ -703,31 +703,11 @@ async fn a_frozen_postgres_ledger_stops_the_run_within_its_bound_and_sigterm_end
 
     // With the default bound (120 s), SIGTERM ends the wait.
     let config = work.config(&hub.base_url(), json!({"ledger": server.url}));
-    let mut child = spawn_target(&config);
-    let mut stdin = child.stdin.take().unwrap();
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
-        .await
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    terminate(&child.id().unwrap().to_string());
-    let signalled = std::time::Instant::now();
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the target ends")
-        .unwrap();
-    drop(stdin);
+    let (code, took, stderr) =
+        terminate_after(&config, &input, std::time::Duration::from_secs(1)).await;
     server.freeze(false);
-    assert_eq!(
-        out.status.code(),
-        Some(143),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        signalled.elapsed() < std::time::Duration::from_secs(15),
-        "{:?}",
-        signalled.elapsed()
-    );
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
 }
 
 /// Every form of Postgres connection string libpq takes is used as one, and its password

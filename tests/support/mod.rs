@@ -257,3 +257,29 @@ pub async fn start_emulator(
         .await
         .expect("emulator starts")
 }
+
+/// Starts the target on `config`, feeds it `input` (stdin left open), sends SIGTERM after
+/// `after` and returns its exit code and how long after the signal it ended.
+pub async fn terminate_after(
+    config: &std::path::Path,
+    input: &str,
+    after: std::time::Duration,
+) -> (Option<i32>, std::time::Duration, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = spawn_target(config);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    tokio::time::sleep(after).await;
+    terminate(&child.id().unwrap().to_string());
+    let signalled = std::time::Instant::now();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the target ends")
+        .unwrap();
+    drop(stdin);
+    (
+        out.status.code(),
+        signalled.elapsed(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
