@@ -99,7 +99,6 @@ struct Outbox {
     pending: Vec<Parsed>,
     /// Bytes of the lines in `pending`.
     pending_bytes: usize,
-    lines: u64,
     closed: bool,
 }
 
@@ -107,7 +106,6 @@ impl Outbox {
     /// Parses and queues the input's line `number` (its line in the file: a CSV row's first
     /// line); false once the main loop has stopped listening.
     fn push(&mut self, number: u64, line: String) -> bool {
-        self.lines = number;
         self.pending_bytes += line.len();
         let message = parse_line(number, &line).map(|m| m.map(Message::into_owned));
         self.pending.push(Parsed {
@@ -196,7 +194,6 @@ pub fn spawn(
             published: shared,
             pending: Vec::new(),
             pending_bytes: 0,
-            lines: 0,
             closed: false,
         }));
         let result = read_all(format, path, stream, key_properties, &outbox, bytes_read);

@@ -264,54 +264,18 @@ fn number(field: &Field) -> Result<CompactString, ValueError> {
         Field::Text(s) => s.trim(),
         _ => "",
     };
-    if let Some(problem) = number_bounds(written) {
-        return Err(ValueError::new(
-            "INVALID_NUMBER",
-            format!("{}: {problem}", shown_briefly(field)),
-        ));
-    }
-    decimal_text(written).map(CompactString::from).ok_or_else(|| {
-        ValueError::new(
-            "INVALID_NUMBER",
-            format!(
-                "{} is not a number: use digits with at most one decimal point (an exponent is allowed)",
-                shown_briefly(field)
+    decimal_text(written).map(CompactString::from).map_err(|refusal| {
+        let why = match refusal {
+            NumberRefusal::NotANumber => "is not a number: use digits with at most one decimal point (an exponent is allowed)".to_string(),
+            NumberRefusal::TooLong(chars) => format!(
+                "would be about {chars} characters written out in plain digits, more than HubSpot's limit of {MAX_TEXT_CHARS}"
             ),
-        )
+            NumberRefusal::Underflow => {
+                "is too small for HubSpot's numbers: a double holds it as 0, and HubSpot would store 0".to_string()
+            }
+        };
+        ValueError::new("INVALID_NUMBER", format!("{} {why}", shown_briefly(field)))
     })
-}
-
-/// Why a number HubSpot could take as text is still refused: written out in plain digits it
-/// would be longer than HubSpot's 65,536 characters (`1e-999999` is a million), or it is so
-/// small that a double holds it as 0 (HubSpot would store 0). `None` when it is fine, or not
-/// a number at all (that is [`decimal_text`]'s to say).
-fn number_bounds(s: &str) -> Option<String> {
-    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-        Some(i) => (&unsigned[..i], unsigned[i + 1..].parse::<i64>().ok()?),
-        None => (unsigned, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let digits = (int.len() + frac.len()) as i64;
-    let point = int.len() as i64 + exponent;
-    // Sign, the digits with the zeros the exponent adds, a point and a leading zero.
-    let written = 3 + digits.max(point).max(digits - point);
-    if written > MAX_TEXT_CHARS as i64 {
-        return Some(format!(
-            "written out in plain digits it would be about {written} characters, more than HubSpot's limit of {MAX_TEXT_CHARS}"
-        ));
-    }
-    let nonzero = int.bytes().chain(frac.bytes()).any(|b| b != b'0');
-    if nonzero && s.parse::<f64>().is_ok_and(|f| f == 0.0) {
-        return Some(
-            "too small for HubSpot's numbers: a double holds it as 0, and HubSpot would store 0"
-                .into(),
-        );
-    }
-    None
 }
 
 /// A field for a message, cut to 100 characters (a number may be a million digits long).
@@ -324,15 +288,30 @@ fn shown_briefly(field: &Field) -> String {
     format!("{cut}… ({} characters)", full.chars().count())
 }
 
+/// Why number text is not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberRefusal {
+    /// Not a decimal number, or beyond `f64`'s range (as JSON parsers refuse it).
+    NotANumber,
+    /// Written out in plain digits it would be about this many characters, more than
+    /// HubSpot's 65,536 (`1e-999999` is a million).
+    TooLong(i64),
+    /// Not zero, but so small that a double holds it as 0 (`1e-400`): HubSpot would store 0.
+    Underflow,
+}
+
 /// A decimal number written out in plain digits, without losing any: exponents expanded
 /// (`1e3` → `1000`, `1.5E-7` → `0.00000015`), leading zeros and a `+` dropped, the sign of a
 /// zero dropped (`-0` → `0`); the digits of the fraction as written (`1.10` stays `1.10`).
-/// `None` when `s` is not a number or is beyond `f64`'s range (as JSON parsers refuse it).
-pub fn decimal_text(s: &str) -> Option<Cow<'_, str>> {
-    let (negative, unsigned) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
+/// Refused when `s` is not a number, beyond `f64`'s range, too long written out, or an
+/// underflow ([`NumberRefusal`]); the length is judged before anything is expanded.
+pub fn decimal_text(s: &str) -> Result<Cow<'_, str>, NumberRefusal> {
+    use NumberRefusal::*;
+    let (negative, unsigned) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        Some(_) => (false, s),
+        None => return Err(NotANumber),
     };
     let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
         Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
@@ -341,34 +320,45 @@ pub fn decimal_text(s: &str) -> Option<Cow<'_, str>> {
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
     if int.is_empty() && frac.is_empty() || !all_digits(int) || !all_digits(frac) {
-        return None;
-    }
-    if !s.parse::<f64>().is_ok_and(f64::is_finite) {
-        return None;
-    }
-    let is_zero = int.bytes().chain(frac.bytes()).all(|b| b == b'0');
-    if exponent.is_none()
-        && !s.starts_with('+')
-        && (int == "0" || !int.is_empty() && !int.starts_with('0'))
-        && !mantissa.ends_with('.')
-        && !(negative && is_zero)
-    {
-        // Already plain: nothing to expand or drop.
-        return Some(Cow::Borrowed(s));
+        return Err(NotANumber);
     }
     let exponent: i64 = match exponent {
         None => 0,
         Some(e) => {
             let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
             if digits.is_empty() || !all_digits(digits) || digits.len() > 6 {
-                return None;
+                return Err(NotANumber);
             }
-            e.parse().ok()?
+            e.parse().map_err(|_| NotANumber)?
         }
     };
-    let digits = format!("{int}{frac}");
-    // Where the decimal point falls in `digits` once the exponent is applied.
+    let digit_count = (int.len() + frac.len()) as i64;
+    // Where the decimal point falls in the digits once the exponent is applied.
     let point = int.len() as i64 + exponent;
+    // Sign, the digits with the zeros the exponent adds, a point and a leading zero.
+    let longest = 3 + digit_count.max(point).max(digit_count - point);
+    if longest > MAX_TEXT_CHARS as i64 {
+        return Err(TooLong(longest));
+    }
+    let parsed = s.parse::<f64>().map_err(|_| NotANumber)?;
+    if !parsed.is_finite() {
+        return Err(NotANumber);
+    }
+    let is_zero = int.bytes().chain(frac.bytes()).all(|b| b == b'0');
+    if parsed == 0.0 && !is_zero {
+        return Err(Underflow);
+    }
+    if exponent == 0
+        && !unsigned.contains(['e', 'E'])
+        && !s.starts_with('+')
+        && (int == "0" || !int.is_empty() && !int.starts_with('0'))
+        && !mantissa.ends_with('.')
+        && !(negative && is_zero)
+    {
+        // Already plain: nothing to expand or drop.
+        return Ok(Cow::Borrowed(s));
+    }
+    let digits = format!("{int}{frac}");
     let (whole, fraction) = if point <= 0 {
         (
             String::new(),
@@ -392,7 +382,7 @@ pub fn decimal_text(s: &str) -> Option<Cow<'_, str>> {
     };
     let zero = whole == "0" && fraction.bytes().all(|b| b == b'0');
     let sign = if negative && !zero { "-" } else { "" };
-    Some(Cow::Owned(if fraction.is_empty() {
+    Ok(Cow::Owned(if fraction.is_empty() {
         format!("{sign}{whole}")
     } else {
         format!("{sign}{whole}.{fraction}")
@@ -510,7 +500,7 @@ fn parse_written(s: &str) -> Option<Written> {
 /// Epoch milliseconds of an epoch number (seconds below [`EPOCH_MILLIS_FROM`], else
 /// milliseconds). Digits below a millisecond are dropped.
 fn epoch_millis(written: &str) -> Option<i64> {
-    let plain = decimal_text(written)?;
+    let plain = decimal_text(written).ok()?;
     let (negative, unsigned) = match plain.strip_prefix('-') {
         Some(u) => (true, u),
         None => (false, &*plain),
@@ -834,12 +824,16 @@ mod tests {
             ("42", "42"),
         ];
         for (written, sent) in table {
-            assert_eq!(decimal_text(written).as_deref(), Some(sent), "{written}");
+            assert_eq!(
+                decimal_text(written).ok().as_deref(),
+                Some(sent),
+                "{written}"
+            );
         }
         for bad in [
             "", "-", "1.2.3", "1e", "12a", "1e400", "0x10", "1 000", "e5", ".",
         ] {
-            assert_eq!(decimal_text(bad), None, "{bad:?}");
+            assert_eq!(decimal_text(bad).ok(), None, "{bad:?}");
         }
     }
 

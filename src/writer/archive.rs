@@ -23,7 +23,7 @@ async fn resolve(
     let keys: Vec<String> = inputs.iter().map(|i| i.key.clone()).collect();
     let single = |found: HashMap<String, String>| Lookup {
         found: found.into_iter().map(|(k, id)| (k, vec![id])).collect(),
-        refused: HashMap::new(),
+        ..Lookup::default()
     };
     Ok(match &target.strategy {
         Strategy::UpdateById => client
@@ -60,7 +60,7 @@ pub(super) async fn send(
     target: &Target,
     inputs: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let Lookup { found, refused } = match resolve(client, target, inputs).await? {
+    let Lookup { found, refused, .. } = match resolve(client, target, inputs).await? {
         Ok(lookup) => lookup,
         Err(reason) => {
             let rejection = Rejection::local("LOOKUP_FAILED", reason, None);

@@ -125,7 +125,7 @@ pub(super) async fn find_targets(
                 .filter(|k| k.parse::<u64>().is_ok())
                 .map(|k| (k.clone(), vec![k.clone()]))
                 .collect(),
-            refused: HashMap::new(),
+            ..Lookup::default()
         }));
     }
     if spec.searched {
@@ -145,7 +145,7 @@ pub(super) async fn find_targets(
         .await?
         .map(|found| Lookup {
             found: found.into_iter().map(|(k, id)| (k, vec![id])).collect(),
-            refused: HashMap::new(),
+            ..Lookup::default()
         }))
 }
 
@@ -182,6 +182,7 @@ async fn link(
         Lookup {
             found: to_ids,
             refused,
+            ..
         },
         lookup_error,
     ) = match find_targets(client, lookups, spec, &keys).await? {

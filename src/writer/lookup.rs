@@ -162,6 +162,8 @@ pub struct Lookup {
     pub found: Found,
     /// Keys too long to search even alone, with why.
     pub refused: HashMap<String, String>,
+    /// Keys found among the ids the run holds rather than by search.
+    pub held: HashSet<String>,
 }
 
 /// Finds the records whose `property` (without unique values) holds each of `keys` (already
@@ -176,9 +178,11 @@ pub async fn find_searched(
     keys: &[&str],
     catch_up: bool,
 ) -> Result<Result<Lookup, String>, FatalError> {
+    let found = lookups.ids.get(object_type, property, keys.iter().copied());
     let mut lookup = Lookup {
-        found: lookups.ids.get(object_type, property, keys.iter().copied()),
-        refused: HashMap::new(),
+        held: found.keys().cloned().collect(),
+        found,
+        ..Lookup::default()
     };
     let mut rest: Vec<&str> = keys
         .iter()
@@ -224,8 +228,8 @@ pub async fn search(
     let kind = KeyKind::for_search(property);
     let (chunks, refused) = search_chunks(property, keys);
     let mut lookup = Lookup {
-        found: Found::new(),
         refused,
+        ..Lookup::default()
     };
     for chunk in chunks {
         let mut after: Option<String> = None;

@@ -30,10 +30,6 @@ pub(super) async fn send(
     group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
     let keys: Vec<&str> = group.iter().map(|i| i.key.as_str()).collect();
-    let remembered = target
-        .lookups
-        .ids
-        .get(&target.object_type, property, keys.iter().copied());
     let catch_up = write_mode == WriteMode::UpdateOnly;
     let lookup = match find_searched(
         client,
@@ -123,7 +119,7 @@ pub(super) async fn send(
     // longer has: forgotten, and the input takes the normal path (search) once more.
     let stale: Vec<&Input> = updates
         .iter()
-        .filter(|(i, _)| remembered.contains_key(&i.key))
+        .filter(|(i, _)| lookup.held.contains(&i.key))
         .filter(
             |(i, _)| matches!(updated.get(&i.trace_id()), Some(Err(r)) if r.is_object_not_found()),
         )
