@@ -339,8 +339,7 @@ pub async fn run<W: Write>(
                         };
                         if let Err(FatalError::Interrupted) = handled {
                             // A wait the signal ended (a SCHEMA's reads, a property's
-                            // creation): the shutdown arm takes it from here.
-                            input_done = true;
+                            // creation): the run ends as interrupted.
                             r.halt(&mut input_done);
                             break;
                         }
