@@ -5,88 +5,15 @@
 //! property each fills and how its values are converted, which are ignored, rejected, created
 //! or dropped.
 
-use std::collections::BTreeMap;
-use std::io::BufRead;
-use std::path::Path;
-
 use serde_json::Value;
 
 use crate::config::{Config, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::schemas::{self, ObjectTypes};
-use crate::input::InputFormat;
+pub use crate::input::Columns;
 use crate::mapping::fields::NewProperty;
 use crate::mapping::{StreamMapping, check_association};
-use crate::singer::{Message, parse_line};
-
-/// The columns of each stream an input shows, with their JSON schemas where known.
-pub type Columns = BTreeMap<String, Vec<(String, Option<Value>)>>;
-
-/// Reads the columns of `path`: SCHEMA messages of a Singer file, a CSV header, or the first
-/// JSONL record's fields (both as `stream`).
-pub fn columns(
-    path: &Path,
-    format: InputFormat,
-    stream: Option<&str>,
-) -> Result<Columns, FatalError> {
-    let io =
-        |e: std::io::Error| FatalError::Io(format!("cannot read --input {}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(io)?;
-    let reader = std::io::BufReader::new(file);
-    let stream = stream.unwrap_or_default().to_string();
-    let mut found = Columns::new();
-    match format {
-        InputFormat::Singer => {
-            for (i, line) in reader.lines().enumerate() {
-                let line = line.map_err(io)?;
-                if let Some(Message::Schema { stream, schema, .. }) =
-                    parse_line(i as u64 + 1, line.trim_start_matches('\u{feff}'))?
-                {
-                    found.entry(stream).or_insert_with(|| {
-                        schema["properties"]
-                            .as_object()
-                            .map(|p| {
-                                p.iter()
-                                    .map(|(k, v)| (k.clone(), Some(v.clone())))
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    });
-                }
-            }
-        }
-        InputFormat::Csv => {
-            let mut csv = csv::Reader::from_reader(reader);
-            let headers = csv
-                .headers()
-                .map_err(|e| FatalError::Io(format!("--input {}: CSV: {e}", path.display())))?;
-            found.insert(
-                stream,
-                headers
-                    .iter()
-                    .map(|h| (h.trim_start_matches('\u{feff}').to_string(), None))
-                    .collect(),
-            );
-        }
-        InputFormat::Jsonl => {
-            for line in reader.lines() {
-                let line = line.map_err(io)?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let fields =
-                    match serde_json::from_str::<Value>(line.trim_start_matches('\u{feff}')) {
-                        Ok(Value::Object(m)) => m.keys().map(|k| (k.clone(), None)).collect(),
-                        _ => Vec::new(),
-                    };
-                found.insert(stream, fields);
-                break;
-            }
-        }
-    }
-    Ok(found)
-}
 
 /// Checks every configured stream and every stream in `columns`; logs what it finds and
 /// returns the number of streams that cannot be loaded as configured.
@@ -94,6 +21,7 @@ pub async fn check(
     config: &Config,
     client: &Client,
     columns: &Columns,
+    hint: Option<&str>,
 ) -> Result<usize, FatalError> {
     let mut names: Vec<String> = config.streams.keys().cloned().collect();
     names.extend(
@@ -109,7 +37,12 @@ pub async fn check(
     let mut types = ObjectTypes::default();
     for name in names {
         let fields = columns.get(&name);
-        let errors = check_stream(config, client, &mut types, &name, fields).await?;
+        let mut errors = check_stream(config, client, &mut types, &name, fields).await?;
+        if let Some(hint) = hint
+            && !errors.is_empty()
+        {
+            errors.push(hint.to_string());
+        }
         if errors.is_empty() {
             continue;
         }
@@ -177,6 +110,19 @@ async fn check_stream(
         }
     }
     if let Some(fields) = fields {
+        if !mapping.has_key_column(fields.iter().map(|(f, _)| f.as_str())) {
+            let shown: Vec<String> = fields
+                .iter()
+                .take(10)
+                .map(|(f, _)| format!("`{}`", crate::mapping::brief(f)))
+                .collect();
+            errors.push(format!(
+                "the input has no column for the key ({}); its columns are {}{}",
+                mapping.matching,
+                shown.join(", "),
+                if fields.len() > 10 { ", …" } else { "" }
+            ));
+        }
         let plan = mapping.plan(fields.iter().map(|(f, _)| f.as_str()));
         for (field, property, kind) in &plan.mapped {
             tracing::info!("stream {name}: {field} → {property} ({kind})");

@@ -24,16 +24,31 @@ pub struct Args {
     /// through --config ENV.
     #[arg(long, short = 'c', value_name = "FILE|ENV", value_parser = parse_source)]
     pub config: Vec<ConfigSource>,
-    /// Read Singer messages from FILE instead of stdin (e.g. a rejected-records file to replay).
-    #[arg(long, value_name = "FILE")]
+    /// Read from PATH instead of stdin: a file (e.g. a rejected-records file to replay), a
+    /// folder (its files in name order, skipping hidden ones, `_SUCCESS`-like markers and
+    /// manifests), a quoted glob ('exports/data_*.csv.gz'), or - for stdin. gzip, zstd and
+    /// bzip2 are recognised by content and read as they stream.
+    #[arg(long, value_name = "PATH")]
     pub input: Option<PathBuf>,
-    /// Shape of the input: Singer messages, or a warehouse export (JSONL, CSV) whose rows
-    /// become records of --stream.
+    /// Shape of the input: Singer messages, or a warehouse export (JSONL, CSV, Parquet) whose
+    /// rows become records of --stream.
     #[arg(long, value_enum, default_value_t = InputFormat::Singer)]
     pub input_format: InputFormat,
-    /// The stream the rows of a JSONL or CSV export belong to (maps like any stream).
-    #[arg(long, value_name = "NAME", required_if_eq_any = [("input_format", "jsonl"), ("input_format", "csv")])]
+    /// The stream the rows of an export belong to (maps like any stream).
+    #[arg(long, value_name = "NAME", required_if_eq_any = [("input_format", "jsonl"), ("input_format", "csv"), ("input_format", "parquet")])]
     pub stream: Option<String>,
+    /// CSV: the character between cells: `,` (default), `|`, `;`, or `\t` for a tab.
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::csv::parse_delimiter, default_value = ",")]
+    pub delimiter: u8,
+    /// CSV without a header row: the names of its columns, in order (every file of the input
+    /// is then read from its first line).
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// CSV: an unquoted cell equal to TEXT is a blank value (a quoted one stays text).
+    /// Repeatable; default `\N` (Postgres, Snowflake and Hive write it for NULL). Giving
+    /// --null replaces the default: add `--null '\N'` to keep it.
+    #[arg(long, value_name = "TEXT", default_value = "\\N")]
+    pub null: Vec<String>,
     /// The columns that identify a row of a JSONL or CSV export (the SCHEMA's
     /// `key_properties`): what a sync ledger knows rows of a stream without a unique key by.
     #[arg(

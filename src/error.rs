@@ -34,20 +34,20 @@ pub enum FatalError {
         max: f64,
     },
     /// A RECORD came before any SCHEMA of its stream.
-    #[error("line {line}: RECORD for stream '{stream}' came before its SCHEMA")]
+    #[error("{line}: RECORD for stream '{stream}' came before its SCHEMA")]
     RecordBeforeSchema {
-        /// 1-based line number.
-        line: u64,
+        /// Where it was read.
+        line: crate::model::Line,
         /// Stream name.
         stream: String,
     },
     /// A stream names no HubSpot object type and has no `streams` entry.
     #[error(
-        "line {line}: stream '{stream}' maps to no HubSpot object type; add it to \"streams\" in the config, e.g. {{\"{stream}\": {{\"object_type\": \"contacts\", \"id_property\": \"email\"}}}}"
+        "{line}: stream '{stream}' maps to no HubSpot object type; add it to \"streams\" in the config, e.g. {{\"{stream}\": {{\"object_type\": \"contacts\", \"id_property\": \"email\"}}}}"
     )]
     UnmappedStream {
-        /// 1-based line number.
-        line: u64,
+        /// Where its SCHEMA was read.
+        line: crate::model::Line,
         /// Stream name.
         stream: String,
     },

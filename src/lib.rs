@@ -16,6 +16,7 @@ pub mod hubspot;
 pub mod input;
 pub mod ledger;
 pub mod mapping;
+pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod rejection;

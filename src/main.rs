@@ -99,6 +99,23 @@ fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
+/// The files `--input` names and how an export's rows become records.
+fn input_plan(args: &Args) -> Result<(input::Inputs, input::Export), FatalError> {
+    let rows = args.input_format == input::InputFormat::Parquet;
+    let inputs = input::Inputs::resolve(args.input.as_deref(), rows)
+        .map_err(|e| FatalError::Io(e.to_string()))?;
+    let export = input::Export {
+        stream: args.stream.clone().unwrap_or_default(),
+        key_properties: args.key_properties.clone(),
+        dialect: input::csv::Dialect {
+            delimiter: args.delimiter,
+            columns: args.columns.clone(),
+            nulls: args.null.clone(),
+        },
+    };
+    Ok((inputs, export))
+}
+
 /// Reports a fatal error once, as the run's one `CRITICAL` line, and gives exit code 1.
 fn critical(error: &FatalError) -> ExitCode {
     critical_line(&error.to_string());
@@ -107,8 +124,11 @@ fn critical(error: &FatalError) -> ExitCode {
 
 /// `--check`: the credentials, and every configured stream set up as a run would.
 async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
-    let columns = match &args.input {
-        Some(path) => match check::columns(path, args.input_format, args.stream.as_deref()) {
+    let (columns, hint) = match &args.input {
+        Some(_) => match input_plan(args).and_then(|(inputs, export)| {
+            input::columns(args.input_format, &inputs, &export)
+                .map_err(|e| FatalError::Io(format!("cannot read --input: {e}")))
+        }) {
             Ok(c) => c,
             Err(e) => return critical(&e),
         },
@@ -124,7 +144,7 @@ async fn check(config: &Config, client: &Client, args: &Args) -> ExitCode {
             v.retired().map(|r| format!(" ({r})")).unwrap_or_default()
         ),
     }
-    match check::check(config, client, &columns).await {
+    match check::check(config, client, &columns, hint.as_deref()).await {
         Err(fatal) => critical(&fatal),
         Ok(0) => {
             tracing::info!(
@@ -249,28 +269,17 @@ async fn run_target() -> ExitCode {
     if args.check {
         return check(&config, &client, &args).await;
     }
-    if let Some(path) = &args.input
-        && let Err(e) = std::fs::metadata(path)
-    {
-        return critical(&FatalError::Io(format!(
-            "cannot open --input {}: {e}",
-            path.display()
-        )));
-    }
+    let (inputs, export) = match input_plan(&args) {
+        Ok(plan) => plan,
+        Err(e) => return critical(&e),
+    };
+    let input_paths: Vec<PathBuf> = match &inputs {
+        input::Inputs::Stdin => Vec::new(),
+        input::Inputs::Files(files) => files.iter().map(|f| f.path.clone()).collect(),
+    };
+    let total_bytes = inputs.total_bytes();
     let bytes_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let lines = input::spawn(
-        args.input_format,
-        args.input.clone(),
-        args.stream.clone(),
-        args.key_properties.clone(),
-        bytes_read.clone(),
-    );
-    let total_bytes = args
-        .input
-        .as_ref()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
+    let lines = input::spawn(args.input_format, inputs, export, bytes_read.clone());
     let terminal = matches!(log_format, LogFormat::Text)
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress = Progress::new(total_bytes, bytes_read, terminal);
@@ -287,11 +296,8 @@ async fn run_target() -> ExitCode {
         )));
     }
     let run_started = rejected::run_started_stamp(time::OffsetDateTime::now_utc());
-    let mut sink = RejectedSink::new(
-        &config.rejected_records_path,
-        &run_started,
-        args.input.as_deref(),
-    );
+    let input_paths: Vec<&std::path::Path> = input_paths.iter().map(PathBuf::as_path).collect();
+    let mut sink = RejectedSink::new(&config.rejected_records_path, &run_started, &input_paths);
     if args.dry_run {
         sink = sink.dry_run();
     }

@@ -20,6 +20,7 @@ use crate::ledger::{Ledger, SeenKeys, Sent};
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
 use crate::mapping::published::{Premapped, Published};
 use crate::mapping::{Mapped, Matching, StreamMapping, check_association, closest_property};
+use crate::model::Line;
 use crate::output::progress::{self, Progress, Snapshot};
 use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
@@ -331,7 +332,7 @@ pub async fn run<W: Write>(
             chunk = lines.recv(), if can_read => match chunk {
                 Some(Ok(chunk)) => {
                     r.last_line_at = Instant::now();
-                    for Parsed { number: line, message, premapped } in chunk {
+                    for Parsed { line, message, premapped } in chunk {
                         let handled = match message {
                             Ok(Some(message)) => r.handle_message(line, message, premapped).await,
                             Ok(None) => Ok(()),
@@ -499,7 +500,7 @@ impl<W: Write> Runner<W> {
 
     async fn handle_message(
         &mut self,
-        line: u64,
+        line: Line,
         message: Message<'_>,
         premapped: Option<Premapped>,
     ) -> Result<(), FatalError> {
@@ -542,25 +543,7 @@ impl<W: Write> Runner<W> {
                 }
                 let s = &mut self.streams[idx];
                 match mapped {
-                    Err(rejection) => {
-                        if let Some(scope) = &s.scope
-                            && let Some(seen) = self.seen.get_mut(&scope.id)
-                            && let Some(key) = s.mapping.key_of(&record)
-                        {
-                            seen.insert(&key);
-                        }
-                        s.stats.count(&Outcome::Rejected(rejection.clone()), false);
-                        self.sink
-                            .write(s.rejected_schema(), &record, &rejection, line)
-                            .map_err(|e| {
-                                FatalError::Io(format!(
-                                    "cannot write {}: {e}",
-                                    self.sink.path().display()
-                                ))
-                            })?;
-                        self.tracker.settle(seq);
-                        self.count_outcome(seq, Some(&rejection))?;
-                    }
+                    Err(rejection) => self.reject_read(idx, seq, &line, &record, rejection)?,
                     Ok(mut mapped) => {
                         if mapped.deleted && !s.mapping.hard_delete {
                             mapped.deleted = false;
@@ -623,6 +606,22 @@ impl<W: Write> Runner<W> {
                 }
                 Ok(())
             }
+            Message::Unreadable {
+                stream,
+                raw,
+                reason,
+            } => {
+                let Some(&idx) = self.by_name.get(&stream) else {
+                    return Err(FatalError::RecordBeforeSchema { line, stream });
+                };
+                let seq = self.tracker.record_read();
+                self.streams[idx].stats.read += 1;
+                // The row as written, as a JSON string: replayed unedited it is refused again.
+                let record = serde_json::value::to_raw_value(&raw)
+                    .map_err(|e| FatalError::Io(format!("{line}: {e}")))?;
+                let rejection = Rejection::local("INVALID_RECORD", reason, None);
+                self.reject_read(idx, seq, &line, &record, rejection)
+            }
             Message::State { value } => {
                 self.tracker.state_read(value);
                 Ok(())
@@ -639,6 +638,32 @@ impl<W: Write> Runner<W> {
                 Ok(())
             }
         }
+    }
+
+    /// Settles record `seq` of stream `idx`, rejected before anything was sent.
+    fn reject_read(
+        &mut self,
+        idx: usize,
+        seq: u64,
+        line: &Line,
+        record: &serde_json::value::RawValue,
+        rejection: Rejection,
+    ) -> Result<(), FatalError> {
+        let s = &mut self.streams[idx];
+        if let Some(scope) = &s.scope
+            && let Some(seen) = self.seen.get_mut(&scope.id)
+            && let Some(key) = s.mapping.key_of(record)
+        {
+            seen.insert(&key);
+        }
+        s.stats.count(&Outcome::Rejected(rejection.clone()), false);
+        self.sink
+            .write(s.rejected_schema(), record, &rejection, line)
+            .map_err(|e| {
+                FatalError::Io(format!("cannot write {}: {e}", self.sink.path().display()))
+            })?;
+        self.tracker.settle(seq);
+        self.count_outcome(seq, Some(&rejection))
     }
 
     /// The counts progress reports show.
@@ -665,7 +690,7 @@ impl<W: Write> Runner<W> {
 
     async fn schema(
         &mut self,
-        line: u64,
+        line: Line,
         stream: String,
         schema: Value,
         key_properties: Vec<String>,
@@ -1222,12 +1247,12 @@ impl<W: Write> Runner<W> {
                         s.rejected_schema(),
                         &settled.origin.raw,
                         rejection,
-                        settled.origin.line,
+                        &settled.origin.line,
                     )
                     .map_err(|e| {
                         FatalError::Io(format!("cannot write {}: {e}", self.sink.path().display()))
                     })?;
-                tracing::debug!(stream = %s.name, line = settled.origin.line, category = %rejection.category, "record rejected");
+                tracing::debug!(stream = %s.name, line = %settled.origin.line, category = %rejection.category, "record rejected");
             }
             self.tracker.settle(settled.origin.seq);
             if let Some(seqs) = self.unsettled_by_type.get_mut(&object_type) {

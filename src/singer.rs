@@ -37,6 +37,16 @@ pub enum Message<'a> {
         /// Stream name.
         stream: String,
     },
+    /// A row of an export that cannot be read as a record (a ragged CSV row, a JSONL line
+    /// that is not JSON): not a Singer message, rejected by itself as `INVALID_RECORD`.
+    Unreadable {
+        /// The stream the export's rows belong to.
+        stream: String,
+        /// The row as written.
+        raw: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
     /// Any other message type: accepted and ignored.
     Other {
         /// The type as written.
@@ -68,6 +78,15 @@ impl Message<'_> {
             },
             Message::State { value } => Message::State { value },
             Message::ActivateVersion { stream } => Message::ActivateVersion { stream },
+            Message::Unreadable {
+                stream,
+                raw,
+                reason,
+            } => Message::Unreadable {
+                stream,
+                raw,
+                reason,
+            },
             Message::Other { kind } => Message::Other { kind },
         }
     }
@@ -75,10 +94,10 @@ impl Message<'_> {
 
 /// A line that is not a valid Singer message: fatal.
 #[derive(Debug, thiserror::Error)]
-#[error("line {line}: {reason}")]
+#[error("{line}: {reason}")]
 pub struct InputError {
-    /// 1-based line number.
-    pub line: u64,
+    /// Where it was read.
+    pub line: crate::model::Line,
     /// What is wrong.
     pub reason: String,
 }
@@ -112,16 +131,12 @@ pub fn parse_line(line: u64, text: &str) -> Result<Option<Message<'_>>, InputErr
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let fail = |reason: String| InputError { line, reason };
-    let env: Envelope = serde_json::from_str(text).map_err(|e| {
-        let detail = e.to_string();
-        let detail = detail
-            .split(" at line ")
-            .next()
-            .unwrap_or(&detail)
-            .to_string();
-        fail(format!("malformed JSON at column {}: {detail}", e.column()))
-    })?;
+    let fail = |reason: String| InputError {
+        line: crate::model::Line::new(line),
+        reason,
+    };
+    let env: Envelope = serde_json::from_str(text)
+        .map_err(|e| fail(format!("malformed JSON {}", json_error(&e))))?;
     let kind = match env.kind.map(string) {
         Some(Some(k)) => k,
         Some(None) => return Err(fail("\"type\" is not a string".into())),
@@ -189,6 +204,14 @@ pub fn parse_line(line: u64, text: &str) -> Result<Option<Message<'_>>, InputErr
             kind: kind.into_owned(),
         }
     }))
+}
+
+/// A JSON error as `at column 5: <what>`, without serde's "at line 1" (the line is the
+/// input's own, named by the caller).
+pub fn json_error(e: &serde_json::Error) -> String {
+    let detail = e.to_string();
+    let detail = detail.split(" at line ").next().unwrap_or(&detail);
+    format!("at column {}: {detail}", e.column())
 }
 
 /// A JSON string's value, borrowed when it has no escapes; `None` when `raw` is not a string.

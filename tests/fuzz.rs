@@ -4,6 +4,8 @@
 //! `cargo test --test fuzz` runs a bounded number of cases; for a longer run,
 //! `PROPTEST_CASES=200000 cargo test --release --test fuzz`.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -154,13 +156,15 @@ fn read_export(format: InputFormat, bytes: &[u8]) -> Vec<target_hubspot::input::
         .build()
         .unwrap();
     runtime.block_on(async {
-        let mut lines = target_hubspot::input::spawn(
-            format,
-            Some(path),
-            Some("s".into()),
-            Vec::new(),
-            Arc::new(AtomicU64::new(0)),
-        );
+        let inputs =
+            target_hubspot::input::Inputs::resolve(Some(&path), format == InputFormat::Parquet)
+                .unwrap();
+        let export = target_hubspot::input::Export {
+            stream: "s".into(),
+            ..Default::default()
+        };
+        let mut lines =
+            target_hubspot::input::spawn(format, inputs, export, Arc::new(AtomicU64::new(0)));
         let mut chunks = Vec::new();
         while let Some(chunk) = lines.recv().await {
             chunks.push(chunk);
@@ -183,7 +187,7 @@ proptest! {
         let errors = chunks.iter().filter(|c| c.is_err()).count();
         prop_assert!(errors <= 1);
         prop_assert!(errors == 0 || chunks.last().is_some_and(Result::is_err));
-        let numbers: Vec<u64> = chunks.iter().flatten().flatten().map(|l| l.number).collect();
+        let numbers: Vec<u64> = chunks.iter().flatten().flatten().map(|l| l.line.number).collect();
         prop_assert_eq!(numbers.first().copied(), Some(0));
         prop_assert!(numbers.windows(2).all(|w| w[0] <= w[1]), "{:?}", numbers);
         prop_assert!(numbers.iter().skip(1).all(|n| *n >= 1), "{:?}", numbers);
@@ -196,9 +200,79 @@ proptest! {
         let chunks = read_export(InputFormat::Jsonl, &bytes);
         for line in chunks.iter().flatten().flatten() {
             if let Err(e) = &line.message {
-                let prefix = format!("line {}: ", line.number);
+                let prefix = format!("line {}: ", line.line.number);
                 prop_assert!(e.to_string().starts_with(&prefix));
             }
         }
+    }
+
+    #[test]
+    fn any_bytes_behind_a_compression_header_give_records_or_one_error_at_the_end(
+        magic in prop_oneof![
+            Just(vec![0x1f_u8, 0x8b]),
+            Just(vec![0x28, 0xb5, 0x2f, 0xfd]),
+            Just(b"BZh9".to_vec()),
+        ],
+        tail in proptest::collection::vec(any::<u8>(), 0..400),
+        format in prop_oneof![Just(InputFormat::Csv), Just(InputFormat::Jsonl), Just(InputFormat::Singer)],
+    ) {
+        let mut bytes = magic;
+        bytes.extend(tail);
+        let chunks = read_export(format, &bytes);
+        let errors = chunks.iter().filter(|c| c.is_err()).count();
+        prop_assert!(errors <= 1);
+        prop_assert!(errors == 0 || chunks.last().is_some_and(Result::is_err));
+    }
+
+    #[test]
+    fn a_damaged_compressed_export_gives_records_or_one_error_at_the_end(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+        codec in 0..3u8,
+    ) {
+        let text = support::exports::csv(&support::exports::people(30), &support::exports::PLAIN);
+        let mut bytes = match codec {
+            0 => support::exports::gzip(text.as_bytes()),
+            1 => zstd::encode_all(text.as_bytes(), 3).unwrap(),
+            _ => {
+                use std::io::Write;
+                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+                e.write_all(text.as_bytes()).unwrap();
+                e.finish().unwrap()
+            }
+        };
+        for (at, byte) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= byte;
+        }
+        bytes.truncate(cut.index(bytes.len()) + 1);
+        let chunks = read_export(InputFormat::Csv, &bytes);
+        let errors = chunks.iter().filter(|c| c.is_err()).count();
+        prop_assert!(errors <= 1);
+        prop_assert!(errors == 0 || chunks.last().is_some_and(Result::is_err));
+    }
+
+    #[test]
+    fn a_damaged_parquet_file_gives_records_or_one_error_at_the_end(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        cut in proptest::option::of(any::<prop::sample::Index>()),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("good.parquet");
+        support::exports::parquet(&support::exports::people(30), &path, 8);
+        let mut bytes = std::fs::read(&path).unwrap();
+        for (at, byte) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= byte;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let chunks = read_export(InputFormat::Parquet, &bytes);
+        let errors = chunks.iter().filter(|c| c.is_err()).count();
+        prop_assert!(errors <= 1);
+        prop_assert!(errors == 0 || chunks.last().is_some_and(Result::is_err));
+        let records = chunks.iter().flatten().flatten().filter(|l| l.line.number > 0).count();
+        prop_assert!(records <= 30);
     }
 }

@@ -366,6 +366,17 @@ impl StreamMapping {
         plan
     }
 
+    /// Whether `fields` include the one each record's key comes from (always, without a key).
+    pub fn has_key_column<'a>(&self, mut fields: impl Iterator<Item = &'a str>) -> bool {
+        match &self.matching {
+            Matching::IdField(f) => fields.any(|c| c == &**f),
+            Matching::IdProperty(p) | Matching::SearchProperty(p) => fields.any(
+                |c| matches!(self.fields.target(c), Target::Property(prop) if *prop.name == **p),
+            ),
+            Matching::Nothing => true,
+        }
+    }
+
     /// The key of a record [`StreamMapping::map`] rejected, when its key field itself is
     /// readable (the ledger must not take a rejected row for one that left the source).
     pub fn key_of(&self, raw: &RawValue) -> Option<String> {

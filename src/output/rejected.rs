@@ -48,6 +48,9 @@ struct ErrorWithLine<'a> {
     #[serde(flatten)]
     rejection: &'a Rejection,
     line: u64,
+    /// The input's file the line is in, when the input names files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
 }
 
 /// A stream's SCHEMA as the rejected file repeats it.
@@ -65,7 +68,7 @@ pub struct StreamSchema<'a> {
 #[derive(Debug)]
 pub struct RejectedSink {
     template: String,
-    input: Option<PathBuf>,
+    input: Vec<PathBuf>,
     files: HashMap<PathBuf, BufWriter<File>>,
     /// Every file this run wrote to (some may be closed again).
     written: BTreeSet<PathBuf>,
@@ -122,16 +125,19 @@ fn cut_torn_tail(path: &Path) -> std::io::Result<()> {
 const QUOTED_MESSAGE: usize = 300;
 
 impl RejectedSink {
-    /// A sink that appends to `template` with its placeholders filled in. `input` is the file
-    /// being read, if any: rejections never go into it (replaying the rejected file itself
-    /// writes to `<name>.replay-<run_started>.jsonl` instead).
-    pub fn new(template: &Path, run_started: &str, input: Option<&Path>) -> Self {
+    /// A sink that appends to `template` with its placeholders filled in. `input` are the
+    /// files being read: rejections never go into one of them (replaying the rejected file
+    /// itself writes to `<name>.replay-<run_started>.jsonl` instead).
+    pub fn new(template: &Path, run_started: &str, input: &[&Path]) -> Self {
         Self {
             template: template
                 .display()
                 .to_string()
                 .replace(RUN_STARTED_PLACEHOLDER, run_started),
-            input: input.and_then(|i| std::fs::canonicalize(i).ok()),
+            input: input
+                .iter()
+                .filter_map(|i| std::fs::canonicalize(i).ok())
+                .collect(),
             files: HashMap::new(),
             written: BTreeSet::new(),
             paths: HashMap::new(),
@@ -206,10 +212,7 @@ impl RejectedSink {
             })
             .collect();
         let mut path = PathBuf::from(self.template.replace(STREAM_PLACEHOLDER, &safe));
-        let same = self
-            .input
-            .as_ref()
-            .is_some_and(|input| std::fs::canonicalize(&path).is_ok_and(|p| &p == input));
+        let same = std::fs::canonicalize(&path).is_ok_and(|p| self.input.contains(&p));
         if same {
             let stem = path
                 .file_stem()
@@ -264,7 +267,7 @@ impl RejectedSink {
         schema: StreamSchema<'_>,
         record: &RawValue,
         error: &Rejection,
-        line: u64,
+        line: &crate::model::Line,
     ) -> std::io::Result<()> {
         let stream = schema.stream;
         if let Some(reasons) = &mut self.dry_run {
@@ -280,7 +283,7 @@ impl RejectedSink {
                 } else {
                     ""
                 };
-                (0, format!("line {line} (stream {stream}): {message}{cut}"))
+                (0, format!("{line} (stream {stream}): {message}{cut}"))
             });
             *n += 1;
             return Ok(());
@@ -300,7 +303,8 @@ impl RejectedSink {
         }
         let error = ErrorWithLine {
             rejection: error,
-            line,
+            line: line.number,
+            file: line.file_name(),
         };
         serde_json::to_writer(
             &mut *file,
@@ -369,7 +373,7 @@ mod tests {
         let mut sink = RejectedSink::new(
             Path::new("out/rejected-{stream}-{run_started}.jsonl"),
             "20261201T101500Z",
-            None,
+            &[],
         );
         assert_eq!(
             sink.path_for("public-customers"),

@@ -6,14 +6,15 @@ use std::time::Instant;
 use serde_json::value::RawValue;
 
 use crate::mapping::Mapped;
+use crate::model::Line;
 
 /// One record as read, kept until it has an outcome.
 #[derive(Debug)]
 pub struct Origin {
     /// Position among all records read (0-based), for STATE tracking.
     pub seq: u64,
-    /// 1-based input line.
-    pub line: u64,
+    /// Where it was read.
+    pub line: Line,
     /// The record exactly as read, for the rejected file.
     pub raw: Box<RawValue>,
     /// Its own mapped properties, to resend it alone if its merged input fails; kept only
@@ -72,7 +73,7 @@ impl Batch {
     }
 
     /// Adds a record, merging it into an input with the same key. Returns whether it merged.
-    pub fn push(&mut self, mapped: Mapped, seq: u64, line: u64, raw: Box<RawValue>) -> bool {
+    pub fn push(&mut self, mapped: Mapped, seq: u64, line: Line, raw: Box<RawValue>) -> bool {
         let mut origin = Origin {
             seq,
             line,
@@ -192,11 +193,21 @@ mod tests {
         assert!(!b.push(
             mapped("a@x.co", &[("firstname", "A"), ("city", "Oslo")]),
             0,
-            1,
+            Line::new(1),
             raw()
         ));
-        assert!(!b.push(mapped("b@x.co", &[("firstname", "B")]), 1, 2, raw()));
-        assert!(b.push(mapped("a@x.co", &[("firstname", "A2")]), 2, 3, raw()));
+        assert!(!b.push(
+            mapped("b@x.co", &[("firstname", "B")]),
+            1,
+            Line::new(2),
+            raw()
+        ));
+        assert!(b.push(
+            mapped("a@x.co", &[("firstname", "A2")]),
+            2,
+            Line::new(3),
+            raw()
+        ));
         assert_eq!(b.len(), 2);
         let a = &b.inputs[0];
         assert_eq!(a.properties["firstname"], "A2");

@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: run the real binary against a server.
 #![allow(dead_code)]
 
+pub mod exports;
 pub mod postgres;
 
 use std::path::{Path, PathBuf};
@@ -128,7 +129,14 @@ pub async fn run_in_shell(script: &str, input: &str) -> Output {
     run_command(command, input).await
 }
 
-async fn run_command(mut command: tokio::process::Command, input: &str) -> Output {
+/// Runs the binary with `args`, feeding `input` (any bytes: a compressed file, say) on stdin.
+pub async fn run_bytes(args: &[&str], input: &[u8]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"));
+    command.args(args);
+    run_command(command, input).await
+}
+
+async fn run_command(mut command: tokio::process::Command, input: impl AsRef<[u8]>) -> Output {
     let mut child = command
         .env("TARGET_HUBSPOT_LOG", "info")
         .stdin(Stdio::piped())
@@ -137,9 +145,9 @@ async fn run_command(mut command: tokio::process::Command, input: &str) -> Outpu
         .spawn()
         .expect("spawn target-hubspot");
     let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_string();
+    let input = input.as_ref().to_vec();
     let feeder = tokio::spawn(async move {
-        let _ = stdin.write_all(input.as_bytes()).await;
+        let _ = stdin.write_all(&input).await;
     });
     let out = child.wait_with_output().await.expect("wait");
     let _ = feeder.await;
