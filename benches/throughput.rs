@@ -23,6 +23,11 @@
 //! 11. An unchanged export of 1,000,000 rows over a ledger holding them: records/s (goal
 //!     ≥ 100,000), peak RSS, the ledger's size on disk (goal ≤ 150 MiB).
 //!
+//! 12. Warehouse exports in a dry run, 1,000,000 rows of ten columns (`tests/support/exports.rs`'s
+//!     table) as plain CSV, gzip CSV, zstd CSV and Parquet (row groups of 122,880 rows, as
+//!     DuckDB writes them): CPU per row (goal: the compressed and Parquet forms cost ≤ 15% more
+//!     than plain CSV) and peak RSS (goal ≤ 64 MiB).
+//!
 //! Knobs: `BENCH_LIMITED_RECORDS` (default 60,000), `BENCH_UNLIMITED_RECORDS` (default
 //! 200,000), `BENCH_LATENCY_MS` (emulator latency, default 30), `BENCH_MILLION` (default
 //! 1,000,000: scenarios 8, 9 and 11), `BENCH_LEDGER_RECORDS` (default 100,000: scenario 10),
@@ -34,6 +39,10 @@ use std::time::{Duration, Instant};
 
 use hubspot_emulator::Settings;
 use serde_json::{Value, json};
+
+#[path = "../tests/support/exports.rs"]
+#[allow(dead_code)]
+mod exports;
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -283,6 +292,98 @@ async fn dry_run_scenario(records: u64) {
     );
 }
 
+/// CPU seconds (user + system) every finished child of this process has used.
+fn children_cpu() -> f64 {
+    // SAFETY: getrusage writes into the struct it is given and nothing else.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Scenario 12: the same rows as plain CSV, gzip CSV, zstd CSV and Parquet, each read in a
+/// dry run: CPU per row and peak RSS.
+async fn export_formats(rows: u64) {
+    let emulator = hubspot_emulator::start(Settings {
+        preload: hubspot_emulator::preload::Preload::from_json(&exports::preload().to_string())
+            .expect("preload"),
+        ..Settings::default()
+    })
+    .await
+    .expect("emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        json!({"access_token": "pat-na1-bench", "base_url": emulator.base_url(),
+               "rejected_records_path": dir.path().join("rejected.jsonl"),
+               "streams": {"warehouse_contacts": {"object_type": "contacts"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let people = exports::people(rows as usize);
+    let text = exports::csv(&people, &exports::PLAIN);
+    let plain = dir.path().join("contacts.csv");
+    std::fs::write(&plain, &text).unwrap();
+    let gzip = dir.path().join("contacts.csv.gz");
+    std::fs::write(&gzip, exports::gzip(text.as_bytes())).unwrap();
+    let zstd = dir.path().join("contacts.csv.zst");
+    std::fs::write(&zstd, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+    let parquet = dir.path().join("contacts.parquet");
+    exports::parquet(&people, &parquet, 122_880);
+    drop((people, text));
+    let mut plain_cpu = None;
+    for (name, path, format) in [
+        ("plain CSV", &plain, "csv"),
+        ("gzip CSV", &gzip, "csv"),
+        ("zstd CSV", &zstd, "csv"),
+        ("Parquet", &parquet, "parquet"),
+    ] {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let cpu_before = children_cpu();
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+            .args(["--config", config.to_str().unwrap(), "--dry-run"])
+            .args(["--input", path.to_str().unwrap(), "--input-format", format])
+            .args(["--stream", "warehouse_contacts"])
+            .env("TARGET_HUBSPOT_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("run target");
+        let status_path = format!("/proc/{}/status", child.id().unwrap_or_default());
+        let mut peak_kib = 0u64;
+        let status = loop {
+            if let Ok(text) = std::fs::read_to_string(&status_path) {
+                let hwm = text
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+                peak_kib = peak_kib.max(hwm.unwrap_or(0));
+            }
+            match tokio::time::timeout(Duration::from_millis(50), child.wait()).await {
+                Ok(status) => break status.expect("wait"),
+                Err(_) => continue,
+            }
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        assert!(status.success(), "{name}: dry run failed");
+        let cpu = children_cpu() - cpu_before;
+        let per_row = cpu / rows as f64 * 1e6;
+        let versus = plain_cpu.map_or(String::new(), |p: f64| {
+            format!(", {:+.1}% CPU against plain CSV", (cpu / p - 1.0) * 100.0)
+        });
+        plain_cpu.get_or_insert(cpu);
+        println!(
+            "12. {name} ({:.1} MiB): {rows} rows in {elapsed:.2} s, CPU {cpu:.2} s = {per_row:.2} µs a row{versus}; peak RSS {:.1} MiB",
+            size as f64 / 1048576.0,
+            peak_kib as f64 / 1024.0
+        );
+    }
+}
+
 /// Write requests the emulator has answered so far.
 async fn write_requests(emulator: &hubspot_emulator::RunningEmulator) -> u64 {
     let stats = emulator_json(emulator, "stats").await;
@@ -494,5 +595,8 @@ async fn main() {
     }
     if wanted(11) {
         unchanged_export(off, million).await;
+    }
+    if wanted(12) {
+        export_formats(million).await;
     }
 }

@@ -318,7 +318,7 @@ impl Records {
             if NULL_SPELLINGS.contains(&cell) {
                 self.null_like[i] += 1;
             }
-            json.push_str(&Value::from(cell).to_string());
+            super::push_json_string(&mut json, cell);
         }
         json.push('}');
         self.rows += 1;

@@ -521,6 +521,17 @@ impl Reader {
     }
 }
 
+/// Appends `s` as a JSON string; text that needs no escaping (most cells) is copied as is.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(s).to_string());
+    }
+}
+
 /// `raw` decompressed, without a UTF-8 byte-order mark.
 fn text(raw: Box<dyn Read>) -> std::io::Result<Box<dyn BufRead>> {
     let (_, text) = compression::open(raw, true)?;

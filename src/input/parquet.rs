@@ -85,6 +85,7 @@ fn column_of(t: &Type) -> Column {
 /// A Parquet file being read: its columns and rows.
 pub struct ParquetFile {
     reader: SerializedFileReader<File>,
+    /// Each top-level column in schema order: its name as JSON text, and its kind.
     columns: Vec<(String, Column)>,
 }
 
@@ -95,7 +96,7 @@ impl ParquetFile {
             .map_err(|e| format!("not a readable Parquet file: {e}"))?;
         let columns = top_fields(&reader)
             .iter()
-            .map(|f| (f.name().to_string(), column_of(f)))
+            .map(|f| (Value::from(f.name()).to_string(), column_of(f)))
             .collect();
         Ok(Self { reader, columns })
     }
@@ -145,17 +146,22 @@ impl ParquetFile {
     /// One row as a record; or `(why, the row as far as it can be shown)`.
     fn record(&self, row: &Row) -> Result<Box<RawValue>, (String, String)> {
         let mut json = String::from("{");
+        // A row's columns come in schema order, as `columns` holds them.
         for (i, (name, field)) in row.get_column_iter().enumerate() {
             if i > 0 {
                 json.push(',');
             }
-            json.push_str(&Value::from(name.as_str()).to_string());
+            let column = match self.columns.get(i) {
+                Some((escaped, column)) => {
+                    json.push_str(escaped);
+                    *column
+                }
+                None => {
+                    string(&mut json, name);
+                    Column::Plain
+                }
+            };
             json.push(':');
-            let column = self
-                .columns
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or(Column::Plain, |(_, c)| *c);
             if let Err(why) = write_field(&mut json, field, column) {
                 return Err((format!("column {name}: {why}"), row.to_string()));
             }
@@ -335,7 +341,7 @@ fn push(out: &mut String, v: &dyn std::fmt::Display) {
 }
 
 fn string(out: &mut String, s: &str) {
-    out.push_str(&Value::from(s).to_string());
+    super::push_json_string(out, s);
 }
 
 /// A float as its shortest text that reads back as the same float; NaN and infinities
