@@ -434,6 +434,13 @@ async fn check_fails_on_a_missing_key_column_and_names_the_delimiter_it_sees() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let headerless = work.path("headerless.csv");
     std::fs::write(&headerless, "a@example.com,Ann\n").unwrap();
+    let out = check(headerless.clone(), vec![]).await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the header row holds `a@example.com`, which looks like data: if the file has no header row, name its columns with --columns"),
+        "{}",
+        out.stderr
+    );
     let out = check(headerless.clone(), vec!["--columns", "mail,firstname"]).await;
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(

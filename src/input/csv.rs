@@ -350,8 +350,20 @@ impl Records {
 
 use serde_json::Value;
 
-/// A hint when a header of one column looks cut at another delimiter.
+/// A hint when a header does not look like one: a single column cut at another delimiter,
+/// or names that look like data (an email, a number), as a file without a header row gives.
 pub fn delimiter_hint(header: &[String], delimiter: u8) -> Option<String> {
+    let data = header.iter().find(|h| {
+        h.contains('@') || (!h.is_empty() && h.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+    });
+    if let Some(cell) = data
+        && !matches!(header, [_])
+    {
+        return Some(format!(
+            "the header row holds `{}`, which looks like data: if the file has no header row, name its columns with --columns",
+            crate::mapping::brief(cell)
+        ));
+    }
     let [only] = header else { return None };
     let other = [b';', b'|', b'\t', b',']
         .into_iter()
@@ -447,5 +459,7 @@ mod tests {
         let hint = delimiter_hint(&["email;first_name".to_string()], b',').unwrap();
         assert!(hint.contains("`;`"), "{hint}");
         assert_eq!(delimiter_hint(&["email".to_string()], b','), None);
+        let headerless = delimiter_hint(&["a@example.com".to_string(), "Ann".to_string()], b',');
+        assert!(headerless.unwrap().contains("--columns"));
     }
 }
