@@ -879,7 +879,7 @@ fn setting_error(e: serde_path_to_error::Error<serde_json::Error>) -> ConfigErro
 }
 
 fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
-    let shown = crate::hubspot::client::redact_userinfo(text);
+    let shown = crate::secret::redact_userinfo(text);
     let url = Url::parse(text.trim_end_matches('/'))
         .map_err(|e| ConfigError::Invalid(format!("base_url {shown:?} is not a URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {

@@ -14,7 +14,7 @@ pub enum FatalError {
     Input(#[from] InputError),
     /// The sync ledger cannot be used.
     #[error(transparent)]
-    Ledger(crate::ledger::LedgerError),
+    Ledger(crate::ledger::error::LedgerError),
     /// `on_removed` would remove more than `max_removed_rate` of a scope's keys.
     #[error(
         "{object_type} ({scope}): this run did not read {removed} of the {total} keys the ledger holds ({share:.0}%), more than max_removed_rate {max} allows, so nothing was archived or cleared. If the export really lost those rows, raise max_removed_rate for one run; if it is incomplete, fix the export"
@@ -130,11 +130,11 @@ fn scopes(s: &[String]) -> String {
     }
 }
 
-impl From<crate::ledger::LedgerError> for FatalError {
+impl From<crate::ledger::error::LedgerError> for FatalError {
     /// A wait for the ledger that a signal ended is an interruption, not a ledger failure.
-    fn from(e: crate::ledger::LedgerError) -> Self {
+    fn from(e: crate::ledger::error::LedgerError) -> Self {
         match e {
-            crate::ledger::LedgerError::Interrupted => Self::Interrupted,
+            crate::ledger::error::LedgerError::Interrupted => Self::Interrupted,
             e => Self::Ledger(e),
         }
     }

@@ -19,7 +19,6 @@ pub mod mapping;
 pub mod model;
 pub mod output;
 pub mod pipeline;
-pub mod rejection;
 pub mod run;
 pub mod secret;
 pub mod shutdown;

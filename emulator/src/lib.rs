@@ -16,6 +16,7 @@
 pub mod app;
 pub mod auth;
 pub mod clock;
+pub mod creation;
 pub mod defaults;
 pub mod error;
 pub mod gates;
@@ -24,6 +25,7 @@ pub mod model;
 pub mod preload;
 mod routes;
 pub mod settings;
+pub mod state;
 pub mod store;
 pub mod validate;
 pub mod versions;

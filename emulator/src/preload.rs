@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::clock;
-use crate::routes::{PropertyCreate, SchemaCreate, create_schema};
+use crate::creation::{PropertyCreate, SchemaCreate, create_schema};
 use crate::store::{List, Store};
 
 /// What a portal holds at start.

@@ -113,16 +113,15 @@ impl TokenSource {
             let resp = match http.post(self.token_url.clone()).form(&form).send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last_error = super::client::transport_error(&e, &self.token_url, self.timeout);
+                    last_error = super::http::transport_error(&e, &self.token_url, self.timeout);
                     continue;
                 }
             };
             let status = resp.status();
-            let Ok(body) = super::client::read_capped(resp, super::client::MAX_BODY_BYTES).await
-            else {
+            let Ok(body) = super::http::read_capped(resp, super::http::MAX_BODY_BYTES).await else {
                 last_error = format!(
                     "the token answer was cut off or larger than {} MiB",
-                    super::client::MAX_BODY_BYTES >> 20
+                    super::http::MAX_BODY_BYTES >> 20
                 );
                 continue;
             };

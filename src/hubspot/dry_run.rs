@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::client::Reply;
+use super::http::Reply;
 
 /// The parts of a batch write's inputs that its answer echoes.
 #[derive(Deserialize)]

@@ -3,11 +3,13 @@
 pub mod auth;
 pub mod client;
 pub mod dry_run;
+pub mod http;
 pub mod pacer;
 pub mod routes;
 pub mod schemas;
 pub mod search;
 pub mod wire;
 
-pub use client::{Client, Limits, Reply, SendFailure};
+pub use client::{Client, Limits, SendFailure};
+pub use http::Reply;
 pub use routes::{ApiVersion, Routes};

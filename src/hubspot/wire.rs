@@ -16,7 +16,7 @@ pub struct UpsertInput<'a> {
     /// Unique per input, so HubSpot answers per input (207) instead of failing the batch.
     pub object_write_trace_id: &'a str,
     /// Values as strings.
-    pub properties: &'a crate::mapping::Properties,
+    pub properties: &'a crate::model::Properties,
 }
 
 /// The request body of a batch upsert.
@@ -141,39 +141,6 @@ impl ErrorBody {
     }
 }
 
-/// One property error embedded in a "Property values were not valid: [...]" message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PropertyError {
-    /// HubSpot's code, e.g. `INVALID_EMAIL`.
-    pub code: String,
-    /// The property.
-    pub name: String,
-    /// The error's own message, e.g. `Email address x is invalid`.
-    pub message: String,
-}
-
-/// The property errors listed in a "Property values were not valid: [...]" message.
-pub fn property_errors(message: &str) -> Vec<PropertyError> {
-    let Some(list) = message.strip_prefix("Property values were not valid: ") else {
-        return Vec::new();
-    };
-    let entries: Vec<Value> = serde_json::from_str(list).unwrap_or_default();
-    entries
-        .iter()
-        .filter_map(|e| {
-            Some(PropertyError {
-                code: e.get("error")?.as_str()?.to_string(),
-                name: e.get("name")?.as_str()?.to_string(),
-                message: e
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            })
-        })
-        .collect()
-}
-
 /// A property definition as `GET /crm/v3/properties/{type}` returns it (what the target uses).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -251,19 +218,3 @@ pub struct PropertyCreate<'a> {
     pub options: Vec<Value>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_code_and_property_from_hubspots_embedded_list() {
-        let m = r#"Property values were not valid: [{"isValid":false,"message":"Email address x is invalid","error":"INVALID_EMAIL","name":"email"}]"#;
-        let expected = PropertyError {
-            code: "INVALID_EMAIL".into(),
-            name: "email".into(),
-            message: "Email address x is invalid".into(),
-        };
-        assert_eq!(property_errors(m), vec![expected]);
-        assert!(property_errors("Contact already exists. Existing ID: 5").is_empty());
-    }
-}

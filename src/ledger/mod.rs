@@ -12,6 +12,7 @@
 //! normalised key, and holds HubSpot's record id, a hash of the mapped properties (and
 //! associations) HubSpot acknowledged, and the run that wrote it.
 
+pub mod error;
 mod postgres;
 mod sqlite;
 
@@ -28,31 +29,7 @@ use crate::shutdown::Shutdown;
 /// Version of the stored layout; a newer one is refused, an older one migrated.
 const SCHEMA_VERSION: i64 = 1;
 
-/// Why the ledger could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum LedgerError {
-    /// A signal ended the wait for the store.
-    #[error("interrupted by a signal while waiting for the ledger")]
-    Interrupted,
-    /// The store refused an operation.
-    #[error("ledger {store}: {message}")]
-    Store {
-        /// Where the ledger is (a path, or a URL without its password).
-        store: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// Another run holds the ledger.
-    #[error(
-        "ledger {store} is in use by another run ({holder}); two runs on one ledger would each send what the other already sent. Wait for it to finish, or give this run its own ledger"
-    )]
-    Locked {
-        /// Where the ledger is.
-        store: String,
-        /// What is known about the other run.
-        holder: String,
-    },
-}
+pub use error::LedgerError;
 
 /// What the ledger holds for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

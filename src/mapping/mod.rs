@@ -5,7 +5,6 @@
 
 pub mod fields;
 pub mod keys;
-pub mod properties;
 pub mod published;
 pub mod values;
 
@@ -20,7 +19,7 @@ use crate::config::{
 };
 use crate::error::FatalError;
 use crate::hubspot::wire::PropertyInfo;
-use crate::rejection::Rejection;
+use crate::model::rejection::Rejection;
 use fields::{FieldMap, Target};
 use keys::{KeyKind, KeyProblem};
 use values::{Field, ValueRules};
@@ -104,7 +103,7 @@ pub struct StreamMapping {
 /// The Singer field a tap sets on a row deleted at the source.
 pub const DELETED_AT: &str = "_sdc_deleted_at";
 
-pub use properties::Properties;
+pub use crate::model::Properties;
 
 /// A record ready to batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -631,7 +630,7 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
                 {
                     fields.push((name, value));
                 }
-                properties::sort_last_wins(&mut fields, |(name, _)| name);
+                crate::model::properties::sort_last_wins(&mut fields, |(name, _)| name);
                 Ok(Fields(fields))
             }
         }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::value::RawValue;
 
 use super::{Mapped, StreamMapping};
-use crate::rejection::Rejection;
+use crate::model::rejection::Rejection;
 
 /// One stream's mapping as published, with its generation.
 #[derive(Debug, Clone)]

@@ -1,5 +1,9 @@
 //! The vocabulary the rest of the crate speaks, importing nothing of it.
 
 pub mod line;
+pub mod properties;
+pub mod rejection;
 
 pub use line::Line;
+pub use properties::Properties;
+pub use rejection::Rejection;

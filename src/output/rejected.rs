@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::rejection::Rejection;
+use crate::model::rejection::Rejection;
 
 /// The placeholder for the stream's name.
 pub const STREAM_PLACEHOLDER: &str = "{stream}";

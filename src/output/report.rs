@@ -362,7 +362,7 @@ fn removed_part(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rejection::Rejection;
+    use crate::model::rejection::Rejection;
 
     #[test]
     fn the_counts_add_up() {

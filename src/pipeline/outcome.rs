@@ -2,8 +2,8 @@
 //! output share, so that none of them imports another.
 
 use crate::error::FatalError;
+use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Origin;
-use crate::rejection::Rejection;
 
 /// What happened to one record.
 #[derive(Debug, Clone, PartialEq)]

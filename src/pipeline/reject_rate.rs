@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::rejection::Rejection;
+use crate::model::rejection::Rejection;
 
 /// Outcomes needed before the share is judged.
 pub const MIN_OUTCOMES: u64 = 100;

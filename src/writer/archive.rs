@@ -10,8 +10,8 @@ use super::lookup::{self, Lookup};
 use super::{Effect, GroupReply, InputOutcome, Strategy, Target, Written};
 use crate::error::FatalError;
 use crate::hubspot::{Client, SendFailure};
+use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
-use crate::rejection::Rejection;
 
 /// The record ids of `inputs`' keys (several for an ambiguous search match); the inner
 /// `Err` says why the lookup failed.

@@ -16,8 +16,8 @@ use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::mapping::keys::KeyKind;
 use crate::mapping::values::Field;
+use crate::model::rejection::Rejection;
 use crate::pipeline::outcome::{Outcome, Settled};
-use crate::rejection::Rejection;
 
 use super::lookup::{self, Lookup, Lookups, id_text};
 

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{Effect, GroupReply, InputOutcome, Target, Written, interpret};
 use crate::error::FatalError;
 use crate::hubspot::{Client, SendFailure};
+use crate::model::rejection::{HttpDetail, Rejection};
 use crate::pipeline::batch::Input;
-use crate::rejection::{HttpDetail, Rejection};
 
 /// Updates `group` by the record ids that are its keys.
 pub(super) async fn send(

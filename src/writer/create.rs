@@ -9,8 +9,8 @@ use serde_json::json;
 use super::{Effect, GroupReply, InputOutcome, Target, Written, associations, interpret};
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
-use crate::rejection::Rejection;
 
 /// `POST …/batch/create` of `inputs`: their outcomes by trace id, or the whole-request
 /// refusal for the driver to split on.

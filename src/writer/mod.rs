@@ -31,9 +31,9 @@ use crate::error::FatalError;
 use crate::hubspot::wire::{BatchResponse, ErrorBody};
 use crate::hubspot::{Client, Reply, SendFailure};
 use crate::mapping::Matching;
+use crate::model::rejection::{HttpDetail, Rejection};
 use crate::pipeline::batch::{Batch, Input};
 pub use crate::pipeline::outcome::{BatchResult, Outcome, Settled};
-use crate::rejection::{HttpDetail, Rejection};
 
 /// How a batch is written, from the stream's matching and `write_mode`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use super::{Effect, GroupReply, InputOutcome, Target, Written, by_id, create};
 use crate::config::WriteMode;
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
-use crate::rejection::Rejection;
 
 /// Writes `group`, each input matched to a record by searching `property`.
 pub(super) async fn send(

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::{Effect, GroupReply, InputOutcome, Target, interpret};
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
-use crate::rejection::Rejection;
 
 /// `update_only`: finds the existing records by key, then `POST …/batch/update` by record id.
 /// Keys with no record are rejected as `NOT_FOUND`; nothing is created.

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::app::Shared;
 use crate::error::json_response;
+use crate::state::Shared;
 
 /// The portal's details.
 pub async fn details(State(state): State<Shared>) -> Response {

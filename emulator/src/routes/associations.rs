@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::parse_json;
-use crate::app::{Ctx, Shared};
 use crate::clock;
 use crate::defaults::{DEFAULT_ASSOCIATIONS, default_association};
 use crate::error::{ApiError, json_response};
+use crate::state::{Ctx, Shared};
 use crate::store::Store;
 
 #[derive(Deserialize)]

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::app::{Shared, Stats};
 use crate::error::json_response;
+use crate::state::{Shared, Stats};
 
 /// `GET /_emulator/objects/{objectType}`: every stored record, archived ones included.
 pub async fn objects(State(state): State<Shared>, Path(object_type): Path<String>) -> Response {
@@ -67,7 +67,7 @@ pub async fn stats(State(state): State<Shared>) -> Response {
 /// `POST /_emulator/reset`: back to an empty portal, counters and limits cleared.
 pub async fn reset(State(state): State<Shared>) -> Response {
     // The preload applied once at start, so it applies again.
-    if let Ok(store) = crate::app::fresh_store(&state.settings) {
+    if let Ok(store) = crate::state::fresh_store(&state.settings) {
         *state.store() = store;
     }
     *state.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();

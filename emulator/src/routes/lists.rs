@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::parse_json;
-use crate::app::{Ctx, Shared};
 use crate::clock;
 use crate::error::{ApiError, json_response};
+use crate::state::{Ctx, Shared};
 use crate::store::{List, Store};
 
 /// The user HubSpot names as creator in the recordings' list answers.

@@ -9,16 +9,13 @@ mod objects;
 mod properties;
 mod schemas;
 
-pub use properties::PropertyCreate;
-pub use schemas::{SchemaCreate, create_schema};
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
-use crate::app::{Ctx, Shared};
 use crate::error::ApiError;
+use crate::state::{Ctx, Shared};
 use crate::versions::ApiVersion;
 
 /// `/{objectType}/…` below an objects prefix.
@@ -170,7 +167,7 @@ fn dated_routes(date: &str) -> Router<Shared> {
 
 /// Object, property, schema and association routes of the `versions` served: auth and rate
 /// limits apply. Every version takes the same bodies; where answers differ, handlers ask
-/// [`crate::app::Ctx::version`].
+/// [`crate::state::Ctx::version`].
 pub fn crm_routes(versions: &[ApiVersion]) -> Router<Shared> {
     let mut router = Router::new();
     for version in versions {

@@ -9,9 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::app::{Ctx, Shared};
 use crate::auth::GrantFailure;
 use crate::error::json_response;
+use crate::state::{Ctx, Shared};
 
 /// Scopes an emulated app has been granted.
 const SCOPES: &[&str] = &[

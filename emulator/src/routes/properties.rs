@@ -9,9 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::parse_json;
-use crate::app::{Ctx, Shared};
+use crate::creation::PropertyCreate;
 use crate::error::{ApiError, json_response};
 use crate::model::{PropertyDef, PropertyOption, PropertyType};
+use crate::state::{Ctx, Shared};
 
 /// `GET /crm/v3/properties/{objectType}`: every property, unpaged.
 pub async fn list(
@@ -55,44 +56,6 @@ pub async fn get_one(
             ),
             &ctx.correlation_id,
         )),
-    }
-}
-
-/// The body of `POST /crm/v3/properties/{objectType}` (HubSpot's `PropertyCreate`).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PropertyCreate {
-    name: String,
-    label: String,
-    #[serde(rename = "type")]
-    kind: PropertyType,
-    field_type: String,
-    /// Required on the properties route; a custom-object schema's properties may leave it
-    /// out (they go to the object's `{name}information` group).
-    group_name: Option<String>,
-    #[serde(default)]
-    options: Vec<PropertyOption>,
-    #[serde(default)]
-    has_unique_value: bool,
-}
-
-impl PropertyCreate {
-    /// The definition this request creates (portal-defined, writable), in `default_group`
-    /// when it names none.
-    pub fn into_def(self, default_group: &str) -> PropertyDef {
-        PropertyDef {
-            name: self.name,
-            label: self.label,
-            kind: self.kind,
-            field_type: self.field_type,
-            group_name: self.group_name.unwrap_or_else(|| default_group.to_string()),
-            options: self.options,
-            external_options: false,
-            has_unique_value: self.has_unique_value,
-            read_only: false,
-            calculated: false,
-            hubspot_defined: false,
-        }
     }
 }
 

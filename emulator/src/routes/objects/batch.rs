@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::*;
-use crate::app::{Ctx, Shared};
 use crate::clock;
 use crate::error::ApiError;
 use crate::routes::parse_json;
+use crate::state::{Ctx, Shared};
 use crate::validate;
 
 /// `POST …/batch/upsert`: by `email` (contacts) or a unique-value property.

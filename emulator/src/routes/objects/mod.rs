@@ -18,10 +18,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::app::Ctx;
 use crate::clock;
 use crate::error::{ApiError, json_response};
 use crate::model::ObjectType;
+use crate::state::Ctx;
 use crate::store::{Store, UniqueConflict};
 use crate::validate::{self, PropertyError, invalid_values_message};
 

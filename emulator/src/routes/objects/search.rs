@@ -14,12 +14,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::app::{Ctx, Shared};
 use crate::clock;
 use crate::defaults::{default_result_properties, searchable_properties};
 use crate::error::{ApiError, json_response};
 use crate::model::{ObjectType, PropertyType, StoredObject};
 use crate::routes::parse_json;
+use crate::state::{Ctx, Shared};
 
 /// Filter groups per request.
 pub const MAX_FILTER_GROUPS: usize = 5;

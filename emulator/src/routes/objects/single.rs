@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::app::{Ctx, Shared};
 use crate::error::{ApiError, html_not_found, json_response};
 use crate::routes::parse_json;
+use crate::state::{Ctx, Shared};
 use crate::store::Store;
 
 /// Query of the single-record and list routes. Read from the raw query so that repeated

@@ -1,6 +1,7 @@
 //! Why a record was not loaded, as written to the rejected-records file.
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// The reason one record was rejected. Serialised as the `error` of its rejected line.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -88,7 +89,7 @@ impl Rejection {
     /// A rejection in HubSpot's words. A "Property values were not valid: [...]" message is
     /// read into `property: message (CODE)` parts, with the original kept in `hubspot_message`.
     pub fn from_hubspot(category: String, message: String, http: Option<Box<HttpDetail>>) -> Self {
-        let errors = crate::hubspot::wire::property_errors(&message);
+        let errors = property_errors(&message);
         let Some(first) = errors.first() else {
             return Self {
                 category,
@@ -114,5 +115,55 @@ impl Rejection {
             hubspot_message: Some(message.into_boxed_str()),
             http,
         }
+    }
+}
+
+/// One property error embedded in a "Property values were not valid: [...]" message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyError {
+    /// HubSpot's code, e.g. `INVALID_EMAIL`.
+    pub code: String,
+    /// The property.
+    pub name: String,
+    /// The error's own message, e.g. `Email address x is invalid`.
+    pub message: String,
+}
+
+/// The property errors listed in a "Property values were not valid: [...]" message.
+pub fn property_errors(message: &str) -> Vec<PropertyError> {
+    let Some(list) = message.strip_prefix("Property values were not valid: ") else {
+        return Vec::new();
+    };
+    let entries: Vec<Value> = serde_json::from_str(list).unwrap_or_default();
+    entries
+        .iter()
+        .filter_map(|e| {
+            Some(PropertyError {
+                code: e.get("error")?.as_str()?.to_string(),
+                name: e.get("name")?.as_str()?.to_string(),
+                message: e
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_code_and_property_from_hubspots_embedded_list() {
+        let m = r#"Property values were not valid: [{"isValid":false,"message":"Email address x is invalid","error":"INVALID_EMAIL","name":"email"}]"#;
+        let expected = PropertyError {
+            code: "INVALID_EMAIL".into(),
+            name: "email".into(),
+            message: "Email address x is invalid".into(),
+        };
+        assert_eq!(property_errors(m), vec![expected]);
+        assert!(property_errors("Contact already exists. Existing ID: 5").is_empty());
     }
 }

@@ -75,7 +75,7 @@ impl FromIterator<(Arc<str>, CompactString)> for Properties {
 }
 
 /// Sorts `items` by `key` and keeps, of items with the same key, the last one given.
-pub(super) fn sort_last_wins<T, K: Ord + ?Sized>(items: &mut Vec<T>, key: impl Fn(&T) -> &K) {
+pub fn sort_last_wins<T, K: Ord + ?Sized>(items: &mut Vec<T>, key: impl Fn(&T) -> &K) {
     // Most records arrive sorted and without repeats already.
     if items.is_sorted_by(|a, b| key(a) < key(b)) {
         return;
