@@ -217,4 +217,3 @@ pub struct PropertyCreate<'a> {
     /// Options (the two of a `bool` property; empty otherwise).
     pub options: Vec<Value>,
 }
-

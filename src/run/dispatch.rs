@@ -1,0 +1,218 @@
+//! Batches on their way out: when an open batch is due, the ledger gate, the ordering barrier
+//! (a batch waits for the records its links point to), and batch tasks on the wire.
+
+use super::*;
+
+impl<W: Write> Runner<W> {
+    /// The next moment an open batch must be sent: when it has waited `flush_interval`, or
+    /// when a STATE waits on it and the input has been quiet for a moment.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        let state_deadline = self
+            .tracker
+            .has_waiting()
+            .then(|| self.last_line_at + STATE_FLUSH_DELAY);
+        self.open_streams
+            .iter()
+            .flat_map(|&i| self.streams[i].batches())
+            .filter(|b| !b.is_empty())
+            .map(|b| {
+                let age_deadline = b.opened + self.config.flush_interval;
+                state_deadline.map_or(age_deadline, |d| d.min(age_deadline))
+            })
+            .min()
+    }
+
+    pub(super) async fn flush_due(&mut self) -> Result<(), FatalError> {
+        let now = Instant::now();
+        let state_due = self.tracker.has_waiting() && self.last_line_at + STATE_FLUSH_DELAY <= now;
+        let open: Vec<usize> = self.open_streams.iter().copied().collect();
+        for idx in open {
+            let due = self.streams[idx].batches().any(|b| {
+                !b.is_empty() && (state_due || b.opened + self.config.flush_interval <= now)
+            });
+            if due {
+                self.flush_stream(idx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every open batch now (the input ended, or the byte bound is reached).
+    pub(super) async fn send_open(&mut self) -> Result<(), FatalError> {
+        self.flush_all().await?;
+        self.dispatch().await
+    }
+
+    pub(super) async fn flush_all(&mut self) -> Result<(), FatalError> {
+        let open: Vec<usize> = self.open_streams.iter().copied().collect();
+        for idx in open {
+            self.flush_stream(idx).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends ready batches, in order, while there is room and no key of the next batch is
+    /// still in flight (so a later value never overtakes an earlier one).
+    /// Sends ready batches while there is room. A batch waits while any of its keys is in
+    /// flight or in an earlier ready batch of the same object type (so a later value never
+    /// overtakes an earlier one), and while records it associates with, read before it, are
+    /// not yet written (their open batches are sent first).
+    pub(super) async fn dispatch(&mut self) -> Result<(), FatalError> {
+        if self.halted {
+            return Ok(());
+        }
+        let mut i = 0;
+        while self.inflight.len() < self.batch_tasks() && i < self.ready.len() {
+            match self.readiness(i) {
+                Readiness::Go => {}
+                Readiness::Wait => {
+                    i += 1;
+                    continue;
+                }
+                Readiness::NeedsFlush(object_type) => {
+                    self.flush_object_type(&object_type).await?;
+                    i += 1;
+                    continue;
+                }
+            }
+            let Some(batch) = self.ready.remove(i) else {
+                break;
+            };
+            let mapping = &self.streams[batch.stream].mapping;
+            for key in batch.keys() {
+                self.inflight_keys.add(&mapping.object_type, key);
+            }
+            let target = Target {
+                object_type: mapping.object_type.clone(),
+                strategy: Strategy::of(&mapping.matching, mapping.write_mode),
+                associations: mapping.associations.clone(),
+                lookups: self.lookups.clone(),
+            };
+            let client = self.client.clone();
+            let consults_ledger =
+                self.ledger.is_some() && self.streams[batch.stream].scope.is_some();
+            self.inflight.spawn(async move {
+                let mut sent = Vec::new();
+                if consults_ledger {
+                    // Hashed here, off the main loop, once the batch's inputs are final.
+                    let known_ids;
+                    (sent, known_ids) = Ledger::sent(&batch);
+                    if let Strategy::SearchMatch { property, .. } = &target.strategy {
+                        for (key, id) in known_ids {
+                            target
+                                .lookups
+                                .ids
+                                .insert(&target.object_type, property, &key, &id);
+                        }
+                    }
+                }
+                Done {
+                    result: write_batch(client, target, batch).await,
+                    sent,
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `ready[i]` may be sent now.
+    pub(super) fn readiness(&self, i: usize) -> Readiness {
+        let batch = &self.ready[i];
+        let mapping = &self.streams[batch.stream].mapping;
+        let object_type = &mapping.object_type;
+        let busy = |k: &str| self.inflight_keys.contains(object_type, k);
+        let queued_before = |k: &str| {
+            self.ready.iter().take(i).any(|earlier| {
+                &self.streams[earlier.stream].mapping.object_type == object_type
+                    && earlier.keys().any(|e| e == k)
+            })
+        };
+        if batch.keys().any(|k| busy(k) || queued_before(k)) {
+            return Readiness::Wait;
+        }
+        let first = batch.first_seq();
+        for association in &mapping.associations {
+            let to = &association.to_object_type;
+            let older_unwritten = self
+                .unsettled_by_type
+                .get(to)
+                .and_then(|seqs| seqs.first())
+                .is_some_and(|oldest| *oldest < first);
+            if older_unwritten {
+                let open = self.open_streams.iter().any(|&i| {
+                    let s = &self.streams[i];
+                    &s.mapping.object_type == to && s.batches().any(|b| !b.is_empty())
+                });
+                return if open {
+                    Readiness::NeedsFlush(to.clone())
+                } else {
+                    Readiness::Wait
+                };
+            }
+        }
+        Readiness::Go
+    }
+
+    /// Sends the open batches of every stream writing `object_type`.
+    pub(super) async fn flush_object_type(&mut self, object_type: &str) -> Result<(), FatalError> {
+        let open: Vec<usize> = self.open_streams.iter().copied().collect();
+        for idx in open {
+            if self.streams[idx].mapping.object_type == object_type {
+                self.flush_stream(idx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends stream `idx`'s open batch, after judging its records still waiting for the
+    /// ledger.
+    pub(super) async fn flush_stream(&mut self, idx: usize) -> Result<(), FatalError> {
+        self.check_pending(idx).await?;
+        if let Some(b) = self.streams[idx].open.take().filter(|b| !b.is_empty()) {
+            self.ready.push_back(b);
+        }
+        if self.streams[idx].batches().all(Batch::is_empty) {
+            self.open_streams.remove(&idx);
+        }
+        Ok(())
+    }
+
+    /// Judges stream `idx`'s records waiting for the ledger, in one lookup: unchanged ones
+    /// are settled at once, the rest join the open batch (so batches hold only records that
+    /// are sent).
+    pub(super) async fn check_pending(&mut self, idx: usize) -> Result<(), FatalError> {
+        let Some(ledger) = self.ledger.clone() else {
+            return Ok(());
+        };
+        let Some(scope) = self.streams[idx].scope.as_ref().map(|s| s.id) else {
+            return Ok(());
+        };
+        let Some(mut pending) = self.streams[idx].pending.take() else {
+            return Ok(());
+        };
+        let skip_known = self.streams[idx].mapping.matching == Matching::Nothing;
+        let sent_before = self.sent_this_run.entry(scope).or_default();
+        let verdicts = ledger
+            .check(scope, pending.take_inputs(), skip_known, sent_before)
+            .await?;
+        for input in &verdicts.send {
+            sent_before.insert(&input.key);
+        }
+        let object_type = self.streams[idx].mapping.object_type.clone();
+        for settled in verdicts.settled {
+            self.settle_record(idx, &object_type, &settled)?;
+        }
+        let batch_size = self.config.batch_size;
+        let s = &mut self.streams[idx];
+        for input in verdicts.send {
+            let batch = s.open.get_or_insert_with(|| Batch::new(idx));
+            batch.push_input(input);
+            if batch.len() >= batch_size
+                && let Some(full) = s.open.take()
+            {
+                self.ready.push_back(full);
+            }
+        }
+        Ok(())
+    }
+}

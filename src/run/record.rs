@@ -1,0 +1,189 @@
+//! One message's way in: a RECORD mapped (or rejected before anything is sent), batched or
+//! held for the ledger; a STATE noted; the rest warned about once.
+
+use super::*;
+
+impl<W: Write> Runner<W> {
+    pub(super) async fn handle_message(
+        &mut self,
+        line: Line,
+        message: Message<'_>,
+        premapped: Option<Premapped>,
+    ) -> Result<(), FatalError> {
+        match message {
+            Message::Schema {
+                stream,
+                schema,
+                key_properties,
+            } => self.schema(line, stream, schema, key_properties).await,
+            Message::Record {
+                stream,
+                record,
+                replayed,
+            } => {
+                self.replaying |= replayed;
+                let Some(&idx) = self.by_name.get(stream.as_ref()) else {
+                    return Err(FatalError::RecordBeforeSchema {
+                        line,
+                        stream: stream.into_owned(),
+                    });
+                };
+                let seq = self.tracker.record_read();
+                self.streams[idx].stats.read += 1;
+                let s = &self.streams[idx];
+                let mut mapped = match premapped {
+                    // Mapped on the input thread with the mapping the stream still has.
+                    Some(p) if p.generation == s.generation => p.result,
+                    _ => s.mapping.map(&record),
+                };
+                if let Ok(m) = &mapped
+                    && !m.unknown.is_empty()
+                    && self.streams[idx].mapping.unknown_fields == UnknownFields::Create
+                {
+                    let fields = m.unknown.clone();
+                    self.create_properties(idx, &fields).await?;
+                    mapped = self.streams[idx].mapping.map(&record);
+                }
+                if let Ok(m) = &mapped {
+                    self.note_fields(idx, m);
+                }
+                let s = &mut self.streams[idx];
+                match mapped {
+                    Err(rejection) => self.reject_read(idx, seq, &line, &record, rejection)?,
+                    Ok(mut mapped) => {
+                        if mapped.deleted && !s.mapping.hard_delete {
+                            mapped.deleted = false;
+                            if !s.deleted_warned {
+                                s.deleted_warned = true;
+                                tracing::warn!(
+                                    "stream {}: records marked deleted ({}) are written like the others; set hard_delete: true on the stream to archive their HubSpot records instead",
+                                    s.name,
+                                    crate::mapping::DELETED_AT
+                                );
+                            }
+                        }
+                        if s.mapping.matching == Matching::Nothing {
+                            mapped.key = match &s.scope {
+                                // The ledger knows such records by the source's own key.
+                                Some(_) => source_key(&record, &s.key_properties)
+                                    .unwrap_or_else(|| format!("#{seq}")),
+                                // No key: each record is its own input, never merged or held back.
+                                None => format!("#{seq}"),
+                            };
+                        }
+                        if let Some(scope) = &s.scope
+                            && let Some(seen) = self.seen.get_mut(&scope.id)
+                        {
+                            seen.insert(&mapped.key);
+                            if s.mapping.on_removed == OnRemoved::Clear {
+                                for name in mapped.properties.keys() {
+                                    if !s.mapped_names.contains(name) {
+                                        s.mapped_names.insert(name.clone());
+                                    }
+                                }
+                            }
+                        }
+                        match self.unsettled_by_type.get_mut(&s.mapping.object_type) {
+                            Some(seqs) => seqs.insert(seq),
+                            None => self
+                                .unsettled_by_type
+                                .entry(s.mapping.object_type.clone())
+                                .or_default()
+                                .insert(seq),
+                        };
+                        self.held_bytes += record.get().len() as u64;
+                        self.open_streams.insert(idx);
+                        if s.scope.is_some() && self.ledger.is_some() {
+                            let pending = s.pending.get_or_insert_with(|| Batch::new(idx));
+                            pending.push(mapped, seq, line, record);
+                            if pending.len() >= LEDGER_CHUNK {
+                                self.check_pending(idx).await?;
+                            }
+                            return Ok(());
+                        }
+                        let batch = s.open.get_or_insert_with(|| Batch::new(idx));
+                        batch.push(mapped, seq, line, record);
+                        if batch.len() >= self.config.batch_size
+                            && let Some(full) = s.open.take()
+                        {
+                            self.ready.push_back(full);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Message::Unreadable {
+                stream,
+                raw,
+                reason,
+            } => {
+                let Some(&idx) = self.by_name.get(&stream) else {
+                    return Err(FatalError::RecordBeforeSchema { line, stream });
+                };
+                let seq = self.tracker.record_read();
+                self.streams[idx].stats.read += 1;
+                // The row as written, as a JSON string: replayed unedited it is refused again.
+                let record = serde_json::value::to_raw_value(&raw)
+                    .map_err(|e| FatalError::Io(format!("{line}: {e}")))?;
+                let rejection = Rejection::local("INVALID_RECORD", reason, None);
+                self.reject_read(idx, seq, &line, &record, rejection)
+            }
+            Message::State { value } => {
+                self.tracker.state_read(value);
+                Ok(())
+            }
+            Message::ActivateVersion { stream } => {
+                self.warn_once("ACTIVATE_VERSION", &format!("line {line}: ACTIVATE_VERSION for stream '{stream}' ignored: HubSpot has no table versions"));
+                Ok(())
+            }
+            Message::Other { kind } => {
+                self.warn_once(
+                    &kind,
+                    &format!("line {line}: message type '{kind}' is not supported and is ignored"),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Settles record `seq` of stream `idx`, rejected before anything was sent.
+    pub(super) fn reject_read(
+        &mut self,
+        idx: usize,
+        seq: u64,
+        line: &Line,
+        record: &serde_json::value::RawValue,
+        rejection: Rejection,
+    ) -> Result<(), FatalError> {
+        let s = &mut self.streams[idx];
+        if let Some(scope) = &s.scope
+            && let Some(seen) = self.seen.get_mut(&scope.id)
+            && let Some(key) = s.mapping.key_of(record)
+        {
+            seen.insert(&key);
+        }
+        self.record_outcome(idx, seq, line, record, &Outcome::Rejected(rejection), false)
+    }
+}
+
+/// A keyless stream's record as the ledger knows it: its `key_properties` values, as JSON
+/// text; `None` when one of them is missing or null.
+fn source_key(record: &serde_json::value::RawValue, key_properties: &[String]) -> Option<String> {
+    let fields: HashMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_str(record.get()).ok()?;
+    let mut key = String::from("[");
+    for (n, name) in key_properties.iter().enumerate() {
+        let value = fields.get(name.as_str())?.get();
+        if value == "null" {
+            return None;
+        }
+        if n > 0 {
+            key.push(',');
+        }
+        // Numbers and strings as the tap wrote them, whitespace outside them dropped.
+        let value: Value = serde_json::from_str(value).ok()?;
+        key.push_str(&value.to_string());
+    }
+    key.push(']');
+    Some(key)
+}
