@@ -702,9 +702,11 @@ impl Config {
     }
 }
 
-/// Whether an object type names contacts.
+/// Whether an object type names contacts (in any case, as HubSpot reads names).
 pub fn is_contacts(object_type: &str) -> bool {
-    matches!(object_type, "contacts" | "contact" | "0-1")
+    ["contacts", "contact", "0-1"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(object_type))
 }
 
 fn read_object(path: &Path) -> Result<Map<String, Value>, ConfigError> {
@@ -1038,6 +1040,15 @@ mod tests {
         );
         assert_eq!(c.stream("deals").unwrap().id_property, None);
         assert!(c.stream("orders").is_none());
+        // A capitalised object type keeps the email default (it lost it).
+        let c = Config::from_value(
+            json!({"access_token": "t", "streams": {"people": {"object_type": "Contacts"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.stream("people").unwrap().id_property.as_deref(),
+            Some("email")
+        );
     }
 }
 

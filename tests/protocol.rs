@@ -1060,3 +1060,28 @@ async fn search_matching_batches_keys_by_100_and_follows_pages() {
         "keys are sent in lower case, as HubSpot wants IN values"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_account_details_call_is_named_as_such_not_as_an_object_type() {
+    let server = server_with_properties().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/account-info/2026-09/details");
+            then.status(401).json_body(json!({"status": "error", "message": "Authentication credentials not found.", "category": "INVALID_AUTHENTICATION"}));
+        })
+        .await;
+    let work = Workdir::new();
+    let ledger = work.path("ledger.db");
+    let out = run_against(
+        &server,
+        &work,
+        json!({"ledger": ledger.to_str().unwrap()}),
+        &contacts(&[json!({"email": "a@example.com"})]),
+    )
+    .await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        out.critical(),
+        "CRITICAL HubSpot refused the credentials: Authentication credentials not found. (reading the account's details: GET /account-info/2026-09/details)"
+    );
+}

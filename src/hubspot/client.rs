@@ -1,27 +1,23 @@
 //! The HubSpot HTTP client: pacing, auth, and retries of everything worth retrying.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use url::Url;
 
 use super::auth::TokenSource;
+use super::counters::Counters;
 use super::dry_run::DryRun;
 use super::http::{BodyError, read_capped};
 use super::http::{Reply, answer_cap, transport_error};
 use super::pacer::{Answer, Pacer};
+use super::retry::{Next, Policy, Step, classify};
 use super::wire::{ErrorBody, PropertyCreate, PropertyInfo, UpsertRequest};
 use crate::config::Credentials;
 use crate::error::FatalError;
 use crate::secret::Secret;
-
-/// How many 429s in a row one request waits out before its records are given up.
-const MAX_RATE_LIMIT_WAITS: u32 = 30;
-/// HubSpot's advice for 423 Locked: wait at least 2 seconds.
-const LOCKED_WAIT: Duration = Duration::from_secs(2);
 
 /// Why a request produced no usable answer.
 #[derive(Debug)]
@@ -39,116 +35,6 @@ pub enum SendFailure {
         /// The last correlation id.
         correlation_id: Option<String>,
     },
-}
-
-/// What one attempt of a request calls for.
-enum Step {
-    /// A final answer for the caller (2xx, or a 4xx that is about the inputs).
-    Answer(Reply),
-    /// The run must stop.
-    Fatal(FatalError),
-    /// `EXPIRED_AUTHENTICATION` with HubSpot's message: refresh the OAuth token and try again.
-    Expired(String),
-    /// A 429 that is not the daily limit; `wait` is `Retry-After` when HubSpot sent one.
-    RateLimited {
-        wait: Option<Duration>,
-        reason: String,
-        correlation_id: Option<String>,
-    },
-    /// A transient failure: retry after backoff (at least `at_least`, or `Retry-After`).
-    Retry {
-        reason: String,
-        http_status: Option<u16>,
-        correlation_id: Option<String>,
-        at_least: Duration,
-        retry_after: Option<Duration>,
-    },
-}
-
-/// Wall-clock time during which at least one of several concurrent waits was going on (the
-/// union of their intervals, not their sum).
-#[derive(Debug, Default)]
-pub struct WaitClock {
-    inner: std::sync::Mutex<WaitClockInner>,
-}
-
-#[derive(Debug, Default)]
-struct WaitClockInner {
-    waiting: usize,
-    since: Option<std::time::Instant>,
-    total: Duration,
-}
-
-/// One wait, counted until dropped.
-pub struct Waiting<'a>(&'a WaitClock);
-
-impl WaitClock {
-    fn lock(&self) -> std::sync::MutexGuard<'_, WaitClockInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts a wait; it ends when the guard is dropped.
-    pub fn start(&self) -> Waiting<'_> {
-        let mut inner = self.lock();
-        if inner.waiting == 0 {
-            inner.since = Some(std::time::Instant::now());
-        }
-        inner.waiting += 1;
-        Waiting(self)
-    }
-
-    /// The time so far during which anything waited.
-    pub fn total(&self) -> Duration {
-        let inner = self.lock();
-        inner.total + inner.since.map(|s| s.elapsed()).unwrap_or_default()
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        let mut inner = self.0.lock();
-        inner.waiting = inner.waiting.saturating_sub(1);
-        if inner.waiting == 0
-            && let Some(since) = inner.since.take()
-        {
-            inner.total += since.elapsed();
-        }
-    }
-}
-
-/// Request counters for the summary.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// HTTP requests sent.
-    pub requests: AtomicU64,
-    /// Requests repeated after a retryable failure.
-    pub retries: AtomicU64,
-    /// 429 answers.
-    pub rate_limited: AtomicU64,
-    /// Wall-clock time during which at least one request waited for the pacer (the rate
-    /// limit).
-    pub rate_wait: WaitClock,
-    /// Request durations since they were last taken: `(endpoint, HTTP status or 0)` →
-    /// `(count, total seconds)`.
-    timings: std::sync::Mutex<std::collections::BTreeMap<(String, u16), (u64, f64)>>,
-}
-
-impl Counters {
-    fn time(&self, endpoint: String, status: u16, elapsed: Duration) {
-        if let Ok(mut t) = self.timings.lock() {
-            let e = t.entry((endpoint, status)).or_default();
-            e.0 += 1;
-            e.1 += elapsed.as_secs_f64();
-        }
-    }
-
-    /// The request durations recorded since the last call, emptied.
-    pub fn take_timings(&self) -> std::collections::BTreeMap<(String, u16), (u64, f64)> {
-        self.timings
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default()
-    }
 }
 
 /// A HubSpot API client.
@@ -284,6 +170,22 @@ impl Client {
                 reply.status,
                 ErrorBody::parse(&reply.body).message.unwrap_or_default()
             ))),
+            // Not about an object type: say which call was refused.
+            Err(SendFailure::Fatal(FatalError::Unauthorized { message, .. })) => {
+                Err(FatalError::Unauthorized {
+                    object_type: None,
+                    message: format!("{message} (reading the account's details: GET {path})"),
+                })
+            }
+            Err(SendFailure::Fatal(FatalError::Forbidden {
+                missing_scopes,
+                message,
+                ..
+            })) => Err(FatalError::Forbidden {
+                object_type: None,
+                missing_scopes,
+                message: format!("{message} (reading the account's details: GET {path})"),
+            }),
             Err(SendFailure::Fatal(f)) => Err(f),
             Err(SendFailure::Exhausted {
                 reason, attempts, ..
@@ -520,15 +422,8 @@ impl Client {
             });
         }
         let url = self.url(path);
-        let budget_start = std::time::Instant::now();
-        let mut backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(250))
-            .with_max_delay(Duration::from_secs(30))
-            .with_jitter()
-            .with_max_times(self.max_retries as usize)
-            .build();
+        let mut policy = Policy::new(self.max_retries, self.retry_budget);
         let mut attempts = 0u32;
-        let mut rate_waits = 0u32;
         let mut refreshed = false;
         loop {
             // A slot on the wire first, then the pacer: what the pacer counts as sent goes out
@@ -590,13 +485,7 @@ impl Client {
                 self.wire.close();
             }
             drop(permit);
-            let status = match &step {
-                Step::Answer(reply) => reply.status,
-                Step::RateLimited { .. } => 429,
-                Step::Retry { http_status, .. } => http_status.unwrap_or(0),
-                Step::Expired(_) => 401,
-                Step::Fatal(_) => 0,
-            };
+            let status = step.status();
             self.counters
                 .time(format!("{method} {path}"), status, started.elapsed());
             match step {
@@ -621,27 +510,10 @@ impl Client {
                     correlation_id,
                 } => {
                     self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    rate_waits += 1;
-                    if rate_waits > MAX_RATE_LIMIT_WAITS {
-                        return Err(exhausted(reason, Some(429), correlation_id));
-                    }
-                    // Without Retry-After the pacer already counts the window as full;
-                    // repeated 429s still back off, doubling from one request's share of the
-                    // window up to the whole window.
-                    let (max, window) = self.pacer.limit();
-                    let share = window / max.max(1);
-                    let wait = wait.unwrap_or_else(|| {
-                        share
-                            .saturating_mul(1 << (rate_waits - 1).min(16))
-                            .min(window)
-                    });
-                    if budget_start.elapsed() + wait > self.retry_budget {
-                        return Err(exhausted(
-                            self.over_budget(&reason),
-                            Some(429),
-                            correlation_id,
-                        ));
-                    }
+                    let wait = match policy.rate_limited(wait, self.pacer.limit(), &reason) {
+                        Next::After(wait) => wait,
+                        Next::GiveUp(why) => return Err(exhausted(why, Some(429), correlation_id)),
+                    };
                     match lane {
                         Lane::Window => {
                             tracing::warn!(
@@ -666,19 +538,9 @@ impl Client {
                     correlation_id,
                     at_least,
                     retry_after,
-                } => match backoff.next() {
-                    Some(delay) => {
-                        let delay = retry_after.unwrap_or(delay).max(at_least);
-                        if budget_start.elapsed() + delay > self.retry_budget {
-                            return Err(exhausted(
-                                self.over_budget(&reason),
-                                http_status,
-                                correlation_id,
-                            ));
-                        }
-                        self.retry_after(delay, &reason).await?;
-                    }
-                    None => return Err(exhausted(reason, http_status, correlation_id)),
+                } => match policy.failed(at_least, retry_after, &reason) {
+                    Next::After(delay) => self.retry_after(delay, &reason).await?,
+                    Next::GiveUp(why) => return Err(exhausted(why, http_status, correlation_id)),
                 },
             }
         }
@@ -703,19 +565,10 @@ impl Client {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let transport = |reason: String,
-                         http_status: Option<u16>,
-                         correlation_id: Option<String>| Step::Retry {
-            reason,
-            http_status,
-            correlation_id,
-            at_least: Duration::ZERO,
-            retry_after: None,
-        };
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
-                return transport(transport_error(&e, url, self.timeout), None, None);
+                return Step::transport(transport_error(&e, url, self.timeout), None, None);
             }
         };
         if lane == Lane::Window {
@@ -737,9 +590,8 @@ impl Client {
         };
         let correlation_id = header("x-hubspot-correlation-id");
         // Bounded whatever the server says.
-        let retry_after = header(reqwest::header::RETRY_AFTER.as_str())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s).min(super::pacer::MAX_WAIT));
+        let retry_after =
+            super::retry::retry_after(header(reqwest::header::RETRY_AFTER.as_str()).as_deref());
         if status.is_redirection() {
             let location = header(reqwest::header::LOCATION.as_str())
                 .map(|l| crate::secret::redact_userinfo(&l))
@@ -757,71 +609,17 @@ impl Client {
                     "response cut off: {}",
                     transport_error(&e, url, self.timeout)
                 );
-                return transport(reason, Some(status.as_u16()), correlation_id);
+                return Step::transport(reason, Some(status.as_u16()), correlation_id);
             }
             Err(BodyError::TooLarge) => {
                 let reason = format!(
                     "response body larger than {} MiB, more than this request can make HubSpot answer; not read",
                     cap >> 20
                 );
-                return transport(reason, Some(status.as_u16()), correlation_id);
+                return Step::transport(reason, Some(status.as_u16()), correlation_id);
             }
         };
-        match status {
-            StatusCode::TOO_MANY_REQUESTS => {
-                let err = ErrorBody::parse(&bytes);
-                if err.policy_name.as_deref() == Some("DAILY") {
-                    return Step::Fatal(FatalError::DailyLimit {
-                        message: err.message.unwrap_or_else(|| "429 DAILY".into()),
-                    });
-                }
-                let reason = format!("429 {}", err.message.unwrap_or_default());
-                Step::RateLimited {
-                    wait: retry_after,
-                    reason,
-                    correlation_id,
-                }
-            }
-            StatusCode::UNAUTHORIZED => {
-                let err = ErrorBody::parse(&bytes);
-                let message = err.message.unwrap_or_else(|| "401 Unauthorized".into());
-                if err.category.as_deref() == Some("EXPIRED_AUTHENTICATION") {
-                    return Step::Expired(message);
-                }
-                Step::Fatal(FatalError::Unauthorized {
-                    object_type: Some(object_type.to_string()),
-                    message,
-                })
-            }
-            StatusCode::FORBIDDEN => {
-                let err = ErrorBody::parse(&bytes);
-                Step::Fatal(FatalError::Forbidden {
-                    object_type: Some(object_type.to_string()),
-                    missing_scopes: err.required_scopes(),
-                    message: err.message.unwrap_or_else(|| "403 Forbidden".into()),
-                })
-            }
-            StatusCode::LOCKED => Step::Retry {
-                reason: "423 Locked".into(),
-                http_status: Some(423),
-                correlation_id,
-                at_least: LOCKED_WAIT,
-                retry_after: None,
-            },
-            s if s.is_server_error() || s.as_u16() == 477 => Step::Retry {
-                reason: format!("HTTP {s}"),
-                http_status: Some(s.as_u16()),
-                correlation_id,
-                at_least: Duration::ZERO,
-                retry_after,
-            },
-            s => Step::Answer(Reply {
-                status: s.as_u16(),
-                body: bytes,
-                correlation_id,
-                attempts: 0,
-            }),
-        }
+        classify(status, bytes, retry_after, correlation_id, object_type)
     }
 
     /// A fatal answer ends the run: requests waiting for the wire are not sent.
@@ -838,11 +636,7 @@ impl Client {
 
     /// Waits `delay`, or until the run is interrupted ([`FatalError::Interrupted`]).
     pub async fn pause(&self, delay: Duration) -> Result<(), FatalError> {
-        tokio::select! {
-            biased;
-            _ = self.shutdown.stopped() => Err(FatalError::Interrupted),
-            () = tokio::time::sleep(delay) => Ok(()),
-        }
+        super::retry::wait(delay, &self.shutdown).await
     }
 
     /// Resolves when a request starts to sleep before a retry (a slot on the wire is free).
@@ -862,17 +656,8 @@ impl Client {
         self.retrying.fetch_add(1, Ordering::Relaxed);
         let _sleeping = Sleeping(&self.retrying);
         self.retry_started.notify_one();
-        tokio::select! {
-            biased;
-            _ = self.shutdown.stopped() => Err(SendFailure::Fatal(FatalError::Interrupted)),
-            () = tokio::time::sleep(delay) => Ok(()),
-        }
-    }
-
-    fn over_budget(&self, last: &str) -> String {
-        format!(
-            "retry_budget_s ({} s) spent; last failure: {last}",
-            self.retry_budget.as_secs()
-        )
+        super::retry::wait(delay, &self.shutdown)
+            .await
+            .map_err(SendFailure::Fatal)
     }
 }

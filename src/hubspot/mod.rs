@@ -2,9 +2,11 @@
 
 pub mod auth;
 pub mod client;
+pub mod counters;
 pub mod dry_run;
 pub mod http;
 pub mod pacer;
+pub mod retry;
 pub mod routes;
 pub mod schemas;
 pub mod search;

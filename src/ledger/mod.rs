@@ -3,9 +3,9 @@
 //! idempotent, and can mirror rows that left the source (`on_removed`).
 //!
 //! One small interface, [`Store`], over two stores: an embedded SQLite file ([`sqlite`]) and
-//! a table in Postgres ([`postgres`]). `run` consults the ledger after mapping (each batch
-//! checked in one lookup, in the batch's own task) and writes it at settlement, in one
-//! transaction per batch, before any STATE that covers those records. Nothing else knows
+//! a table in Postgres ([`postgres`]). `run` consults the ledger after mapping (a stream's
+//! records judged 1,000 keys at a time, on the loop, before they are batched) and writes it at
+//! settlement, in one transaction per batch, before any STATE that covers those records. Nothing else knows
 //! which store is used.
 //!
 //! An entry is keyed by scope (portal, object type, and how the stream finds its records) and
