@@ -212,3 +212,37 @@ fn a_circle_is_found_when_there_is_one() {
     edges.insert("d".into(), BTreeSet::new());
     assert_eq!(circles(&edges), vec![vec!["a", "b", "c"]]);
 }
+
+/// Lines of code of a file before its tests: neither blank nor comments.
+fn code_lines(text: &str) -> usize {
+    text.lines()
+        .take_while(|l| !l.starts_with("#[cfg(test)]"))
+        .filter(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with("//")
+        })
+        .count()
+}
+
+#[test]
+fn no_file_holds_more_than_600_lines_of_code_before_its_tests() {
+    fn walk(dir: &Path, out: &mut Vec<(usize, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((code_lines(&text), path.display().to_string()));
+            }
+        }
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&manifest.join("src"), &mut files);
+    walk(&manifest.join("emulator/src"), &mut files);
+    assert!(files.len() > 50, "the sources were not found");
+    let over: Vec<_> = files.iter().filter(|(n, _)| *n > 600).collect();
+    assert!(over.is_empty(), "over 600 lines of code: {over:?}");
+    assert_eq!(code_lines("fn a() {}\n\n// note\n#[cfg(test)]\nmod tests {}\n"), 1);
+}
