@@ -116,6 +116,9 @@ fn input_plan(args: &Args) -> Result<(input::Inputs, input::Export), FatalError>
     Ok((inputs, export))
 }
 
+/// After a second signal, how long the run may take to flush what it wrote and end.
+const SECOND_SIGNAL_EXIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Reports a fatal error once, as the run's one `CRITICAL` line, and gives exit code 1.
 fn critical(error: &FatalError) -> ExitCode {
     critical_line(&error.to_string());
@@ -224,12 +227,17 @@ async fn run_target() -> ExitCode {
         tokio::spawn(async move {
             code.store(shutdown_signal().await, std::sync::atomic::Ordering::SeqCst);
             shutdown.signal();
-            // A second signal while draining means "stop now": nothing more is acknowledged,
-            // so nothing is lost, and the records in flight are sent again by the next run.
+            // A second signal while draining means "stop now": requests on the wire are
+            // abandoned at once (their records stay unacknowledged and are sent again by the
+            // next run), and the run ends as it does after the grace, so the rejected file is
+            // still flushed. Should that take more than a few seconds, the process exits.
             let again = shutdown_signal().await;
+            code.store(again, std::sync::atomic::Ordering::SeqCst);
             critical_line(
-                "stopped by a second signal before in-flight records were settled; no further STATE was written",
+                "stopped by a second signal before in-flight records were settled: requests on the wire are abandoned now and their records stay unacknowledged",
             );
+            shutdown.abandon_now();
+            tokio::time::sleep(SECOND_SIGNAL_EXIT).await;
             std::process::exit(i32::from(again));
         });
     }

@@ -39,6 +39,12 @@ impl Shutdown {
         });
     }
 
+    /// Stops the run and abandons work on the wire now, without the grace (a second signal).
+    pub fn abandon_now(&self) {
+        self.stop.cancel();
+        self.abandon.cancel();
+    }
+
     /// Resolves once the run is stopped.
     pub async fn stopped(&self) {
         self.stop.cancelled().await;
@@ -70,5 +76,15 @@ mod tests {
         assert_eq!(started.elapsed(), GRACE);
         s.signal();
         assert!(s.is_stopped());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abandoning_now_skips_the_grace() {
+        let s = Shutdown::new();
+        s.signal();
+        let started = tokio::time::Instant::now();
+        s.abandon_now();
+        s.abandoned().await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
     }
 }

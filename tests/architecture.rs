@@ -244,5 +244,8 @@ fn no_file_holds_more_than_600_lines_of_code_before_its_tests() {
     assert!(files.len() > 50, "the sources were not found");
     let over: Vec<_> = files.iter().filter(|(n, _)| *n > 600).collect();
     assert!(over.is_empty(), "over 600 lines of code: {over:?}");
-    assert_eq!(code_lines("fn a() {}\n\n// note\n#[cfg(test)]\nmod tests {}\n"), 1);
+    assert_eq!(
+        code_lines("fn a() {}\n\n// note\n#[cfg(test)]\nmod tests {}\n"),
+        1
+    );
 }

@@ -839,7 +839,7 @@ async fn associations_are_made_once_the_records_they_point_to_are_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records() {
-    let (_hub, _work, config) = start(
+    let (_hub, work, config) = start(
         Settings {
             latency: Duration::from_secs(3),
             ..Settings::default()
@@ -849,13 +849,22 @@ async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records()
     .await;
     let mut child = spawn_target(&config);
     let mut stdin = child.stdin.take().unwrap();
+    // A record rejected before anything is sent: its line reaches the rejected file even
+    // though the second signal cuts the run short (the file is flushed, not dropped).
     stdin
-        .write_all(singer(&[schema("contacts")]).as_bytes())
+        .write_all(
+            singer(&[
+                schema("contacts"),
+                record("contacts", json!({"firstname": "no email"})),
+            ])
+            .as_bytes(),
+        )
         .await
         .unwrap();
     stdin.write_all(chunk(0, 60).as_bytes()).await.unwrap();
     stdin.flush().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Past the properties read (3 s of latency): the batch of 60 is on the wire.
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     let pid = child.id().unwrap().to_string();
     for _ in 0..2 {
         terminate(&pid);
@@ -869,6 +878,14 @@ async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records()
     assert_eq!(out.status.code(), Some(143));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CRITICAL stopped by a second signal"));
     assert!(out.stdout.is_empty(), "nothing was settled, so no STATE");
+    let rejected = work.rejected();
+    assert_eq!(
+        rejected.len(),
+        2,
+        "{rejected:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rejected[1]["record"]["firstname"], "no email");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,7 @@ use crate::config::{
 };
 use crate::error::FatalError;
 use crate::hubspot::wire::PropertyInfo;
-use crate::model::rejection::Rejection;
+use crate::model::rejection::{Category, Rejection};
 use fields::{FieldMap, Target};
 use keys::{KeyKind, KeyProblem};
 use values::{Field, ValueRules};
@@ -262,7 +262,7 @@ impl StreamMapping {
         let text = raw.get();
         if !text.trim_start().starts_with('{') {
             return Err(Rejection::local(
-                "INVALID_RECORD",
+                Category::InvalidRecord,
                 "the record is not a JSON object",
                 None,
             ));
@@ -335,7 +335,7 @@ impl StreamMapping {
             };
             if let Some((other, _)) = filled.iter().find(|(_, p)| **p == *property.name) {
                 return Err(Rejection::local(
-                    "INVALID_RECORD",
+                    Category::InvalidRecord,
                     format!(
                         "fields '{other}' and '{name}' both map to property '{}'; drop or rename one of them",
                         property.name
@@ -371,7 +371,7 @@ impl StreamMapping {
                 }
                 Err(e) => {
                     let mut r = Rejection::local(
-                        "INVALID_VALUE",
+                        Category::InvalidValue,
                         format!("{}: {}", field_label(name, &property.name), e.message),
                         Some(&property.name),
                     )
@@ -398,7 +398,7 @@ impl StreamMapping {
         if self.unknown_fields == UnknownFields::Reject && !mapped.unknown.is_empty() {
             let plan = self.plan(mapped.unknown.iter().map(String::as_str));
             let mut r = Rejection::local(
-                "UNKNOWN_FIELD",
+                Category::UnknownField,
                 format!(
                     "object type '{}' has no property for field(s) {}; add a rename or drop, or set unknown_fields to ignore or create",
                     self.object_type,
@@ -444,7 +444,7 @@ impl StreamMapping {
 
     fn missing_key(&self, why: &str) -> Rejection {
         Rejection::local(
-            "MISSING_KEY",
+            Category::MissingKey,
             format!(
                 "the record has {why} for {} \"{}\", so it cannot be matched",
                 match self.matching {
@@ -504,7 +504,7 @@ fn field_label(field: &str, property: &str) -> String {
 /// A record whose JSON the parser refused: the parser's reason and column.
 fn unreadable(reason: &str) -> Rejection {
     Rejection::local(
-        "INVALID_RECORD",
+        Category::InvalidRecord,
         format!(
             "the record cannot be read: {}",
             reason.replace(" at line 1 column ", " at column ")
@@ -707,7 +707,7 @@ mod tests {
         let err = m
             .map(&raw(r#"{"email":"a@b.co","frstname":"x"}"#))
             .unwrap_err();
-        assert_eq!(err.category, "UNKNOWN_FIELD");
+        assert_eq!(err.category, Category::UnknownField);
         assert!(
             err.message.contains("frstname (did you mean 'firstname'?)"),
             "{}",
@@ -716,7 +716,7 @@ mod tests {
         let err = stream(json!({}))
             .map(&raw(r#"{"email":"a@b.co","CITY":"x","city":"y"}"#))
             .unwrap_err();
-        assert_eq!(err.category, "INVALID_RECORD");
+        assert_eq!(err.category, Category::InvalidRecord);
     }
 
     #[test]
@@ -724,7 +724,7 @@ mod tests {
         let err = stream(json!({}))
             .map(&raw(r#"{"email":"a@b.co","age":1e400}"#))
             .unwrap_err();
-        assert_eq!(err.category, "INVALID_RECORD");
+        assert_eq!(err.category, Category::InvalidRecord);
         assert!(
             err.message.contains("number out of range at column"),
             "{}",

@@ -3,11 +3,97 @@
 use serde::Serialize;
 use serde_json::Value;
 
+/// What kind of failure rejected a record: the target's own categories, HubSpot's that the
+/// target acts on, and any other HubSpot names as it wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// The record cannot be read as a record (not an object, a ragged row, unreadable JSON).
+    InvalidRecord,
+    /// A value its property cannot take.
+    InvalidValue,
+    /// No usable key.
+    MissingKey,
+    /// A field no property matches (`unknown_fields: reject`).
+    UnknownField,
+    /// Finding the record (or a linked one) failed.
+    LookupFailed,
+    /// A link the record asks for could not be made.
+    AssociationFailed,
+    /// A key matches several records.
+    AmbiguousMatch,
+    /// No HubSpot record has the key (`update_only`, a deletion).
+    NotFound,
+    /// HubSpot's answer did not mention the record.
+    NotAcknowledged,
+    /// Every attempt failed.
+    RetriesExhausted,
+    /// HubSpot's answer could not be read.
+    UnreadableResponse,
+    /// HubSpot's `VALIDATION_ERROR`.
+    ValidationError,
+    /// HubSpot's `CONFLICT`.
+    Conflict,
+    /// HubSpot's `OBJECT_NOT_FOUND`.
+    ObjectNotFound,
+    /// Another category HubSpot named, as written.
+    HubSpot(Box<str>),
+}
+
+impl Category {
+    const NAMED: [(Self, &'static str); 14] = [
+        (Self::InvalidRecord, "INVALID_RECORD"),
+        (Self::InvalidValue, "INVALID_VALUE"),
+        (Self::MissingKey, "MISSING_KEY"),
+        (Self::UnknownField, "UNKNOWN_FIELD"),
+        (Self::LookupFailed, "LOOKUP_FAILED"),
+        (Self::AssociationFailed, "ASSOCIATION_FAILED"),
+        (Self::AmbiguousMatch, "AMBIGUOUS_MATCH"),
+        (Self::NotFound, "NOT_FOUND"),
+        (Self::NotAcknowledged, "NOT_ACKNOWLEDGED"),
+        (Self::RetriesExhausted, "RETRIES_EXHAUSTED"),
+        (Self::UnreadableResponse, "UNREADABLE_RESPONSE"),
+        (Self::ValidationError, "VALIDATION_ERROR"),
+        (Self::Conflict, "CONFLICT"),
+        (Self::ObjectNotFound, "OBJECT_NOT_FOUND"),
+    ];
+
+    /// The name the rejected file and the summary show.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::HubSpot(name) => name,
+            known => Self::NAMED
+                .iter()
+                .find(|(c, _)| c == known)
+                .map_or("", |(_, name)| name),
+        }
+    }
+
+    /// The category HubSpot's `category` names (a known one as its variant).
+    pub fn from_hubspot(name: &str) -> Self {
+        Self::NAMED
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map_or_else(|| Self::HubSpot(name.into()), |(c, _)| c.clone())
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Category {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// The reason one record was rejected. Serialised as the `error` of its rejected line.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Rejection {
     /// `VALIDATION_ERROR`, `CONFLICT`, `MISSING_KEY`, `RETRIES_EXHAUSTED`, …
-    pub category: String,
+    pub category: Category,
     /// What went wrong, in HubSpot's words where HubSpot said it.
     pub message: String,
     /// HubSpot's code for the property error (`INVALID_EMAIL`, …).
@@ -58,13 +144,14 @@ impl HttpDetail {
 impl Rejection {
     /// Whether HubSpot said the record id is unknown to it (deleted, or never there).
     pub fn is_object_not_found(&self) -> bool {
-        self.category == "OBJECT_NOT_FOUND" || self.code.as_deref() == Some("OBJECT_NOT_FOUND")
+        self.category == Category::ObjectNotFound
+            || self.code.as_deref() == Some("OBJECT_NOT_FOUND")
     }
 
     /// A rejection decided before anything was sent.
-    pub fn local(category: &str, message: impl Into<String>, property: Option<&str>) -> Self {
+    pub fn local(category: Category, message: impl Into<String>, property: Option<&str>) -> Self {
         Self {
-            category: category.to_string(),
+            category,
             message: message.into(),
             code: None,
             property: property.map(Box::from),
@@ -88,7 +175,8 @@ impl Rejection {
 
     /// A rejection in HubSpot's words. A "Property values were not valid: [...]" message is
     /// read into `property: message (CODE)` parts, with the original kept in `hubspot_message`.
-    pub fn from_hubspot(category: String, message: String, http: Option<Box<HttpDetail>>) -> Self {
+    pub fn from_hubspot(category: &str, message: String, http: Option<Box<HttpDetail>>) -> Self {
+        let category = Category::from_hubspot(category);
         let errors = property_errors(&message);
         let Some(first) = errors.first() else {
             return Self {

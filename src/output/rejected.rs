@@ -272,7 +272,7 @@ impl RejectedSink {
         let stream = schema.stream;
         if let Some(reasons) = &mut self.dry_run {
             let key = (
-                error.category.clone(),
+                error.category.to_string(),
                 error.code.as_deref().unwrap_or_default().to_string(),
                 error.property.as_deref().unwrap_or_default().to_string(),
             );

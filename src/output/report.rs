@@ -82,8 +82,8 @@ impl StreamStats {
     pub fn count(&mut self, outcome: &Outcome, merged: bool) {
         match outcome {
             Outcome::Rejected(r) => {
-                *self.rejected.entry(r.category.clone()).or_default() += 1;
-                let reason = (r.category.clone(), r.code.clone(), r.property.clone());
+                *self.rejected.entry(r.category.to_string()).or_default() += 1;
+                let reason = (r.category.to_string(), r.code.clone(), r.property.clone());
                 *self.rejections.entry(reason).or_default() += 1;
             }
             Outcome::Skipped => self.skipped += 1,
@@ -362,6 +362,7 @@ fn removed_part(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::rejection::Category;
     use crate::model::rejection::Rejection;
 
     #[test]
@@ -372,7 +373,7 @@ mod tests {
             (Outcome::Updated, true),
             (Outcome::Updated, false),
             (
-                Outcome::Rejected(Rejection::local("MISSING_KEY", "x", None)),
+                Outcome::Rejected(Rejection::local(Category::MissingKey, "x", None)),
                 true,
             ),
         ] {

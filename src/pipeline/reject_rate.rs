@@ -56,7 +56,8 @@ impl RejectGuard {
     /// Records the outcome of record `seq`; returns the verdict the first time the prefix's
     /// share passes the limit.
     pub fn record(&mut self, seq: u64, rejection: Option<&Rejection>) -> Option<Tripped> {
-        let reason = rejection.map(|r| (r.category.clone(), r.code.clone(), r.property.clone()));
+        let reason =
+            rejection.map(|r| (r.category.to_string(), r.code.clone(), r.property.clone()));
         self.ahead.insert(seq, reason);
         let already = self.tripped.is_some();
         while let Some(reason) = self.ahead.remove(&self.next) {
@@ -97,9 +98,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::model::rejection::Category;
 
     fn bad() -> Rejection {
-        Rejection::local("INVALID_EMAIL", "bad", Some("email"))
+        Rejection::local(Category::ValidationError, "bad", Some("email"))
     }
 
     /// The verdict for outcomes `bad[seq]` settled in the order `order`.

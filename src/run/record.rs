@@ -2,6 +2,7 @@
 //! held for the ledger; a STATE noted; the rest warned about once.
 
 use super::*;
+use crate::model::rejection::Category;
 
 impl<W: Write> Runner<W> {
     pub(super) async fn handle_message(
@@ -125,7 +126,7 @@ impl<W: Write> Runner<W> {
                 // The row as written, as a JSON string: replayed unedited it is refused again.
                 let record = serde_json::value::to_raw_value(&raw)
                     .map_err(|e| FatalError::Io(format!("{line}: {e}")))?;
-                let rejection = Rejection::local("INVALID_RECORD", reason, None);
+                let rejection = Rejection::local(Category::InvalidRecord, reason, None);
                 self.reject_read(idx, seq, &line, &record, rejection)
             }
             Message::State { value } => {

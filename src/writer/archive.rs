@@ -10,6 +10,7 @@ use super::lookup::{self, Lookup};
 use super::{Effect, GroupReply, InputOutcome, Strategy, Target, Written};
 use crate::error::FatalError;
 use crate::hubspot::{Client, SendFailure};
+use crate::model::rejection::Category;
 use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
 
@@ -63,7 +64,7 @@ pub(super) async fn send(
     let Lookup { found, refused, .. } = match resolve(client, target, inputs).await? {
         Ok(lookup) => lookup,
         Err(reason) => {
-            let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
+            let rejection = Rejection::local(Category::LookupFailed, reason, None);
             return Ok(GroupReply::PerInput(vec![Err(rejection); inputs.len()]));
         }
     };
@@ -71,7 +72,11 @@ pub(super) async fn send(
     let mut archive: Vec<(usize, String)> = Vec::new();
     for (n, input) in inputs.iter().enumerate() {
         if let Some(reason) = refused.get(&input.key) {
-            outcomes[n] = Some(Err(Rejection::local("LOOKUP_FAILED", reason.clone(), None)));
+            outcomes[n] = Some(Err(Rejection::local(
+                Category::LookupFailed,
+                reason.clone(),
+                None,
+            )));
             continue;
         }
         match found.get(&input.key).map(Vec::as_slice) {
@@ -84,7 +89,7 @@ pub(super) async fn send(
             Some([id]) => archive.push((n, id.clone())),
             Some(several) => {
                 outcomes[n] = Some(Err(Rejection::local(
-                    "AMBIGUOUS_MATCH",
+                    Category::AmbiguousMatch,
                     format!(
                         "the deletion of {} matches {} {} records (ids {}); none was archived",
                         input.key,
@@ -131,7 +136,13 @@ pub(super) async fn send(
         outcomes
             .into_iter()
             .map(|o| {
-                o.unwrap_or_else(|| Err(Rejection::local("NOT_ACKNOWLEDGED", "not archived", None)))
+                o.unwrap_or_else(|| {
+                    Err(Rejection::local(
+                        Category::NotAcknowledged,
+                        "not archived",
+                        None,
+                    ))
+                })
             })
             .collect(),
     ))

@@ -16,6 +16,7 @@ use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::mapping::keys::KeyKind;
 use crate::mapping::values::Field;
+use crate::model::rejection::Category;
 use crate::model::rejection::Rejection;
 use crate::pipeline::outcome::{Outcome, Settled};
 
@@ -102,7 +103,11 @@ pub async fn associate(
             what.join("; its association ")
         );
         let field = failures.first().map(|(k, ..)| specs[*k].field.as_str());
-        s.outcome = Outcome::Rejected(Rejection::local("ASSOCIATION_FAILED", message, field));
+        s.outcome = Outcome::Rejected(Rejection::local(
+            Category::AssociationFailed,
+            message,
+            field,
+        ));
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Effect, GroupReply, InputOutcome, Target, Written, interpret};
 use crate::error::FatalError;
 use crate::hubspot::{Client, SendFailure};
-use crate::model::rejection::{HttpDetail, Rejection};
+use crate::model::rejection::{Category, HttpDetail, Rejection};
 use crate::pipeline::batch::Input;
 
 /// Updates `group` by the record ids that are its keys.
@@ -49,7 +49,7 @@ pub(super) async fn update_ids(
         split => return Ok(split),
     };
     for ((input, id), outcome) in pairs.iter().zip(outcomes.iter_mut()) {
-        if matches!(outcome, Err(r) if r.category == "NOT_ACKNOWLEDGED") {
+        if matches!(outcome, Err(r) if r.category == Category::NotAcknowledged) {
             *outcome = patch_one(client, target, input, id).await?;
         }
     }
@@ -96,7 +96,7 @@ async fn patch_one(
         }
         Ok(reply) if reply.status == 404 => {
             let mut r = Rejection::local(
-                "OBJECT_NOT_FOUND",
+                Category::ObjectNotFound,
                 format!(
                     "no {} record has id {record_id} (it may have been deleted)",
                     target.object_type

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{Effect, GroupReply, InputOutcome, Target, Written, associations, interpret};
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::model::rejection::Category;
 use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
 
@@ -80,7 +81,7 @@ async fn inline_links<'a>(
                     refused.insert(
                         i.trace_id(),
                         Err(Rejection::local(
-                            "ASSOCIATION_FAILED",
+                            Category::AssociationFailed,
                             format!(
                                 "not created: finding its {} failed: {reason}",
                                 spec.to_object_type
@@ -99,7 +100,7 @@ async fn inline_links<'a>(
                 refused.insert(
                     i.trace_id(),
                     Err(Rejection::local(
-                        "ASSOCIATION_FAILED",
+                        Category::AssociationFailed,
                         format!(
                             "not created: no association type to {} was resolved",
                             spec.to_object_type
@@ -145,7 +146,7 @@ async fn inline_links<'a>(
                 refused.insert(
                     input.trace_id(),
                     Err(Rejection::local(
-                        "ASSOCIATION_FAILED",
+                        Category::AssociationFailed,
                         format!(
                             "not created, its associations cannot all be made: {}",
                             failed.join("; ")
@@ -181,7 +182,7 @@ pub(super) async fn send(
             {
                 Ok(ids) => ids,
                 Err(reason) => {
-                    let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
+                    let rejection = Rejection::local(Category::LookupFailed, reason, None);
                     return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
                 }
             }
@@ -209,7 +210,7 @@ pub(super) async fn send(
             }),
             None => created.remove(&input.trace_id()).unwrap_or_else(|| {
                 Err(Rejection::local(
-                    "NOT_ACKNOWLEDGED",
+                    Category::NotAcknowledged,
                     "HubSpot's answer to the create did not mention this record",
                     None,
                 ))

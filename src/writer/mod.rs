@@ -31,7 +31,7 @@ use crate::error::FatalError;
 use crate::hubspot::wire::{BatchResponse, ErrorBody};
 use crate::hubspot::{Client, Reply, SendFailure};
 use crate::mapping::Matching;
-use crate::model::rejection::{HttpDetail, Rejection};
+use crate::model::rejection::{Category, HttpDetail, Rejection};
 use crate::pipeline::batch::{Batch, Input};
 pub use crate::pipeline::outcome::{BatchResult, Outcome, Settled};
 
@@ -283,7 +283,7 @@ fn settle_input(
     let record_id = outcome.as_ref().ok().map(|w| w.id.clone());
     if merged
         && let Err(r) = &outcome
-        && matches!(r.category.as_str(), "VALIDATION_ERROR" | "CONFLICT")
+        && matches!(r.category, Category::ValidationError | Category::Conflict)
     {
         resend.push(input);
         return;
@@ -312,7 +312,7 @@ pub(super) enum GroupReply {
 
 fn not_acknowledged(input: &Input) -> Rejection {
     Rejection::local(
-        "NOT_ACKNOWLEDGED",
+        Category::NotAcknowledged,
         format!(
             "HubSpot's response listed neither a result nor an error for this record (objectWriteTraceId {}); it may not have been written",
             input.trace_id()
@@ -392,10 +392,10 @@ pub(super) fn retries_exhausted(failure: SendFailure) -> Rejection {
         correlation_id,
     } = failure
     else {
-        return Rejection::local("RETRIES_EXHAUSTED", "the request failed", None);
+        return Rejection::local(Category::RetriesExhausted, "the request failed", None);
     };
     let mut rejection = Rejection::local(
-        "RETRIES_EXHAUSTED",
+        Category::RetriesExhausted,
         format!("gave up after {attempts} attempts; last failure: {reason}"),
         None,
     );
@@ -443,7 +443,7 @@ fn per_input(
         Ok(p) => p,
         Err(e) => {
             let mut r = Rejection::local(
-                "UNREADABLE_RESPONSE",
+                Category::UnreadableResponse,
                 format!(
                     "HubSpot answered {} with a body that could not be read: {e}",
                     reply.status
@@ -505,7 +505,7 @@ fn per_input(
             reply.correlation_id.clone(),
             reply.attempts,
         );
-        let rejection = Rejection::from_hubspot(category, message, http);
+        let rejection = Rejection::from_hubspot(&category, message, http);
         for trace in error.trace_ids() {
             by_trace.insert(trace, Err(rejection.clone()));
         }
@@ -561,7 +561,7 @@ pub(super) fn whole_batch_rejection(reply: &Reply) -> Rejection {
         reply.correlation_id.clone(),
         reply.attempts,
     );
-    let mut rejection = Rejection::from_hubspot(category, message, http);
+    let mut rejection = Rejection::from_hubspot(&category, message, http);
     if rejection.code.is_none()
         && let Some(detail) = body.errors.first()
     {

@@ -18,6 +18,7 @@ use super::{Effect, GroupReply, InputOutcome, Target, Written, by_id, create};
 use crate::config::WriteMode;
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::model::rejection::Category;
 use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
 
@@ -44,7 +45,7 @@ pub(super) async fn send(
         Ok(lookup) => lookup,
         Err(reason) => {
             // Not about any one input: splitting the batch would only repeat the search.
-            let rejection = Rejection::local("LOOKUP_FAILED", reason, Some(property));
+            let rejection = Rejection::local(Category::LookupFailed, reason, Some(property));
             return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
         }
     };
@@ -58,7 +59,7 @@ pub(super) async fn send(
         .map(|input| {
             if let Some(reason) = lookup.refused.get(&input.key) {
                 return Plan::Done(Err(Rejection::local(
-                    "LOOKUP_FAILED",
+                    Category::LookupFailed,
                     reason.clone(),
                     Some(property),
                 )));
@@ -66,7 +67,7 @@ pub(super) async fn send(
             let ids = lookup.found.get(&input.key).cloned().unwrap_or_default();
             match (ids.as_slice(), write_mode) {
                 ([], WriteMode::UpdateOnly) => Plan::Done(Err(Rejection::local(
-                    "NOT_FOUND",
+                    Category::NotFound,
                     format!(
                         "update_only: no {} record has {property} = '{}', and this stream never creates records",
                         target.object_type, input.key
@@ -80,7 +81,7 @@ pub(super) async fn send(
                 })),
                 ([id], _) => Plan::Update(id.clone()),
                 (several, _) => Plan::Done(Err(Rejection::local(
-                    "AMBIGUOUS_MATCH",
+                    Category::AmbiguousMatch,
                     format!(
                         "{} {} records have {property} = '{}' (ids {}); merge them in HubSpot or match by a unique property",
                         several.len(),
@@ -176,7 +177,7 @@ pub(super) async fn send(
 
 fn not_answered() -> Rejection {
     Rejection::local(
-        "NOT_ACKNOWLEDGED",
+        Category::NotAcknowledged,
         "HubSpot's answer did not mention this record; it may not have been written",
         None,
     )

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::{Effect, GroupReply, InputOutcome, Target, interpret};
 use crate::error::FatalError;
 use crate::hubspot::Client;
+use crate::model::rejection::Category;
 use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
 
@@ -24,7 +25,7 @@ pub(super) async fn send(
         Ok(ids) => ids,
         Err(reason) => {
             // Not about any one input: splitting the batch would only repeat the lookup.
-            let rejection = Rejection::local("LOOKUP_FAILED", reason, None);
+            let rejection = Rejection::local(Category::LookupFailed, reason, None);
             return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
         }
     };
@@ -63,7 +64,7 @@ pub(super) async fn send(
         .map(|input| {
             written.remove(&input.key).unwrap_or_else(|| {
                 Err(Rejection::local(
-                    "NOT_FOUND",
+                    Category::NotFound,
                     format!(
                         "update_only: no {} record has {} = '{}', and this stream never creates records",
                         target.object_type, id_property, input.key
