@@ -10,10 +10,10 @@ use serde_json::Value;
 use crate::config::{Config, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
-use crate::hubspot::schemas::{self, ObjectTypes};
+use crate::hubspot::schemas::ObjectTypes;
 pub use crate::input::Columns;
 use crate::mapping::fields::NewProperty;
-use crate::mapping::{StreamMapping, check_association};
+use crate::setup::{PropertyCache, SetupError, prepare};
 
 /// Checks every configured stream and every stream in `columns`; logs what it finds and
 /// returns the number of streams that cannot be loaded as configured.
@@ -62,53 +62,27 @@ async fn check_stream(
     name: &str,
     fields: Option<&Vec<(String, Option<Value>)>>,
 ) -> Result<Vec<String>, FatalError> {
-    let Some(mut stream) = config.stream(name) else {
+    let Some(stream) = config.stream(name) else {
         return Ok(vec![format!(
             "maps to no HubSpot object type; add it to \"streams\" in the config"
         )]);
     };
-    if let Err(reason) = schemas::canonicalise(client, types, &mut stream).await? {
-        return Ok(vec![reason]);
-    }
-    let object_type = stream.object_type.clone();
-    let properties = match client.properties(&object_type).await? {
-        Ok(p) => p,
-        Err(reason) => {
-            return Ok(vec![format!(
-                "HubSpot does not know object type '{object_type}' ({reason})"
-            )]);
-        }
-    };
-    let mapping = match StreamMapping::resolve(name, stream, &properties) {
+    let mut cache = PropertyCache::new();
+    let mapping = match prepare(client, types, &mut cache, name, stream).await {
         Ok(m) => m,
-        Err(e) => return Ok(vec![e.to_string()]),
-    };
-    let mut errors = Vec::new();
-    let mut mapping = mapping;
-    let inline =
-        crate::writer::Strategy::of(&mapping.matching, mapping.write_mode).associates_inline();
-    for association in &mut mapping.associations {
-        match client.properties(&association.to_object_type).await? {
-            Err(reason) => errors.push(format!(
-                "association field '{}': HubSpot does not know object type '{}' ({reason})",
-                association.field, association.to_object_type
-            )),
-            Ok(to) => {
-                if let Err(e) = check_association(name, association, &to) {
-                    errors.push(e.to_string());
-                } else if let Err(reason) = schemas::resolve_association_type(
-                    client,
-                    &mapping.object_type,
-                    association,
-                    inline,
-                )
-                .await?
-                {
-                    errors.push(reason);
-                }
-            }
+        Err(SetupError::Stop(e)) => return Err(e),
+        Err(SetupError::Problems(problems)) => {
+            return Ok(problems
+                .into_iter()
+                .map(|p| match p {
+                    FatalError::IdProperty { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+                .collect());
         }
-    }
+    };
+    let properties = &cache[&mapping.object_type];
+    let mut errors = Vec::new();
     if let Some(fields) = fields {
         if !mapping.has_key_column(fields.iter().map(|(f, _)| f.as_str())) {
             let shown: Vec<String> = fields

@@ -21,6 +21,7 @@ pub mod output;
 pub mod pipeline;
 pub mod run;
 pub mod secret;
+pub mod setup;
 pub mod shutdown;
 pub mod singer;
 pub mod writer;

@@ -440,3 +440,44 @@ async fn connection_failures_name_the_host_and_the_cause_in_one_critical_line() 
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_a_run_set_a_stream_up_the_same_way_check_reporting_every_problem() {
+    // Two problems in one stream: an association by a property its target does not have,
+    // and a key property without unique values.
+    let streams = json!({"streams": {"accounts": {
+        "object_type": "companies", "id_property": "name",
+        "associations": [{"field": "owner_ref", "to_object_type": "contacts", "to_id_property": "wizard_id"}]
+    }}});
+    let (_hub, _work, config) = start(Settings::default(), streams).await;
+    let check = run(&["--check", "--config", config.to_str().unwrap()], "").await;
+    assert_eq!(check.code, Some(1), "{}", check.stderr);
+    let problems: Vec<&str> = check
+        .stderr
+        .lines()
+        .filter(|l| l.contains("ERROR stream accounts: "))
+        .map(|l| {
+            l.split("ERROR stream accounts: ")
+                .nth(1)
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(problems.len(), 2, "{}", check.stderr);
+    assert!(problems[0].contains("wizard_id"), "{problems:?}");
+    assert!(
+        problems[1]
+            .contains("id_property 'name' of object type 'companies' does not have unique values"),
+        "{problems:?}"
+    );
+    // The run stops on the first of them, worded the same.
+    let input = singer(&[
+        schema("accounts"),
+        record("accounts", json!({"name": "Acme"})),
+    ]);
+    let out = run(&["--config", config.to_str().unwrap()], &input).await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        out.critical(),
+        format!("CRITICAL stream 'accounts': {}", problems[0])
+    );
+}

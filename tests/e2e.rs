@@ -863,8 +863,30 @@ async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records()
         .unwrap();
     stdin.write_all(chunk(0, 60).as_bytes()).await.unwrap();
     stdin.flush().await.unwrap();
-    // Past the properties read (3 s of latency): the batch of 60 is on the wire.
-    tokio::time::sleep(Duration::from_millis(4000)).await;
+    // Once the stream is mapped (after the properties read's 3 s of latency), the rejected
+    // record, which follows its SCHEMA, is settled at once and the batch of 60 goes out.
+    let stderr = child.stderr.take().unwrap();
+    let (mapped_tx, mapped_rx) = tokio::sync::oneshot::channel();
+    let log = tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let (mut text, mut mapped_tx) = (String::new(), Some(mapped_tx));
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("stream mapped")
+                && let Some(tx) = mapped_tx.take()
+            {
+                let _ = tx.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    tokio::time::timeout(Duration::from_secs(30), mapped_rx)
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let pid = child.id().unwrap().to_string();
     for _ in 0..2 {
         terminate(&pid);
@@ -874,17 +896,16 @@ async fn a_second_signal_stops_at_once_without_acknowledging_unsettled_records()
         .await
         .unwrap()
         .unwrap();
+    let stderr = log.await.unwrap();
     drop(stdin);
     assert_eq!(out.status.code(), Some(143));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("CRITICAL stopped by a second signal"));
+    assert!(
+        stderr.contains("CRITICAL stopped by a second signal"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty(), "nothing was settled, so no STATE");
     let rejected = work.rejected();
-    assert_eq!(
-        rejected.len(),
-        2,
-        "{rejected:?} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(rejected.len(), 2, "{rejected:?} {stderr}");
     assert_eq!(rejected[1]["record"]["firstname"], "no email");
 }
 

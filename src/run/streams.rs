@@ -16,36 +16,19 @@ impl<W: Write> Runner<W> {
             self.streams[idx].key_properties = key_properties;
             return Ok(());
         }
-        let Some(mut mapping) = self.config.stream(&stream) else {
+        let Some(mapping) = self.config.stream(&stream) else {
             return Err(FatalError::UnmappedStream { line, stream });
         };
-        if let Err(reason) =
-            schemas::canonicalise(&self.client, &mut self.object_types, &mut mapping).await?
-        {
-            return Err(FatalError::IdProperty { stream, reason });
-        }
+        let mapping = crate::setup::prepare(
+            &self.client,
+            &mut self.object_types,
+            &mut self.properties,
+            &stream,
+            mapping,
+        )
+        .await
+        .map_err(crate::setup::SetupError::into_fatal)?;
         let object_type = mapping.object_type.clone();
-        self.load_properties(&stream, &object_type).await?;
-        for association in &mut mapping.associations {
-            self.load_properties(&stream, &association.to_object_type)
-                .await?;
-            check_association(
-                &stream,
-                association,
-                &self.properties[&association.to_object_type],
-            )?;
-        }
-        let mut mapping = StreamMapping::resolve(&stream, mapping, &self.properties[&object_type])?;
-        // The writer's own rule for inline associations: they need a type id up front.
-        let inline = Strategy::of(&mapping.matching, mapping.write_mode).associates_inline();
-        for association in &mut mapping.associations {
-            if let Err(reason) =
-                schemas::resolve_association_type(&self.client, &object_type, association, inline)
-                    .await?
-            {
-                return Err(FatalError::IdProperty { stream, reason });
-            }
-        }
         for association in mapping.associations.iter().filter(|a| a.searched) {
             self.lookups
                 .ids
@@ -254,27 +237,6 @@ impl<W: Write> Runner<W> {
                 .add_created(field, &info);
             s.generation = self.published.publish(&s.name, s.mapping.clone());
         }
-        Ok(())
-    }
-
-    /// Reads (once) the property definitions of `object_type`.
-    pub(super) async fn load_properties(
-        &mut self,
-        stream: &str,
-        object_type: &str,
-    ) -> Result<(), FatalError> {
-        if self.properties.contains_key(object_type) {
-            return Ok(());
-        }
-        let props = self
-            .client
-            .properties(object_type)
-            .await?
-            .map_err(|reason| FatalError::IdProperty {
-                stream: stream.to_string(),
-                reason: format!("HubSpot does not know object type '{object_type}' ({reason})"),
-            })?;
-        self.properties.insert(object_type.to_string(), props);
         Ok(())
     }
 }

@@ -1,0 +1,122 @@
+//! Stream setup: a stream's configuration resolved against HubSpot's definitions (object
+//! type, properties, key, associations and their types), the same way for a run and for
+//! `--check`. A run stops on the first problem; `--check` reports them all.
+
+use std::collections::HashMap;
+
+use crate::config::StreamConfig;
+use crate::error::FatalError;
+use crate::hubspot::Client;
+use crate::hubspot::schemas::{self, ObjectTypes};
+use crate::hubspot::wire::PropertyInfo;
+use crate::mapping::{StreamMapping, check_association};
+use crate::writer::Strategy;
+
+/// Why a stream was not set up.
+#[derive(Debug)]
+pub enum SetupError {
+    /// The run cannot go on at all (HubSpot unreachable, credentials refused, a signal).
+    Stop(FatalError),
+    /// The stream is not configured as HubSpot can take it: each problem, in the order
+    /// found.
+    Problems(Vec<FatalError>),
+}
+
+impl From<FatalError> for SetupError {
+    fn from(e: FatalError) -> Self {
+        Self::Stop(e)
+    }
+}
+
+impl SetupError {
+    /// What a run stops on: the first problem.
+    pub fn into_fatal(self) -> FatalError {
+        match self {
+            Self::Stop(e) => e,
+            Self::Problems(problems) => problems.into_iter().next().unwrap_or_else(|| {
+                FatalError::Request("stream setup failed without a reason".into())
+            }),
+        }
+    }
+}
+
+/// Property definitions by object type, each read once.
+pub type PropertyCache = HashMap<String, Vec<PropertyInfo>>;
+
+/// Reads (once) the property definitions of `object_type` into `cache`; `Ok(Err(reason))`
+/// when HubSpot does not know the type.
+async fn load(
+    client: &Client,
+    cache: &mut PropertyCache,
+    object_type: &str,
+) -> Result<Option<String>, FatalError> {
+    if cache.contains_key(object_type) {
+        return Ok(None);
+    }
+    match client.properties(object_type).await? {
+        Ok(props) => {
+            cache.insert(object_type.to_string(), props);
+            Ok(None)
+        }
+        Err(reason) => Ok(Some(reason)),
+    }
+}
+
+/// Sets stream `name` up from `config`: its object type canonicalised, its properties and
+/// those of every association's target read (into `cache`), its mapping resolved, every
+/// association checked and its type resolved.
+pub async fn prepare(
+    client: &Client,
+    types: &mut ObjectTypes,
+    cache: &mut PropertyCache,
+    name: &str,
+    mut config: StreamConfig,
+) -> Result<StreamMapping, SetupError> {
+    let problem = |reason: String| FatalError::IdProperty {
+        stream: name.to_string(),
+        reason,
+    };
+    if let Err(reason) = schemas::canonicalise(client, types, &mut config).await? {
+        return Err(SetupError::Problems(vec![problem(reason)]));
+    }
+    let object_type = config.object_type.clone();
+    if let Some(reason) = load(client, cache, &object_type).await? {
+        return Err(SetupError::Problems(vec![problem(format!(
+            "HubSpot does not know object type '{object_type}' ({reason})"
+        ))]));
+    }
+    let mut problems = Vec::new();
+    for association in &mut config.associations {
+        let to = association.to_object_type.clone();
+        if let Some(reason) = load(client, cache, &to).await? {
+            problems.push(problem(format!(
+                "association field '{}': HubSpot does not know object type '{to}' ({reason})",
+                association.field
+            )));
+        } else if let Err(e) = check_association(name, association, &cache[&to]) {
+            problems.push(e);
+        }
+    }
+    let mut mapping = match StreamMapping::resolve(name, config, &cache[&object_type]) {
+        Ok(m) if problems.is_empty() => m,
+        Ok(_) => return Err(SetupError::Problems(problems)),
+        Err(e) => {
+            problems.push(e);
+            return Err(SetupError::Problems(problems));
+        }
+    };
+    // The writer's own rule for inline associations: they need a type id up front.
+    let inline = Strategy::of(&mapping.matching, mapping.write_mode).associates_inline();
+    for association in &mut mapping.associations {
+        if let Err(reason) =
+            schemas::resolve_association_type(client, &object_type, association, inline).await?
+        {
+            problems.push(problem(reason));
+        }
+    }
+    if problems.is_empty() {
+        Ok(mapping)
+    } else {
+        Err(SetupError::Problems(problems))
+    }
+}
