@@ -500,7 +500,7 @@ async fn check_with_input_reports_how_each_column_maps_and_never_says_ok_after_a
         "stream contacts: read-only or calculated properties, never sent: hs_object_id",
         "stream contacts: dropped: frstname",
         "stream contacts: ok, upserts contacts by email",
-        "stream broken: stream 'broken': properties: field 'x' is renamed to 'nosuchproperty'",
+        "stream broken: properties: field 'x' is renamed to 'nosuchproperty'",
     ] {
         assert!(out.stderr.contains(expected), "{expected}\n{}", out.stderr);
     }

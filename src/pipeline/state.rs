@@ -21,9 +21,12 @@ impl StateTracker {
         seq
     }
 
-    /// Marks a record as upserted or rejected.
+    /// Marks a record as upserted or rejected. A record has exactly one outcome: settling
+    /// one twice, or one never read, is a bug (checked in debug builds, which every test
+    /// runs).
     pub fn settle(&mut self, seq: u64) {
-        self.unsettled.remove(&seq);
+        let was_open = self.unsettled.remove(&seq);
+        debug_assert!(was_open, "record {seq} settled twice or never read");
     }
 
     /// Queues a state received after every record read so far.
@@ -82,6 +85,53 @@ mod tests {
         t.settle(c);
         assert_eq!(t.releasable(), Some(json!({"n": 2})));
         assert_eq!(t.releasable(), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever order outcomes arrive in: a released STATE never comes before an outcome
+        /// of a record read before it, STATEs come out in input order, and once every record
+        /// is settled the last STATE read is out.
+        #[test]
+        fn states_follow_every_outcome_before_them_in_any_settle_order(
+            input in proptest::collection::vec(proptest::bool::ANY, 1..60),
+            order in proptest::collection::vec(proptest::num::usize::ANY, 0..60),
+        ) {
+            let mut t = StateTracker::default();
+            // `true`: a record; `false`: a STATE (its value: how many records came before).
+            let mut records = Vec::new();
+            let mut last_state = None;
+            for is_record in input {
+                if is_record {
+                    records.push(t.record_read());
+                } else {
+                    t.state_read(json!(records.len()));
+                    last_state = Some(records.len() as u64);
+                }
+            }
+            // Settle in an order `order` shuffles.
+            let mut pending = records.clone();
+            let mut settled = std::collections::BTreeSet::new();
+            let mut released_upto: Option<u64> = None;
+            let mut k = 0;
+            while !pending.is_empty() {
+                let i = order.get(k).copied().unwrap_or(0) % pending.len();
+                k += 1;
+                let seq = pending.swap_remove(i);
+                t.settle(seq);
+                settled.insert(seq);
+                if let Some(state) = t.releasable() {
+                    let before = state.as_u64().unwrap();
+                    proptest::prop_assert!((0..before).all(|s| settled.contains(&s)));
+                    proptest::prop_assert!(released_upto.is_none_or(|r| before >= r));
+                    released_upto = Some(before);
+                }
+            }
+            if let Some(state) = t.releasable() {
+                released_upto = state.as_u64();
+            }
+            proptest::prop_assert_eq!(released_upto, last_state);
+            proptest::prop_assert_eq!(t.unsettled(), 0);
+        }
     }
 
     #[test]
