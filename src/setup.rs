@@ -3,12 +3,14 @@
 //! `--check`. A run stops on the first problem; `--check` reports them all.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::config::StreamConfig;
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::hubspot::wire::PropertyInfo;
+use crate::mapping::fields::PropertyTable;
 use crate::mapping::{StreamMapping, check_association};
 use crate::writer::Strategy;
 
@@ -40,8 +42,61 @@ impl SetupError {
     }
 }
 
-/// Property definitions by object type, each read once.
-pub type PropertyCache = HashMap<String, Vec<PropertyInfo>>;
+/// Property definitions by object type, each read once, and the lookup table streams of
+/// that type share (built on first use).
+#[derive(Debug, Default)]
+pub struct PropertyCache {
+    definitions: HashMap<String, Vec<PropertyInfo>>,
+    tables: HashMap<String, Arc<PropertyTable>>,
+}
+
+impl PropertyCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The definitions of `object_type`, when read.
+    pub fn get(&self, object_type: &str) -> Option<&Vec<PropertyInfo>> {
+        self.definitions.get(object_type)
+    }
+
+    fn contains(&self, object_type: &str) -> bool {
+        self.definitions.contains_key(object_type)
+    }
+
+    fn insert(&mut self, object_type: &str, definitions: Vec<PropertyInfo>) {
+        self.tables.remove(object_type);
+        self.definitions
+            .insert(object_type.to_string(), definitions);
+    }
+
+    /// Adds a property created during the run (later streams' tables include it).
+    pub fn add(&mut self, object_type: &str, created: PropertyInfo) {
+        self.tables.remove(object_type);
+        self.definitions
+            .entry(object_type.to_string())
+            .or_default()
+            .push(created);
+    }
+
+    /// The shared table of `object_type` (empty when its definitions were never read).
+    fn table(&mut self, object_type: &str) -> Arc<PropertyTable> {
+        let definitions = self.definitions.get(object_type);
+        self.tables
+            .entry(object_type.to_string())
+            .or_insert_with(|| Arc::new(PropertyTable::new(definitions.map_or(&[], Vec::as_slice))))
+            .clone()
+    }
+}
+
+impl std::ops::Index<&String> for PropertyCache {
+    type Output = Vec<PropertyInfo>;
+
+    fn index(&self, object_type: &String) -> &Self::Output {
+        &self.definitions[object_type]
+    }
+}
 
 /// Reads (once) the property definitions of `object_type` into `cache`; `Ok(Err(reason))`
 /// when HubSpot does not know the type.
@@ -50,12 +105,12 @@ async fn load(
     cache: &mut PropertyCache,
     object_type: &str,
 ) -> Result<Option<String>, FatalError> {
-    if cache.contains_key(object_type) {
+    if cache.contains(object_type) {
         return Ok(None);
     }
     match client.properties(object_type).await? {
         Ok(props) => {
-            cache.insert(object_type.to_string(), props);
+            cache.insert(object_type, props);
             Ok(None)
         }
         Err(reason) => Ok(Some(reason)),
@@ -97,7 +152,8 @@ pub async fn prepare(
             problems.push(e);
         }
     }
-    let mut mapping = match StreamMapping::resolve(name, config, &cache[&object_type]) {
+    let table = cache.table(&object_type);
+    let mut mapping = match StreamMapping::resolve_over(name, config, &cache[&object_type], table) {
         Ok(m) if problems.is_empty() => m,
         Ok(_) => return Err(SetupError::Problems(problems)),
         Err(e) => {

@@ -54,15 +54,50 @@ pub enum Target<'a> {
 /// How one stream's fields find their properties.
 #[derive(Debug, Clone)]
 pub struct FieldMap {
-    properties: HashMap<String, Property>,
-    lowercase: HashMap<String, String>,
+    /// The object type's properties, shared by every stream of it (copied on write when a
+    /// stream creates one).
+    table: Arc<PropertyTable>,
     renames: HashMap<String, Option<String>>,
     drop: HashSet<String>,
     associations: Vec<String>,
     created: HashMap<String, String>,
-    /// Where every field named by a property, a rename, a drop or an association goes,
-    /// worked out once: most records' fields are found with one lookup.
+    /// Where each field this stream names (renames, drops, associations, created
+    /// properties) goes, worked out once; other fields are found in the table's routes.
     known: foldhash::HashMap<String, Route>,
+}
+
+/// One object type's properties as streams look them up: by name, by lowercase name, and
+/// each name's route, worked out once. Built once per object type and shared, so a
+/// thousand streams of one type hold one table.
+#[derive(Debug, Clone, Default)]
+pub struct PropertyTable {
+    properties: HashMap<String, Property>,
+    lowercase: HashMap<String, String>,
+    routes: foldhash::HashMap<String, Route>,
+}
+
+impl PropertyTable {
+    /// The table of `properties`.
+    pub fn new(properties: &[PropertyInfo]) -> Self {
+        let mut table = Self::default();
+        for p in properties {
+            table.insert(Property::of(p));
+        }
+        table
+    }
+
+    fn insert(&mut self, p: Property) {
+        self.lowercase
+            .entry(p.name.to_lowercase())
+            .or_insert_with(|| p.name.to_string());
+        let route = if p.read_only {
+            Route::ReadOnly(p.name.to_string())
+        } else {
+            Route::Property(p.clone())
+        };
+        self.routes.insert(p.name.to_string(), route);
+        self.properties.insert(p.name.to_string(), p);
+    }
 }
 
 /// A [`Target`] worked out ahead, owning what it points to.
@@ -105,34 +140,37 @@ impl FieldMap {
         drop: HashSet<String>,
         associations: Vec<String>,
     ) -> Self {
+        Self::over(
+            Arc::new(PropertyTable::new(properties)),
+            renames,
+            drop,
+            associations,
+        )
+    }
+
+    /// A map over a shared `table` with the stream's renames, drops and association fields.
+    pub fn over(
+        table: Arc<PropertyTable>,
+        renames: HashMap<String, Option<String>>,
+        drop: HashSet<String>,
+        associations: Vec<String>,
+    ) -> Self {
         let mut map = Self {
-            properties: HashMap::new(),
-            lowercase: HashMap::new(),
+            table,
             renames,
             drop,
             associations,
             created: HashMap::new(),
             known: foldhash::HashMap::default(),
         };
-        for p in properties {
-            map.insert(Property::of(p));
-        }
         map.learn_routes();
         map
     }
 
-    fn insert(&mut self, p: Property) {
-        self.lowercase
-            .entry(p.name.to_lowercase())
-            .or_insert_with(|| p.name.to_string());
-        self.properties.insert(p.name.to_string(), p);
-    }
-
     fn learn_routes(&mut self) {
         let names: HashSet<&String> = self
-            .properties
+            .renames
             .keys()
-            .chain(self.renames.keys())
             .chain(&self.drop)
             .chain(&self.associations)
             .chain(self.created.keys())
@@ -145,12 +183,12 @@ impl FieldMap {
 
     /// The property called `name`, exactly.
     pub fn property(&self, name: &str) -> Option<&Property> {
-        self.properties.get(name)
+        self.table.properties.get(name)
     }
 
     /// Every property name, for "did you mean" hints.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.properties.keys().map(String::as_str)
+        self.table.properties.keys().map(String::as_str)
     }
 
     /// The rename map's targets that name no property: `(field, property)`.
@@ -159,7 +197,7 @@ impl FieldMap {
             .renames
             .iter()
             .filter_map(|(f, to)| Some((f.as_str(), to.as_deref()?)))
-            .filter(|(_, to)| !self.properties.contains_key(*to))
+            .filter(|(_, to)| !self.table.properties.contains_key(*to))
             .collect();
         missing.sort_unstable();
         missing
@@ -167,7 +205,7 @@ impl FieldMap {
 
     /// Records that `field` is sent as the newly created property `created`.
     pub fn add_created(&mut self, field: &str, created: &PropertyInfo) {
-        self.insert(Property::of(created));
+        Arc::make_mut(&mut self.table).insert(Property::of(created));
         self.created.insert(field.to_string(), created.name.clone());
         self.learn_routes();
     }
@@ -176,6 +214,11 @@ impl FieldMap {
     pub fn target(&self, field: &str) -> Target<'_> {
         match self.known.get(field) {
             Some(route) => route.target(),
+            // A property's own name, not renamed, dropped or an association here.
+            None if !field.starts_with("_sdc_") => match self.table.routes.get(field) {
+                Some(route) => route.target(),
+                None => self.work_out(field),
+            },
             None => self.work_out(field),
         }
     }
@@ -192,17 +235,19 @@ impl FieldMap {
             Some(Some(to)) => Some(to.as_str()),
             None if field.starts_with("_sdc_") => return Target::Dropped,
             None => self
+                .table
                 .properties
                 .contains_key(field)
                 .then_some(field)
                 .or_else(|| {
-                    self.lowercase
+                    self.table
+                        .lowercase
                         .get(&field.to_lowercase())
                         .map(String::as_str)
                 })
                 .or_else(|| self.created.get(field).map(String::as_str)),
         };
-        match name.and_then(|n| self.properties.get(n)) {
+        match name.and_then(|n| self.table.properties.get(n)) {
             Some(p) if p.read_only => Target::ReadOnly(&p.name),
             Some(p) => Target::Property(p),
             None => Target::Unknown,

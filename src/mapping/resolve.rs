@@ -13,6 +13,18 @@ impl StreamMapping {
         config: StreamConfig,
         properties: &[PropertyInfo],
     ) -> Result<Self, FatalError> {
+        let table = Arc::new(fields::PropertyTable::new(properties));
+        Self::resolve_over(stream, config, properties, table)
+    }
+
+    /// [`StreamMapping::resolve`] over `table`, the object type's property table shared
+    /// with its other streams (`properties` are the same definitions).
+    pub fn resolve_over(
+        stream: &str,
+        config: StreamConfig,
+        properties: &[PropertyInfo],
+        table: Arc<fields::PropertyTable>,
+    ) -> Result<Self, FatalError> {
         let object_type = config.object_type.clone();
         let fail = |reason: String| FatalError::IdProperty {
             stream: stream.to_string(),
@@ -33,7 +45,7 @@ impl StreamMapping {
         };
         let matching =
             Self::matching(&object_type, &config, properties, &candidates).map_err(fail)?;
-        Self::finish(stream, object_type, matching, config, properties)
+        Self::finish(stream, object_type, matching, config, table)
     }
 
     /// How a stream's configuration says its records find theirs, checked against the
@@ -99,7 +111,7 @@ impl StreamMapping {
         object_type: String,
         matching: Matching,
         config: StreamConfig,
-        properties: &[PropertyInfo],
+        table: Arc<fields::PropertyTable>,
     ) -> Result<Self, FatalError> {
         let StreamConfig {
             properties: renames,
@@ -122,8 +134,8 @@ impl StreamMapping {
                 "hard_delete needs a key to find the record to archive: set id_property, id_field or match_property".to_string(),
             ));
         }
-        let fields = FieldMap::new(
-            properties,
+        let fields = FieldMap::over(
+            table,
             renames.into_iter().collect(),
             drop.into_iter().collect(),
             associations.iter().map(|a| a.field.clone()).collect(),

@@ -14,7 +14,7 @@ use crate::config::{Config, OnRemoved, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::schemas::ObjectTypes;
-use crate::hubspot::wire::{PropertyCreate, PropertyInfo};
+use crate::hubspot::wire::PropertyCreate;
 use crate::input::{Lines, Parsed};
 use crate::ledger::{Ledger, SeenKeys, Sent};
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
@@ -135,7 +135,7 @@ struct Runner<W: Write> {
     client: Arc<Client>,
     streams: Vec<StreamState>,
     by_name: HashMap<String, usize>,
-    properties: HashMap<String, Vec<PropertyInfo>>,
+    properties: crate::setup::PropertyCache,
     tracker: StateTracker,
     sink: RejectedSink,
     ready: VecDeque<Batch>,
@@ -224,7 +224,7 @@ pub async fn run<W: Write>(
         client,
         streams: Vec::new(),
         by_name: HashMap::new(),
-        properties: HashMap::new(),
+        properties: crate::setup::PropertyCache::new(),
         tracker: StateTracker::default(),
         sink,
         ready: VecDeque::new(),

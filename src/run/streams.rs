@@ -224,10 +224,7 @@ impl<W: Write> Runner<W> {
                         .stats
                         .created_properties
                         .insert(info.name.clone());
-                    self.properties
-                        .entry(object_type.clone())
-                        .or_default()
-                        .push(info.clone());
+                    self.properties.add(&object_type, info.clone());
                     info
                 }
             };
