@@ -144,7 +144,7 @@ impl<R: BufRead> Rows<R> {
             if row.raw.len() > MAX_LINE_BYTES {
                 let start = self.lines + 1 + leading_newlines(&row.raw);
                 return Err(io::Error::other(format!(
-                    "line {start}: a row longer than {} MiB; a quoted cell that begins on it and is never closed?",
+                    "line {start}: a row longer than {} MiB, more than any record can use (or a quoted cell that begins on it is never closed); not read further",
                     MAX_LINE_BYTES >> 20
                 )));
             }
