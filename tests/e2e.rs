@@ -521,6 +521,53 @@ async fn injected_faults_are_retried_and_nothing_is_lost() {
     assert!(faults > 0, "the emulator injected no faults: {stats}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_keys_under_faults_wait_alone_and_every_key_keeps_its_last_value() {
+    let (hub, _work, config) = start(
+        Settings {
+            fault_rate: 0.2,
+            seed: Some(5),
+            latency: Duration::from_millis(20),
+            ..Settings::unlimited()
+        },
+        json!({"batch_size": 20, "max_retries": 12}),
+    )
+    .await;
+    // Every fifth record repeats the key of the record 37 before it: most batches hold a key
+    // the batch before them has on the wire.
+    let key = |i: usize| if i.is_multiple_of(5) && i >= 37 { i - 37 } else { i };
+    let lines: Vec<Value> = std::iter::once(schema("contacts"))
+        .chain((0..600).map(|i| {
+            record(
+                "contacts",
+                json!({"email": format!("r{}@example.com", key(i)), "firstname": format!("V{i}")}),
+            )
+        }))
+        .chain(std::iter::once(state(json!({"done": true}))))
+        .collect();
+    let out = run(&["--config", config.to_str().unwrap()], &singer(&lines)).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let mut last = BTreeMap::new();
+    for i in 0..600 {
+        last.insert(format!("r{}@example.com", key(i)), format!("V{i}"));
+    }
+    let held: BTreeMap<String, String> = stored(&hub.base_url(), "contacts")
+        .await
+        .iter()
+        .map(|o| {
+            (
+                o["properties"]["email"].as_str().unwrap().to_string(),
+                o["properties"]["firstname"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        held, last,
+        "a later value never lands before an earlier one"
+    );
+    assert_eq!(out.states(), vec![json!({"done": true})]);
+}
+
 /// A config for OAuth client `cid` / `csecret-abc` with refresh token `rtoken-xyz`, batches of
 /// 10, and `extra` settings.
 fn oauth_config(work: &Workdir, base_url: &str, extra: Value) -> std::path::PathBuf {

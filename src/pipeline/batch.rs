@@ -139,6 +139,29 @@ impl Batch {
         std::mem::take(&mut self.inputs)
     }
 
+    /// Moves the inputs whose key `take` picks into a batch of their own (same stream, same
+    /// age), keeping the others here in order.
+    pub fn split_off(&mut self, take: impl Fn(&str) -> bool) -> Batch {
+        let mut taken = Batch {
+            stream: self.stream,
+            inputs: Vec::new(),
+            by_key: HashMap::new(),
+            opened: self.opened,
+        };
+        let opened = self.opened;
+        for input in self.take_inputs() {
+            let to = if take(&input.key) {
+                &mut taken
+            } else {
+                &mut *self
+            };
+            to.by_key.insert(input.key.clone(), to.inputs.len());
+            to.inputs.push(input);
+        }
+        self.opened = opened;
+        taken
+    }
+
     /// Distinct keys in the batch.
     pub fn len(&self) -> usize {
         self.inputs.len()
@@ -185,6 +208,26 @@ mod tests {
 
     fn raw() -> Box<RawValue> {
         RawValue::from_string("{}".into()).unwrap()
+    }
+
+    #[test]
+    fn split_off_moves_the_picked_inputs_and_keeps_the_rest_in_order() {
+        let mut b = Batch::new(3);
+        for (seq, key) in ["a@x.co", "b@x.co", "c@x.co", "d@x.co"].iter().enumerate() {
+            b.push(
+                mapped(key, &[]),
+                seq as u64,
+                Line::new(seq as u64 + 1),
+                raw(),
+            );
+        }
+        let taken = b.split_off(|k| k == "b@x.co" || k == "d@x.co");
+        assert_eq!(b.keys().collect::<Vec<_>>(), ["a@x.co", "c@x.co"]);
+        assert_eq!(taken.keys().collect::<Vec<_>>(), ["b@x.co", "d@x.co"]);
+        assert_eq!(taken.stream, 3);
+        // Merging still finds each input by its key.
+        assert!(b.push(mapped("c@x.co", &[]), 9, Line::new(10), raw()));
+        assert_eq!(taken.first_seq(), 1);
     }
 
     #[test]

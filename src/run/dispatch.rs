@@ -63,6 +63,15 @@ impl<W: Write> Runner<W> {
         }
         let mut i = 0;
         while self.inflight.len() < self.batch_tasks() && i < self.ready.len() {
+            // Inputs whose key is on the wire (or queued before) wait in a batch of their
+            // own; the rest of the batch goes, so one repeated key holds up one input, not
+            // every batch behind it.
+            if let Some(blocked) = self.blocked_keys(i)
+                && blocked.len() < self.ready[i].len()
+            {
+                let waiting = self.ready[i].split_off(|k| blocked.contains(k));
+                self.ready.insert(i + 1, waiting);
+            }
             match self.readiness(i) {
                 Readiness::Go => {}
                 Readiness::Wait => {
@@ -113,6 +122,25 @@ impl<W: Write> Runner<W> {
             });
         }
         Ok(())
+    }
+
+    /// The keys of `ready[i]` that must wait: on the wire, or in a batch queued before it;
+    /// `None` when none must.
+    fn blocked_keys(&self, i: usize) -> Option<HashSet<String>> {
+        let batch = &self.ready[i];
+        let object_type = &self.streams[batch.stream].mapping.object_type;
+        let blocked: HashSet<String> = batch
+            .keys()
+            .filter(|k| {
+                self.inflight_keys.contains(object_type, k)
+                    || self.ready.iter().take(i).any(|earlier| {
+                        &self.streams[earlier.stream].mapping.object_type == object_type
+                            && earlier.keys().any(|e| e == *k)
+                    })
+            })
+            .map(String::from)
+            .collect();
+        (!blocked.is_empty()).then_some(blocked)
     }
 
     /// Whether `ready[i]` may be sent now.
