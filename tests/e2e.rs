@@ -535,7 +535,13 @@ async fn repeated_keys_under_faults_wait_alone_and_every_key_keeps_its_last_valu
     .await;
     // Every fifth record repeats the key of the record 37 before it: most batches hold a key
     // the batch before them has on the wire.
-    let key = |i: usize| if i.is_multiple_of(5) && i >= 37 { i - 37 } else { i };
+    let key = |i: usize| {
+        if i.is_multiple_of(5) && i >= 37 {
+            i - 37
+        } else {
+            i
+        }
+    };
     let lines: Vec<Value> = std::iter::once(schema("contacts"))
         .chain((0..600).map(|i| {
             record(

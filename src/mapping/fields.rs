@@ -212,7 +212,13 @@ impl FieldMap {
 
     /// Where `field` goes.
     pub fn target(&self, field: &str) -> Target<'_> {
-        match self.known.get(field) {
+        // Most streams rename, drop and associate nothing: skip hashing for them.
+        let own = if self.known.is_empty() {
+            None
+        } else {
+            self.known.get(field)
+        };
+        match own {
             Some(route) => route.target(),
             // A property's own name, not renamed, dropped or an association here.
             None if !field.starts_with("_sdc_") => match self.table.routes.get(field) {
