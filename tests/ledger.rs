@@ -777,3 +777,36 @@ async fn a_symlinked_sqlite_ledger_is_refused_while_another_run_holds_it() {
         .unwrap();
     assert!(status.success());
 }
+
+/// A key that happens to start with `#` is a key like any other: the ledger knows it, so an
+/// unchanged second run sends nothing (keys were once told apart from keyless records by a
+/// leading `#`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_key_starting_with_a_hash_is_known_to_the_ledger() {
+    let streams = json!({"accounts": {"object_type": "companies", "id_property": "external_id"}});
+    let settings = Settings {
+        rate_limit: 1_000_000,
+        ..support::with_external_ids()
+    };
+    let (_hub, base, _work, config) = fixture(settings, sqlite, streams).await;
+    let lines: Vec<Value> = std::iter::once(schema("accounts"))
+        .chain((0..3).map(|i| {
+            record(
+                "accounts",
+                json!({"external_id": format!("#{i}"), "name": format!("Co {i}")}),
+            )
+        }))
+        .collect();
+    let input = singer(&lines);
+    let first = run_config(&config, &input).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let after_first = writes(&base).await;
+    assert_eq!(live_by(&base, "companies", "external_id").await.len(), 3);
+    let second = run_config(&config, &input).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(
+        writes(&base).await,
+        after_first,
+        "nothing changed, nothing sent"
+    );
+}

@@ -307,14 +307,14 @@ impl Ledger {
     ) -> Result<Verdicts, LedgerError> {
         let keys: Vec<&str> = inputs
             .iter()
+            .filter(|i| i.key.is_keyed())
             .map(|i| i.key.as_str())
-            .filter(|k| !is_unkeyed(k))
             .collect();
         let known = on_store!(self, s => s.lookup(scope, &keys))?;
         let mut send = Vec::with_capacity(inputs.len());
         let mut settled = Vec::new();
         for mut input in inputs {
-            let Some(entry) = known.get(&input.key) else {
+            let Some(entry) = known.get(input.key.as_str()) else {
                 send.push(input);
                 continue;
             };
@@ -344,12 +344,12 @@ impl Ledger {
     pub fn sent(batch: &Batch) -> (Vec<Sent>, Vec<(String, String)>) {
         let mut sent = Vec::with_capacity(batch.inputs.len());
         let mut known_ids = Vec::new();
-        for input in batch.inputs.iter().filter(|i| !is_unkeyed(&i.key)) {
+        for input in batch.inputs.iter().filter(|i| i.key.is_keyed()) {
             if let Some(id) = input.ledger_id {
-                known_ids.push((input.key.clone(), id.to_string()));
+                known_ids.push((input.key.to_string(), id.to_string()));
             }
             sent.push(Sent {
-                key: input.key.clone(),
+                key: input.key.to_string(),
                 hash: Fingerprint::of(&input.properties, &input.origins),
                 seqs: input.origins.iter().map(|o| o.seq).collect(),
                 deleted: input.deleted,
@@ -389,7 +389,7 @@ impl Ledger {
                 && let Ok(id) = id.parse::<i64>()
             {
                 changes.push(Change::Put {
-                    key: input.key.clone(),
+                    key: input.key.to_string(),
                     entry: Entry {
                         id,
                         hash: input.hash,
@@ -397,7 +397,7 @@ impl Ledger {
                 });
             } else if gone {
                 changes.push(Change::Drop {
-                    key: input.key.clone(),
+                    key: input.key.to_string(),
                 });
             }
         }
@@ -456,12 +456,6 @@ impl Ledger {
     pub fn read_only(&self) -> bool {
         self.read_only
     }
-}
-
-/// Keys of records that have none of their own (`#` and the record's position): never in
-/// the ledger.
-fn is_unkeyed(key: &str) -> bool {
-    key.starts_with('#')
 }
 
 fn settle_all(settled: &mut Vec<Settled>, input: Input, outcome: Outcome, id: i64) {

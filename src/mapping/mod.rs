@@ -111,7 +111,7 @@ pub use crate::model::Properties;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapped {
     /// The normalised identifying value (emails trimmed and lowercased).
-    pub key: String,
+    pub key: crate::model::Key,
     /// Property values as strings; blank values left out unless `blank_values: clear`.
     pub properties: Properties,
     /// `(association index, key of the other record)` for each association the record asks for.
@@ -269,7 +269,7 @@ impl StreamMapping {
         }
         let Fields(record) = serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))?;
         let mut mapped = Mapped {
-            key: String::new(),
+            key: crate::model::Key::Value(String::new()),
             properties: Properties::new(),
             links: Vec::new(),
             unknown: Vec::new(),
@@ -385,8 +385,8 @@ impl StreamMapping {
         }
         mapped.key = match (&self.matching, key.unwrap_or(Err(KeyProblem::Missing))) {
             // Keyless records get theirs when batched: each one its own.
-            (Matching::Nothing, _) => String::new(),
-            (_, Ok(k)) if !k.is_empty() => k,
+            (Matching::Nothing, _) => crate::model::Key::Value(String::new()),
+            (_, Ok(k)) if !k.is_empty() => crate::model::Key::Value(k),
             (_, Ok(_) | Err(KeyProblem::Missing)) => return Err(self.missing_key("no value")),
             (_, Err(KeyProblem::NotText)) => {
                 return Err(self.missing_key("a value that is not a string"));
@@ -429,13 +429,13 @@ impl StreamMapping {
             Matching::IdProperty(p) => {
                 mapped
                     .properties
-                    .insert(p.clone(), CompactString::new(&mapped.key));
+                    .insert(p.clone(), CompactString::new(mapped.key.as_str()));
             }
             // The README's rule: a domain matched by search is sent as normalised.
             Matching::SearchProperty(p) if self.key_kind() == KeyKind::Domain => {
                 mapped
                     .properties
-                    .insert(p.clone(), CompactString::new(&mapped.key));
+                    .insert(p.clone(), CompactString::new(mapped.key.as_str()));
             }
             _ => {}
         }

@@ -28,7 +28,7 @@ pub struct Origin {
 #[derive(Debug)]
 pub struct Input {
     /// The normalised identifying value.
-    pub key: String,
+    pub key: crate::model::Key,
     /// Merged properties: later records win per property.
     pub properties: crate::mapping::Properties,
     /// The records merged into it, in input order.
@@ -56,7 +56,7 @@ pub struct Batch {
     pub stream: usize,
     /// Inputs with distinct keys, in order of first appearance.
     pub inputs: Vec<Input>,
-    by_key: HashMap<String, usize>,
+    by_key: HashMap<crate::model::Key, usize>,
     /// When its first record arrived.
     pub opened: Instant,
 }

@@ -2,6 +2,7 @@
 //! held for the ledger; a STATE noted; the rest warned about once.
 
 use super::*;
+use crate::model::Key;
 use crate::model::rejection::Category;
 
 impl<W: Write> Runner<W> {
@@ -67,9 +68,9 @@ impl<W: Write> Runner<W> {
                             mapped.key = match &s.scope {
                                 // The ledger knows such records by the source's own key.
                                 Some(_) => source_key(&record, &s.key_properties)
-                                    .unwrap_or_else(|| format!("#{seq}")),
+                                    .map_or_else(|| Key::unkeyed(seq), Key::Value),
                                 // No key: each record is its own input, never merged or held back.
-                                None => format!("#{seq}"),
+                                None => Key::unkeyed(seq),
                             };
                         }
                         if let Some(scope) = &s.scope

@@ -21,7 +21,7 @@ async fn resolve(
     target: &Target,
     inputs: &[&Input],
 ) -> Result<Result<Lookup, String>, FatalError> {
-    let keys: Vec<String> = inputs.iter().map(|i| i.key.clone()).collect();
+    let keys: Vec<String> = inputs.iter().map(|i| i.key.to_string()).collect();
     let single = |found: HashMap<String, String>| Lookup {
         found: found.into_iter().map(|(k, id)| (k, vec![id])).collect(),
         ..Lookup::default()
@@ -71,7 +71,7 @@ pub(super) async fn send(
     let mut outcomes: Vec<Option<InputOutcome>> = vec![None; inputs.len()];
     let mut archive: Vec<(usize, String)> = Vec::new();
     for (n, input) in inputs.iter().enumerate() {
-        if let Some(reason) = refused.get(&input.key) {
+        if let Some(reason) = refused.get(input.key.as_str()) {
             outcomes[n] = Some(Err(Rejection::local(
                 Category::LookupFailed,
                 reason.clone(),
@@ -79,7 +79,7 @@ pub(super) async fn send(
             )));
             continue;
         }
-        match found.get(&input.key).map(Vec::as_slice) {
+        match found.get(input.key.as_str()).map(Vec::as_slice) {
             None | Some([]) => {
                 outcomes[n] = Some(Ok(Written {
                     effect: Effect::Skipped,

@@ -19,7 +19,7 @@ pub(super) async fn send(
     target: &Target,
     group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let pairs: Vec<(&Input, String)> = group.iter().map(|i| (*i, i.key.clone())).collect();
+    let pairs: Vec<(&Input, String)> = group.iter().map(|i| (*i, i.key.to_string())).collect();
     update_ids(client, target, &pairs).await
 }
 

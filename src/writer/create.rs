@@ -175,7 +175,7 @@ pub(super) async fn send(
     let existing: HashMap<String, String> = match id_property {
         None => HashMap::new(),
         Some(property) => {
-            let keys: Vec<String> = group.iter().map(|i| i.key.clone()).collect();
+            let keys: Vec<String> = group.iter().map(|i| i.key.to_string()).collect();
             match client
                 .find_ids(&target.object_type, property, &keys)
                 .await?
@@ -191,7 +191,7 @@ pub(super) async fn send(
     let new: Vec<&Input> = group
         .iter()
         .copied()
-        .filter(|i| !existing.contains_key(&i.key))
+        .filter(|i| !existing.contains_key(i.key.as_str()))
         .collect();
     // With associations, each record's targets are found first and sent inline; a record
     // whose targets cannot all be found is not created.
@@ -203,7 +203,7 @@ pub(super) async fn send(
     created.extend(refused.drain());
     let outcomes = group
         .iter()
-        .map(|input| match existing.get(&input.key) {
+        .map(|input| match existing.get(input.key.as_str()) {
             Some(id) => Ok(Written {
                 effect: Effect::Skipped,
                 id: id.clone(),

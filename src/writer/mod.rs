@@ -476,7 +476,7 @@ fn per_input(
             group
                 .iter()
                 .zip(traces)
-                .find(|(i, _)| i.key == key)
+                .find(|(i, _)| i.key.as_str() == key)
                 .map(|(_, t)| t.clone())
         });
         if let Some(trace) = trace {
@@ -512,7 +512,7 @@ fn per_input(
         // `OBJECT_NOT_FOUND` names record ids, not trace ids: the inputs keyed by those ids.
         for id in error.ids() {
             for (input, trace) in group.iter().zip(traces) {
-                if input.key == id {
+                if input.key.as_str() == id {
                     by_trace.insert(trace.clone(), Err(rejection.clone()));
                 }
             }

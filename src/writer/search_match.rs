@@ -57,14 +57,14 @@ pub(super) async fn send(
     let plans: Vec<Plan> = group
         .iter()
         .map(|input| {
-            if let Some(reason) = lookup.refused.get(&input.key) {
+            if let Some(reason) = lookup.refused.get(input.key.as_str()) {
                 return Plan::Done(Err(Rejection::local(
                     Category::LookupFailed,
                     reason.clone(),
                     Some(property),
                 )));
             }
-            let ids = lookup.found.get(&input.key).cloned().unwrap_or_default();
+            let ids = lookup.found.get(input.key.as_str()).cloned().unwrap_or_default();
             match (ids.as_slice(), write_mode) {
                 ([], WriteMode::UpdateOnly) => Plan::Done(Err(Rejection::local(
                     Category::NotFound,
@@ -120,7 +120,7 @@ pub(super) async fn send(
     // longer has: forgotten, and the input takes the normal path (search) once more.
     let stale: Vec<&Input> = updates
         .iter()
-        .filter(|(i, _)| lookup.held.contains(&i.key))
+        .filter(|(i, _)| lookup.held.contains(i.key.as_str()))
         .filter(
             |(i, _)| matches!(updated.get(&i.trace_id()), Some(Err(r)) if r.is_object_not_found()),
         )

@@ -17,7 +17,7 @@ pub(super) async fn send(
     id_property: &str,
     group: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let keys: Vec<String> = group.iter().map(|i| i.key.clone()).collect();
+    let keys: Vec<String> = group.iter().map(|i| i.key.to_string()).collect();
     let ids = match client
         .find_ids(&target.object_type, id_property, &keys)
         .await?
@@ -32,13 +32,13 @@ pub(super) async fn send(
     let found: Vec<&Input> = group
         .iter()
         .copied()
-        .filter(|i| ids.contains_key(&i.key))
+        .filter(|i| ids.contains_key(i.key.as_str()))
         .collect();
     let traces: Vec<String> = found.iter().map(|i| i.trace_id()).collect();
     let inputs: Vec<serde_json::Value> = found
         .iter()
         .zip(&traces)
-        .map(|(i, trace)| serde_json::json!({"id": ids[&i.key], "properties": i.properties, "objectWriteTraceId": trace}))
+        .map(|(i, trace)| serde_json::json!({"id": ids[i.key.as_str()], "properties": i.properties, "objectWriteTraceId": trace}))
         .collect();
     let mut written: HashMap<String, InputOutcome> = HashMap::new();
     if !found.is_empty() {
@@ -54,7 +54,7 @@ pub(super) async fn send(
             GroupReply::Split(rejection) => return Ok(GroupReply::Split(rejection)),
             GroupReply::PerInput(outcomes) => {
                 for (input, outcome) in found.iter().zip(outcomes) {
-                    written.insert(input.key.clone(), outcome);
+                    written.insert(input.key.to_string(), outcome);
                 }
             }
         }
@@ -62,7 +62,7 @@ pub(super) async fn send(
     let outcomes = group
         .iter()
         .map(|input| {
-            written.remove(&input.key).unwrap_or_else(|| {
+            written.remove(input.key.as_str()).unwrap_or_else(|| {
                 Err(Rejection::local(
                     Category::NotFound,
                     format!(
