@@ -49,6 +49,10 @@ pub struct Args {
     /// --null replaces the default: add `--null '\N'` to keep it.
     #[arg(long, value_name = "TEXT", default_value = "\\N")]
     pub null: Vec<String>,
+    /// CSV in Postgres's or Hive's text format: cells are never quoted and a backslash
+    /// escapes (`\t`, `\n`, `\\`, …), as `COPY … TO` without `CSV` writes them.
+    #[arg(long)]
+    pub backslash_escapes: bool,
     /// The columns that identify a row of a JSONL or CSV export (the SCHEMA's
     /// `key_properties`): what a sync ledger knows rows of a stream without a unique key by.
     #[arg(

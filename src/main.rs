@@ -111,6 +111,7 @@ fn input_plan(args: &Args) -> Result<(input::Inputs, input::Export), FatalError>
             delimiter: args.delimiter,
             columns: args.columns.clone(),
             nulls: args.null.clone(),
+            backslash_escapes: args.backslash_escapes,
         },
     };
     Ok((inputs, export))

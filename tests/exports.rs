@@ -188,6 +188,31 @@ async fn every_warehouse_shape_loads_the_values_a_plain_csv_gives() {
     )
     .await;
 
+    // Postgres's text format (`\copy … TO PROGRAM 'gzip > …'`): tabs, backslash escapes.
+    let text_format = dir.path().join("contacts.tsv.gz");
+    std::fs::write(
+        &text_format,
+        exports::gzip(exports::postgres_text(&people).as_bytes()),
+    )
+    .unwrap();
+    loads_as(
+        &baseline,
+        "Postgres text format",
+        &[
+            "--input",
+            text_format.to_str().unwrap(),
+            "--input-format",
+            "csv",
+            "--delimiter",
+            "\\t",
+            "--backslash-escapes",
+            "--columns",
+            &columns(),
+        ],
+        b"",
+    )
+    .await;
+
     // A gzip CSV on stdin.
     loads_as(
         &baseline,

@@ -24,6 +24,9 @@ pub struct Dialect {
     pub columns: Option<Vec<String>>,
     /// Unquoted cells equal to one of these are blank values (`\N` unless told otherwise).
     pub nulls: Vec<String>,
+    /// Postgres and Hive text format: no quoting; a backslash escapes (`\t`, `\n`, `\r`,
+    /// `\b`, `\f`, `\v`, `\\`, and the delimiter).
+    pub backslash_escapes: bool,
 }
 
 impl Default for Dialect {
@@ -32,6 +35,7 @@ impl Default for Dialect {
             delimiter: b',',
             columns: None,
             nulls: vec!["\\N".into()],
+            backslash_escapes: false,
         }
     }
 }
@@ -101,18 +105,24 @@ pub struct Rows<R> {
     src: R,
     core: csv_core::Reader,
     delimiter: u8,
+    /// Whether a cell may be quoted (not in text format).
+    quoting: bool,
     /// Lines before the next row.
     lines: u64,
     done: bool,
 }
 
 impl<R: BufRead> Rows<R> {
-    /// Rows of `src` cut at `delimiter`.
-    pub fn new(src: R, delimiter: u8) -> Self {
+    /// Rows of `src` as `dialect` writes them.
+    pub fn new(src: R, dialect: &Dialect) -> Self {
         Self {
             src,
-            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
-            delimiter,
+            core: csv_core::ReaderBuilder::new()
+                .delimiter(dialect.delimiter)
+                .quoting(!dialect.backslash_escapes)
+                .build(),
+            delimiter: dialect.delimiter,
+            quoting: !dialect.backslash_escapes,
             lines: 0,
             done: false,
         }
@@ -157,7 +167,10 @@ impl<R: BufRead> Rows<R> {
                     row.ends.truncate(ends);
                     let skipped = leading_newlines(&row.raw);
                     row.line = self.lines + 1 + skipped;
-                    if at_end && let Some(opened) = open_quote(&row.raw, self.delimiter) {
+                    if at_end
+                        && self.quoting
+                        && let Some(opened) = open_quote(&row.raw, self.delimiter)
+                    {
                         return Err(io::Error::other(format!(
                             "line {}: a quoted cell begins here and is never closed, so it would take in the rest of the file",
                             row.line + opened
@@ -247,6 +260,9 @@ pub struct Records {
     source: &'static str,
     nulls: Vec<String>,
     delimiter: u8,
+    backslash_escapes: bool,
+    /// Whether a tab-delimited cell with a backslash escape was warned about.
+    escapes_warned: bool,
     /// Cells per column spelled like a null without being a null marker.
     null_like: Vec<u64>,
     rows: u64,
@@ -274,6 +290,8 @@ impl Records {
             },
             nulls: dialect.nulls.clone(),
             delimiter: dialect.delimiter,
+            backslash_escapes: dialect.backslash_escapes,
+            escapes_warned: false,
             null_like: vec![0; names.len()],
             rows: 0,
             warned,
@@ -306,11 +324,12 @@ impl Records {
             json.push_str(name);
             json.push(':');
             let marker = self.nulls.iter().any(|n| n == cell)
-                && !quoted
-                    .get_or_insert_with(|| scan(&row.raw, self.delimiter).0)
-                    .get(i)
-                    .copied()
-                    .unwrap_or(false);
+                && (self.backslash_escapes
+                    || !quoted
+                        .get_or_insert_with(|| scan(&row.raw, self.delimiter).0)
+                        .get(i)
+                        .copied()
+                        .unwrap_or(false));
             if marker {
                 json.push_str("null");
                 continue;
@@ -318,7 +337,22 @@ impl Records {
             if NULL_SPELLINGS.contains(&cell) {
                 self.null_like[i] += 1;
             }
-            super::push_json_string(&mut json, cell);
+            if !self.backslash_escapes
+                && !self.escapes_warned
+                && self.delimiter == b'\t'
+                && ["\\t", "\\n", "\\\\"].iter().any(|e| cell.contains(e))
+            {
+                self.escapes_warned = true;
+                tracing::warn!(
+                    "line {}, column {name}: a cell holds a backslash escape (\\t, \\n or \\\\) and is loaded as written; if the file is in Postgres's or Hive's text format (COPY … TO without CSV), pass --backslash-escapes",
+                    row.line
+                );
+            }
+            if self.backslash_escapes && cell.contains('\\') {
+                super::push_json_string(&mut json, &unescape(cell, self.delimiter));
+            } else {
+                super::push_json_string(&mut json, cell);
+            }
         }
         json.push('}');
         self.rows += 1;
@@ -349,6 +383,31 @@ impl Records {
 }
 
 use serde_json::Value;
+
+/// A text-format cell with its backslash escapes read (`\t` → a tab, `\\` → a backslash; a
+/// backslash before any other character stands for that character, as Postgres reads it).
+fn unescape(cell: &str, delimiter: u8) -> String {
+    let mut out = String::with_capacity(cell.len());
+    let mut chars = cell.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('v') => out.push('\u{b}'),
+            Some(other) => out.push(other),
+            // A lone backslash at the end (the delimiter it escaped ends the cell in csv-core).
+            None => out.push(delimiter as char),
+        }
+    }
+    out
+}
 
 /// A hint when a header does not look like one: a single column cut at another delimiter,
 /// or names that look like data (an email, a number), as a file without a header row gives.
@@ -384,7 +443,11 @@ mod tests {
     use super::*;
 
     fn rows(text: &str, delimiter: u8) -> io::Result<Vec<Row>> {
-        let mut r = Rows::new(text.as_bytes(), delimiter);
+        let dialect = Dialect {
+            delimiter,
+            ..Dialect::default()
+        };
+        let mut r = Rows::new(text.as_bytes(), &dialect);
         let mut out = Vec::new();
         while let Some(row) = r.next_row()? {
             out.push(row);
@@ -441,13 +504,37 @@ mod tests {
             records.record(&rows[0]).unwrap_err(),
             "the row has 3 cell(s) but the header names 2 column(s)"
         );
-        let mut r = Rows::new(&b"\xff,1\n"[..], b',');
+        let mut r = Rows::new(&b"\xff,1\n"[..], &Dialect::default());
         let row = r.next_row().unwrap().unwrap();
         assert!(
             records
                 .record(&row)
                 .unwrap_err()
                 .contains("not valid UTF-8")
+        );
+    }
+
+    #[test]
+    fn text_format_cells_are_unescaped_and_never_quoted() {
+        let dialect = Dialect {
+            delimiter: b'\t',
+            backslash_escapes: true,
+            ..Dialect::default()
+        };
+        let text =
+            "a@x.io\tTab\\there \"q\", back\\\\slash\t\\N\nb@x.io\tmulti\\nline\t\"\\\\N\"\n";
+        let mut r = Rows::new(text.as_bytes(), &dialect);
+        let names = ["email".to_string(), "name".to_string(), "city".to_string()];
+        let mut records = Records::new(&names, false, &dialect, HashSet::new());
+        let first = records.record(&r.next_row().unwrap().unwrap()).unwrap();
+        assert_eq!(
+            first.get(),
+            r#"{"email":"a@x.io","name":"Tab\there \"q\", back\\slash","city":null}"#
+        );
+        let second = records.record(&r.next_row().unwrap().unwrap()).unwrap();
+        assert_eq!(
+            second.get(),
+            r#"{"email":"b@x.io","name":"multi\nline","city":"\"\\N\""}"#
         );
     }
 

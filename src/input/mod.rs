@@ -430,7 +430,7 @@ impl Reader {
         warned: &mut std::collections::HashSet<String>,
     ) -> std::io::Result<bool> {
         let dialect = &self.export.dialect;
-        let mut rows = csv::Rows::new(text, dialect.delimiter);
+        let mut rows = csv::Rows::new(text, dialect);
         let (names, from_header) = match &dialect.columns {
             Some(columns) => (columns.clone(), false),
             None => match rows.next_row()? {
@@ -599,7 +599,7 @@ pub fn columns(
                 let dialect = &export.dialect;
                 let names = match &dialect.columns {
                     Some(columns) => columns.clone(),
-                    None => match csv::Rows::new(open()?, dialect.delimiter)
+                    None => match csv::Rows::new(open()?, dialect)
                         .next_row()
                         .map_err(|e| in_file(name, e))?
                     {

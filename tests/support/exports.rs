@@ -149,6 +149,59 @@ pub const REDSHIFT: CsvStyle = CsvStyle {
     timestamp: (6, "+00"),
 };
 
+/// Postgres's text format (`COPY … TO` without `CSV`): tabs, no header, `\N` for NULL, `t`/`f`,
+/// and backslash escapes instead of quotes.
+pub fn postgres_text(people: &[Person]) -> String {
+    let csv_like = CsvStyle {
+        delimiter: '\t',
+        header: false,
+        null: "\\N",
+        booleans: ("t", "f"),
+        timestamp: (6, "+00"),
+    };
+    let mut out = String::new();
+    for p in people {
+        let cells = cells(p, &csv_like);
+        let line: Vec<String> = cells
+            .into_iter()
+            .map(|c| match c {
+                None => "\\N".to_string(),
+                Some(v) => v
+                    .replace('\\', "\\\\")
+                    .replace('\t', "\\t")
+                    .replace('\n', "\\n")
+                    .replace('\r', "\\r"),
+            })
+            .collect();
+        out.push_str(&line.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+fn cells(p: &Person, style: &CsvStyle) -> [Option<String>; 10] {
+    [
+        Some(p.email.clone()),
+        p.firstname.clone(),
+        p.city.clone(),
+        p.stage.map(String::from),
+        p.revenue.map(decimal),
+        p.birthday.map(date),
+        p.optout.map(|b| {
+            if b {
+                style.booleans.0
+            } else {
+                style.booleans.1
+            }
+            .to_string()
+        }),
+        p.roles.as_ref().map(|r| r.join(";")),
+        p.seen
+            .map(|s| timestamp(s, style.timestamp.0, style.timestamp.1)),
+        p.seats.map(|s| s.to_string()),
+    ]
+}
+
 fn cell(out: &mut String, value: Option<String>, style: &CsvStyle) {
     match value {
         None => out.push_str(style.null),
@@ -169,27 +222,7 @@ pub fn csv(people: &[Person], style: &CsvStyle) -> String {
         out.push('\n');
     }
     for p in people {
-        let cells = [
-            Some(p.email.clone()),
-            p.firstname.clone(),
-            p.city.clone(),
-            p.stage.map(String::from),
-            p.revenue.map(decimal),
-            p.birthday.map(date),
-            p.optout.map(|b| {
-                if b {
-                    style.booleans.0
-                } else {
-                    style.booleans.1
-                }
-                .to_string()
-            }),
-            p.roles.as_ref().map(|r| r.join(";")),
-            p.seen
-                .map(|s| timestamp(s, style.timestamp.0, style.timestamp.1)),
-            p.seats.map(|s| s.to_string()),
-        ];
-        for (i, c) in cells.into_iter().enumerate() {
+        for (i, c) in cells(p, style).into_iter().enumerate() {
             if i > 0 {
                 out.push(style.delimiter);
             }
