@@ -149,7 +149,7 @@ async fn run_target(base_url: &str, records: u64, typed: bool, prefix: &str) -> 
 /// RSS read.
 async fn run_process(config: &std::path::Path, input: &std::path::Path, records: u64) -> Run {
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
         .args([
             "--config",
             config.to_str().unwrap(),
@@ -161,10 +161,22 @@ async fn run_process(config: &std::path::Path, input: &std::path::Path, records:
         .stderr(Stdio::inherit())
         .spawn()
         .expect("run target");
-    // Peak resident memory, read from /proc while the target runs (Linux only).
+    let (out, peak_kib) = wait_measuring_peak(child).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(out.success(), "target-hubspot failed");
+    Run {
+        records,
+        elapsed,
+        peak_kib,
+    }
+}
+
+/// Waits for `child`, reading its peak resident memory (`VmHWM`, KiB) from /proc while it runs
+/// (Linux only).
+async fn wait_measuring_peak(mut child: tokio::process::Child) -> (std::process::ExitStatus, u64) {
     let status_path = format!("/proc/{}/status", child.id().unwrap_or_default());
     let mut peak_kib = 0u64;
-    let out = loop {
+    loop {
         if let Ok(text) = std::fs::read_to_string(&status_path) {
             let hwm = text
                 .lines()
@@ -172,17 +184,9 @@ async fn run_process(config: &std::path::Path, input: &std::path::Path, records:
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
             peak_kib = peak_kib.max(hwm.unwrap_or(0));
         }
-        match tokio::time::timeout(Duration::from_millis(100), child.wait()).await {
-            Ok(status) => break status.expect("wait"),
-            Err(_) => continue,
+        if let Ok(status) = tokio::time::timeout(Duration::from_millis(50), child.wait()).await {
+            return (status.expect("wait"), peak_kib);
         }
-    };
-    let elapsed = started.elapsed().as_secs_f64();
-    assert!(out.success(), "target-hubspot failed");
-    Run {
-        records,
-        elapsed,
-        peak_kib,
     }
 }
 
@@ -345,7 +349,7 @@ async fn export_formats(rows: u64) {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let cpu_before = children_cpu();
         let started = Instant::now();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_target-hubspot"))
             .args(["--config", config.to_str().unwrap(), "--dry-run"])
             .args(["--input", path.to_str().unwrap(), "--input-format", format])
             .args(["--stream", "warehouse_contacts"])
@@ -353,21 +357,7 @@ async fn export_formats(rows: u64) {
             .stdout(Stdio::null())
             .spawn()
             .expect("run target");
-        let status_path = format!("/proc/{}/status", child.id().unwrap_or_default());
-        let mut peak_kib = 0u64;
-        let status = loop {
-            if let Ok(text) = std::fs::read_to_string(&status_path) {
-                let hwm = text
-                    .lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
-                peak_kib = peak_kib.max(hwm.unwrap_or(0));
-            }
-            match tokio::time::timeout(Duration::from_millis(50), child.wait()).await {
-                Ok(status) => break status.expect("wait"),
-                Err(_) => continue,
-            }
-        };
+        let (status, peak_kib) = wait_measuring_peak(child).await;
         let elapsed = started.elapsed().as_secs_f64();
         assert!(status.success(), "{name}: dry run failed");
         let cpu = children_cpu() - cpu_before;

@@ -147,15 +147,7 @@ impl<W: Write> Runner<W> {
     pub(super) fn readiness(&self, i: usize) -> Readiness {
         let batch = &self.ready[i];
         let mapping = &self.streams[batch.stream].mapping;
-        let object_type = &mapping.object_type;
-        let busy = |k: &str| self.inflight_keys.contains(object_type, k);
-        let queued_before = |k: &str| {
-            self.ready.iter().take(i).any(|earlier| {
-                &self.streams[earlier.stream].mapping.object_type == object_type
-                    && earlier.keys().any(|e| e == k)
-            })
-        };
-        if batch.keys().any(|k| busy(k) || queued_before(k)) {
+        if self.blocked_keys(i).is_some() {
             return Readiness::Wait;
         }
         let first = batch.first_seq();
