@@ -24,12 +24,26 @@ pub fn router(state: Shared) -> Router {
             state.clone(),
             hubspot_pipeline,
         ));
+    // An import file may be far larger than any JSON body (HubSpot: 512 MB); past the limit
+    // the handler answers HubSpot's 429, so the framework's own limit sits above it.
+    let import_body = state
+        .settings
+        .imports
+        .max_bytes
+        .saturating_add(MAX_BODY_BYTES);
+    let imports = routes::import_routes(&versions)
+        .layer(axum::extract::DefaultBodyLimit::max(import_body))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            hubspot_pipeline,
+        ));
     let oauth = routes::oauth_routes(&versions).route_layer(middleware::from_fn_with_state(
         state.clone(),
         oauth_pipeline,
     ));
     Router::new()
         .merge(crm)
+        .merge(imports)
         .merge(oauth)
         .merge(routes::inspect_routes())
         .fallback(fallback)

@@ -51,6 +51,7 @@ pub fn required_scope(method: &Method, path: &str) -> Option<String> {
             after_version(1).map(|from| format!("crm.objects.{}.{access}", named(from)))
         }
         ["crm", "v3", "lists", ..] => Some(format!("crm.lists.{access}")),
+        ["crm", "v3", "imports", ..] | ["crm", "imports", ..] => Some("crm.import".into()),
         _ => None,
     }
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use hubspot_emulator::preload::Preload;
-use hubspot_emulator::settings::{DEFAULT_SEARCH_LAG_MS, Tier};
+use hubspot_emulator::settings::{
+    DEFAULT_IMPORT_ROWS_PER_SECOND, DEFAULT_SEARCH_LAG_MS, ImportLimits, Tier,
+};
 use hubspot_emulator::{ApiVersion, Settings};
 
 /// A faithful, stateful local HubSpot CRM API.
@@ -91,6 +93,18 @@ struct Args {
     /// HubSpot does to bursts of writes to the same records.
     #[arg(long, value_name = "TYPE:N")]
     lock: Vec<String>,
+    /// Rows one import file may hold (HubSpot: 1,048,576); a larger file answers 429.
+    #[arg(long, default_value_t = 1_048_576)]
+    import_max_rows: usize,
+    /// Bytes one import file may hold (HubSpot: 512 MB); a larger file answers 429.
+    #[arg(long, default_value_t = 512_000_000)]
+    import_max_bytes: usize,
+    /// Imports allowed per rolling 24 hours (HubSpot: 500 on paid tiers).
+    #[arg(long, default_value_t = 500)]
+    imports_per_day: usize,
+    /// Rows one import processes per second. [INFERENCE] HubSpot publishes no figure.
+    #[arg(long, default_value_t = DEFAULT_IMPORT_ROWS_PER_SECOND)]
+    import_rows_per_second: u32,
 }
 
 impl Args {
@@ -155,6 +169,12 @@ impl Args {
             require_on_create,
             scopes: a.scopes,
             locks,
+            imports: ImportLimits {
+                max_rows: a.import_max_rows,
+                max_bytes: a.import_max_bytes,
+                per_day: a.imports_per_day,
+                rows_per_second: a.import_rows_per_second.max(1),
+            },
         })
     }
 }

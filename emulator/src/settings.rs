@@ -102,7 +102,37 @@ pub struct Settings {
     pub scopes: Option<Vec<String>>,
     /// Object types whose next writes answer 423 `LOCKED`: `(type, how many)`.
     pub locks: Vec<(String, u32)>,
+    /// The Imports API's limits and speed.
+    pub imports: ImportLimits,
 }
+
+/// The Imports API's limits (HubSpot's imports guide and knowledge base) and speed.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    /// Rows one file may hold (HubSpot: 1,048,576).
+    pub max_rows: usize,
+    /// Bytes one file may hold (HubSpot: 512 MB).
+    pub max_bytes: usize,
+    /// Imports per rolling 24 hours (HubSpot: 500 on paid tiers).
+    pub per_day: usize,
+    /// \[INFERENCE\] Rows one import processes per second: HubSpot publishes no figure.
+    pub rows_per_second: u32,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        Self {
+            max_rows: 1_048_576,
+            max_bytes: 512_000_000,
+            per_day: 500,
+            rows_per_second: DEFAULT_IMPORT_ROWS_PER_SECOND,
+        }
+    }
+}
+
+/// \[INFERENCE\] The default processing speed of one import, in rows a second: HubSpot
+/// publishes none; an import of a million rows then takes about three minutes.
+pub const DEFAULT_IMPORT_ROWS_PER_SECOND: u32 = 5_000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -129,6 +159,7 @@ impl Default for Settings {
             require_on_create: Vec::new(),
             scopes: None,
             locks: Vec::new(),
+            imports: ImportLimits::default(),
         }
     }
 }

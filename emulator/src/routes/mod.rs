@@ -2,6 +2,7 @@
 
 mod account;
 mod associations;
+mod imports;
 mod inspect;
 mod lists;
 mod oauth;
@@ -175,6 +176,25 @@ pub fn crm_routes(versions: &[ApiVersion]) -> Router<Shared> {
             None => router.merge(numbered_routes()),
             Some(date) => router.merge(dated_routes(date)),
         };
+    }
+    router
+}
+
+/// The Imports API of the `versions` served (`/crm/v3/imports`, `/crm/imports/{date}`); HubSpot's
+/// clients post to `…/imports/` too.
+pub fn import_routes(versions: &[ApiVersion]) -> Router<Shared> {
+    let mut router = Router::new();
+    for version in versions {
+        let base = match version.date() {
+            None => "/crm/v3/imports".to_string(),
+            Some(date) => format!("/crm/imports/{date}"),
+        };
+        router = router
+            .route(&base, get(imports::list).post(imports::create))
+            .route(&format!("{base}/"), post(imports::create))
+            .route(&format!("{base}/{{id}}"), get(imports::get_one))
+            .route(&format!("{base}/{{id}}/cancel"), post(imports::cancel))
+            .route(&format!("{base}/{{id}}/errors"), get(imports::errors));
     }
     router
 }

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::model::{ObjectType, PropertyDef, PropertyType, StoredObject};
 
 mod associations;
+pub mod imports;
 
 /// A stored association between two records.
 #[derive(Debug, Clone)]
@@ -83,6 +84,8 @@ pub struct Store {
     pub user_labels: Vec<UserLabel>,
     /// How long a write takes to reach the search index, in ms (0 = at once).
     pub search_lag_ms: i64,
+    /// Imports made through the Imports API.
+    pub imports: imports::Imports,
     next_object_id: u64,
     next_custom_type: u64,
     next_list_id: u64,
@@ -98,6 +101,7 @@ impl Store {
             lists: Default::default(),
             user_labels: Vec::new(),
             search_lag_ms: 0,
+            imports: Default::default(),
             next_object_id: 1001,
             next_custom_type: 1_000_001,
             next_list_id: 1,
