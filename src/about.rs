@@ -100,6 +100,7 @@ pub fn streams_schema() -> Value {
                 "on_removed": one_of(&["ignore", "clear", "archive"], "With a ledger: HubSpot records whose key the ledger holds but a complete run did not read: ignore (default), clear (mapped properties set to \"\") or archive; max_removed_rate limits how many."),
                 "unknown_fields": one_of(&["ignore", "reject", "create"], "Fields that match no property; the top-level setting when unset."),
                 "blank_values": one_of(&["skip", "clear"], "null and blank strings; the top-level setting when unset."),
+                "load_method": one_of(&["batch", "import"], "batch (batch writes) or import (CSV files through HubSpot's Imports API); the top-level setting when unset."),
                 "truncate_dates": {"type": "boolean", "description": "Keep the date of a timestamp with a time of day sent to a date property; the top-level setting when unset."},
                 "associations": {
                     "type": "array",

@@ -3,12 +3,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use hubspot_emulator::Settings;
 use serde_json::{Value, json};
 use support::exports::{self, COLUMNS, PLAIN, REDSHIFT, SNOWFLAKE};
-use support::{Output, Workdir, run_bytes, start, stored};
+use support::{Held, held};
+use support::{Output, Workdir, run_bytes, start};
 
 const STREAM: &str = "warehouse_contacts";
 const ROWS: usize = 40;
@@ -19,25 +18,6 @@ fn settings() -> Settings {
             .unwrap(),
         ..Settings::default()
     }
-}
-
-/// What HubSpot holds for each contact, by email: the table's columns only.
-type Held = BTreeMap<String, BTreeMap<String, Value>>;
-
-async fn held(base_url: &str) -> Held {
-    stored(base_url, "contacts")
-        .await
-        .into_iter()
-        .map(|o| {
-            let p = &o["properties"];
-            let email = p["email"].as_str().unwrap_or_default().to_string();
-            let columns = COLUMNS[1..]
-                .iter()
-                .filter_map(|c| p.get(*c).map(|v| (c.to_string(), v.clone())))
-                .collect();
-            (email, columns)
-        })
-        .collect()
 }
 
 /// Loads with `args` (after the config and the stream) and `stdin` into a fresh portal.

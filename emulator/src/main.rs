@@ -105,6 +105,9 @@ struct Args {
     /// Rows one import processes per second. [INFERENCE] HubSpot publishes no figure.
     #[arg(long, default_value_t = DEFAULT_IMPORT_ROWS_PER_SECOND)]
     import_rows_per_second: u32,
+    /// Fault injection: the next N imports end FAILED with an error of the whole file.
+    #[arg(long, default_value_t = 0)]
+    fail_imports: u32,
 }
 
 impl Args {
@@ -174,6 +177,7 @@ impl Args {
                 max_bytes: a.import_max_bytes,
                 per_day: a.imports_per_day,
                 rows_per_second: a.import_rows_per_second.max(1),
+                fail_next: a.fail_imports,
             },
         })
     }

@@ -117,6 +117,9 @@ pub struct ImportLimits {
     pub per_day: usize,
     /// \[INFERENCE\] Rows one import processes per second: HubSpot publishes no figure.
     pub rows_per_second: u32,
+    /// Fault injection: the next this many imports end `FAILED` with an error of the whole
+    /// file (line 0), as an import whose failure HubSpot detects while processing.
+    pub fail_next: u32,
 }
 
 impl Default for ImportLimits {
@@ -126,6 +129,7 @@ impl Default for ImportLimits {
             max_bytes: 512_000_000,
             per_day: 500,
             rows_per_second: DEFAULT_IMPORT_ROWS_PER_SECOND,
+            fail_next: 0,
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn fresh_store(settings: &Settings) -> Result<Store, PreloadError> {
     let mut store = Store::new(settings.portal_id);
     // Preloaded records are already indexed: the lag applies from the first request on.
     settings.preload.apply(&mut store)?;
+    store.imports.fail_next = settings.imports.fail_next;
     store.search_lag_ms = i64::try_from(settings.search_lag.as_millis()).unwrap_or(i64::MAX);
     Ok(store)
 }

@@ -115,6 +115,31 @@ pub struct StreamConfig {
     pub blank_values: Option<BlankValues>,
     /// Keep the date of a `date` value that has a time of day; the top-level setting when unset.
     pub truncate_dates: Option<bool>,
+    /// `batch` or `import`; the top-level setting when unset.
+    pub load_method: Option<LoadMethod>,
+}
+
+/// How a stream's records reach HubSpot.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMethod {
+    /// Batch writes of up to 100 records a request (`batch/upsert` and its kin).
+    #[default]
+    Batch,
+    /// CSV files through HubSpot's Imports API: one request per file, processed by HubSpot;
+    /// errors mapped back to their records by line.
+    Import,
+}
+
+/// The Imports API's limits the target keeps (`load_method: import`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSettings {
+    /// Rows per import file (HubSpot: at most 1,048,576).
+    pub max_rows: usize,
+    /// Bytes per import file (HubSpot: at most 512 MB).
+    pub max_bytes: usize,
+    /// Longest one import may take, from upload to its errors read.
+    pub timeout: std::time::Duration,
 }
 
 /// What happens to a record field that matches no HubSpot property.
@@ -247,6 +272,10 @@ struct RawConfig {
     ledger: Option<Secret>,
     ledger_timeout_s: Option<u64>,
     max_removed_rate: Option<f64>,
+    load_method: Option<LoadMethod>,
+    import_max_rows: Option<u64>,
+    import_max_bytes: Option<u64>,
+    import_timeout_s: Option<u64>,
     #[serde(default)]
     streams: BTreeMap<String, StreamConfig>,
 }
@@ -296,6 +325,10 @@ pub struct Config {
     pub ledger_timeout: std::time::Duration,
     /// Largest share of an object type's ledger keys `on_removed` may remove in one run.
     pub max_removed_rate: f64,
+    /// Default `load_method` of every stream.
+    pub load_method: LoadMethod,
+    /// The Imports API's limits.
+    pub imports: ImportSettings,
 }
 
 /// The object types a stream may be named after to map without configuration.
@@ -423,7 +456,39 @@ impl Config {
                 "max_removed_rate must be between 0 and 1, got {max_removed_rate}"
             )));
         }
+        let load_method = raw.load_method.unwrap_or_default();
+        let imports = ImportSettings {
+            max_rows: in_range(
+                "import_max_rows",
+                raw.import_max_rows,
+                1_048_576,
+                1..=1_048_576,
+                " (HubSpot's limit per import file)",
+            )? as usize,
+            max_bytes: in_range(
+                "import_max_bytes",
+                raw.import_max_bytes,
+                512_000_000,
+                1024..=512_000_000,
+                " (HubSpot's limit per import file)",
+            )? as usize,
+            timeout: std::time::Duration::from_secs(in_range(
+                "import_timeout_s",
+                raw.import_timeout_s,
+                4 * 3600,
+                10..=7 * 86_400,
+                "",
+            )?),
+        };
+        if load_method == LoadMethod::Import && raw.blank_values == Some(BlankValues::Clear) {
+            return Err(ConfigError::Invalid(
+                "load_method import cannot clear values: HubSpot's imports leave a property whose cell is blank as it is (blank_values clear); use load_method batch".into(),
+            ));
+        }
         for (name, stream) in &raw.streams {
+            if stream.load_method.unwrap_or(load_method) == LoadMethod::Import {
+                check_importable(name, stream, raw.blank_values.unwrap_or_default())?;
+            }
             if stream.on_removed != OnRemoved::Ignore && raw.ledger.is_none() {
                 return Err(ConfigError::Invalid(format!(
                     "streams.{name}.on_removed needs a ledger: the ledger is what knows which keys earlier runs loaded; set ledger to a file path or a postgres:// URL"
@@ -461,6 +526,8 @@ impl Config {
             ledger: raw.ledger.filter(|l| !l.expose().trim().is_empty()),
             ledger_timeout: std::time::Duration::from_secs(ledger_timeout_s),
             max_removed_rate,
+            load_method,
+            imports,
         })
     }
 
@@ -485,6 +552,7 @@ impl Config {
                 unknown_fields: None,
                 blank_values: None,
                 truncate_dates: None,
+                load_method: None,
             },
             None => return None,
         };
@@ -498,8 +566,51 @@ impl Config {
         s.unknown_fields.get_or_insert(self.unknown_fields);
         s.blank_values.get_or_insert(self.blank_values);
         s.truncate_dates.get_or_insert(self.truncate_dates);
+        s.load_method.get_or_insert(self.load_method);
         Some(s)
     }
+}
+
+/// Refuses what an import cannot do for stream `name`: HubSpot's Imports API matches rows
+/// only by a record id or a unique value, reads a blank cell as "leave as is", and neither
+/// archives nor reports the ids of what it wrote.
+fn check_importable(
+    name: &str,
+    stream: &StreamConfig,
+    default_blanks: BlankValues,
+) -> Result<(), ConfigError> {
+    let refuse = |what: &str| {
+        Err(ConfigError::Invalid(format!(
+            "streams.{name}: load_method import {what}; use load_method batch for this stream"
+        )))
+    };
+    if stream.match_property.is_some() {
+        return refuse(
+            "matches rows by a record id or a unique value only (HubSpot's imports cannot match by match_property)",
+        );
+    }
+    if stream.blank_values.unwrap_or(default_blanks) == BlankValues::Clear {
+        return refuse(
+            "cannot clear values: HubSpot's imports leave a property whose cell is blank as it is (blank_values clear)",
+        );
+    }
+    if stream.hard_delete {
+        return refuse("cannot archive records (hard_delete)");
+    }
+    if stream.on_removed != OnRemoved::Ignore {
+        return refuse(
+            "does not learn the ids of the records it writes, which on_removed archives or clears by",
+        );
+    }
+    let keyless = stream.id_property.is_none()
+        && stream.id_field.is_none()
+        && !is_contacts(&stream.object_type);
+    if keyless && !stream.associations.is_empty() {
+        return refuse(
+            "cannot associate records without a key (set id_property): their ids are found by key after the import",
+        );
+    }
+    Ok(())
 }
 
 /// Whether an object type names contacts (in any case, as HubSpot reads names).

@@ -11,7 +11,7 @@ use super::auth::TokenSource;
 use super::counters::Counters;
 use super::dry_run::DryRun;
 use super::http::{BodyError, read_capped};
-use super::http::{Reply, answer_cap, transport_error};
+use super::http::{Payload, Reply, answer_cap, transport_error};
 use super::pacer::{Answer, Pacer};
 use super::retry::{Next, Policy, Step, classify};
 use super::wire::{ErrorBody, PropertyCreate, PropertyInfo, UpsertRequest};
@@ -134,9 +134,15 @@ impl Client {
         self.shutdown.signal();
     }
 
+    /// The URL of `path`, which may end in a query (`?after=…`).
     fn url(&self, path: &str) -> Url {
+        let (path, query) = match path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path, None),
+        };
         let mut url = self.base.clone();
         url.set_path(&format!("{}{path}", self.base.path().trim_end_matches('/')));
+        url.set_query(query);
         url
     }
 
@@ -279,73 +285,6 @@ impl Client {
         .await
     }
 
-    /// HubSpot's record ids of `keys`, found by `id_property` (`POST …/batch/read`, 100 keys a
-    /// request). Keys come back normalised as HubSpot matches them (emails lowercased); keys
-    /// with no record are absent. The inner `Err` is why a lookup request failed.
-    pub async fn find_ids(
-        &self,
-        object_type: &str,
-        id_property: &str,
-        keys: &[String],
-    ) -> Result<Result<std::collections::HashMap<String, String>, String>, FatalError> {
-        let normalise = |k: &str| {
-            if id_property == "email" {
-                k.trim().to_lowercase()
-            } else {
-                k.to_string()
-            }
-        };
-        let mut found = std::collections::HashMap::new();
-        for chunk in keys.chunks(100) {
-            let body = serde_json::json!({
-                "idProperty": id_property,
-                "properties": [id_property],
-                "inputs": chunk.iter().map(|k| serde_json::json!({"id": k})).collect::<Vec<_>>(),
-            });
-            let path = self.routes.batch(object_type, "read");
-            let answer = match self.post_json(&path, &body, object_type).await? {
-                Ok(answer) => answer,
-                Err(reason) => return Ok(Err(format!("lookup failed: {reason}"))),
-            };
-            for result in answer["results"].as_array().into_iter().flatten() {
-                let id = match &result["id"] {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                if let Some(key) = result["properties"][id_property].as_str() {
-                    found.insert(normalise(key), id);
-                }
-            }
-        }
-        Ok(Ok(found))
-    }
-
-    /// `POST path` and the JSON answer of a 2xx. The inner `Err` says, as text, why there is
-    /// no usable answer (retries ran out, HubSpot refused, the body was unreadable); fatal
-    /// errors pass through.
-    pub async fn post_json(
-        &self,
-        path: &str,
-        body: &impl serde::Serialize,
-        object_type: &str,
-    ) -> Result<Result<serde_json::Value, String>, FatalError> {
-        Ok(match self.post(path, body, object_type).await {
-            Err(SendFailure::Fatal(f)) => return Err(f),
-            Err(SendFailure::Exhausted {
-                attempts, reason, ..
-            }) => Err(format!(
-                "gave up after {attempts} attempts; last failure: {reason}"
-            )),
-            Ok(reply) if (200..300).contains(&reply.status) => {
-                serde_json::from_slice(&reply.body).map_err(|e| format!("unreadable answer: {e}"))
-            }
-            Ok(reply) => {
-                let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
-                Err(format!("HTTP {}: {message}", reply.status))
-            }
-        })
-    }
-
     /// `POST path` with a JSON body; `object_type` names what is being written in fatal errors.
     pub async fn post(
         &self,
@@ -373,7 +312,13 @@ impl Client {
         let path = self.routes.search(object_type);
         let bytes = Bytes::from(body.to_string());
         let answer = self
-            .send_on(Lane::Search, Method::POST, &path, Some(bytes), object_type)
+            .send_on(
+                Lane::Search,
+                Method::POST,
+                &path,
+                Some(Payload::Json(bytes)),
+                object_type,
+            )
             .await;
         Ok(match answer {
             Err(SendFailure::Fatal(f)) => return Err(f),
@@ -399,8 +344,61 @@ impl Client {
         body: Option<Bytes>,
         object_type: &str,
     ) -> Result<Reply, SendFailure> {
-        self.send_on(Lane::Window, method, path, body, object_type)
+        self.send_on(
+            Lane::Window,
+            method,
+            path,
+            body.map(Payload::Json),
+            object_type,
+        )
+        .await
+    }
+
+    /// `POST path` with an import file (multipart), retried as any other request.
+    pub async fn upload(
+        &self,
+        path: &str,
+        upload: std::sync::Arc<super::http::Upload>,
+        object_type: &str,
+    ) -> Result<Reply, SendFailure> {
+        self.send_on(
+            Lane::Window,
+            Method::POST,
+            path,
+            Some(Payload::Import(upload)),
+            object_type,
+        )
+        .await
+    }
+
+    /// One `POST path` without a body, sent even after a signal (to cancel what the run
+    /// started on HubSpot's side), within `timeout`; the reason when it got no 2xx answer.
+    pub async fn post_once_after_stop(&self, path: &str, timeout: Duration) -> Result<(), String> {
+        let url = self.url(path);
+        let attempt = async {
+            let token = self
+                .auth
+                .bearer(&self.http)
+                .await
+                .map_err(|f| f.to_string())?;
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let response = self
+                .http
+                .post(url.clone())
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .map_err(|e| transport_error(&e, &url, timeout))?;
+            let status = response.status();
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(format!("HTTP {status}"))
+            }
+        };
+        tokio::time::timeout(timeout, attempt)
             .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", timeout.as_secs())))
     }
 
     /// [`Client::send`] paced by `lane`'s limit.
@@ -409,13 +407,18 @@ impl Client {
         lane: Lane,
         method: Method,
         path: &str,
-        body: Option<Bytes>,
+        body: Option<Payload>,
         object_type: &str,
     ) -> Result<Reply, SendFailure> {
         if let Some(dry) = &self.dry_run
             && super::dry_run::is_write(&method, path)
         {
-            return dry.answer(&method, path, body.as_ref()).map_err(|e| {
+            let json = match &body {
+                Some(Payload::Json(b)) => Some(b.clone()),
+                Some(Payload::Import(u)) => Some(Bytes::from(u.request.clone())),
+                None => None,
+            };
+            return dry.answer(&method, path, json.as_ref()).map_err(|e| {
                 SendFailure::Fatal(FatalError::Io(format!(
                     "cannot write --dry-run-output: {e}"
                 )))
@@ -486,8 +489,9 @@ impl Client {
             }
             drop(permit);
             let status = step.status();
+            let route = path.split_once('?').map_or(path, |(route, _)| route);
             self.counters
-                .time(format!("{method} {path}"), status, started.elapsed());
+                .time(format!("{method} {route}"), status, started.elapsed());
             match step {
                 Step::Answer(mut reply) => {
                     reply.attempts = attempts;
@@ -551,7 +555,7 @@ impl Client {
         &self,
         method: &Method,
         url: &Url,
-        body: &Option<Bytes>,
+        body: &Option<Payload>,
         token: &Secret,
         object_type: &str,
         (sent, lane): (std::time::Instant, Lane),
@@ -561,9 +565,7 @@ impl Client {
             .request(method.clone(), url.clone())
             .bearer_auth(token.expose());
         if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
+            request = body.attach(request);
         }
         let response = match request.send().await {
             Ok(r) => r,
@@ -601,7 +603,7 @@ impl Client {
                 url.path()
             )));
         }
-        let cap = answer_cap(body.as_ref().map_or(0, Bytes::len));
+        let cap = answer_cap(body.as_ref().map_or(0, Payload::len));
         let bytes = match read_capped(response, cap).await {
             Ok(b) => b,
             Err(BodyError::Transport(e)) => {

@@ -7,6 +7,64 @@ use std::time::Duration;
 use bytes::Bytes;
 use url::Url;
 
+/// A request body: JSON, or an import file with its `importRequest` (multipart, rebuilt for
+/// every attempt from bytes shared, not copied).
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// `application/json`.
+    Json(Bytes),
+    /// `multipart/form-data`: the parts of `POST …/imports`.
+    Import(std::sync::Arc<Upload>),
+}
+
+/// An import file and the `importRequest` that describes it.
+#[derive(Debug)]
+pub struct Upload {
+    /// The `importRequest` JSON text.
+    pub request: String,
+    /// The file's name, as `importRequest` names it.
+    pub file_name: String,
+    /// The CSV file.
+    pub file: Bytes,
+}
+
+impl Payload {
+    /// Bytes sent.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Json(b) => b.len(),
+            Self::Import(u) => u.request.len() + u.file.len(),
+        }
+    }
+
+    /// Whether nothing is sent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sets the body of `request`.
+    pub fn attach(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Self::Json(body) => request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone()),
+            Self::Import(upload) => {
+                let file = reqwest::multipart::Part::stream_with_length(
+                    reqwest::Body::from(upload.file.clone()),
+                    upload.file.len() as u64,
+                )
+                .file_name(upload.file_name.clone());
+                let form = reqwest::multipart::Form::new()
+                    .text("importRequest", upload.request.clone())
+                    .part("files", file);
+                // An upload takes as long as its bytes do: a minute plus one second a MB.
+                let upload_time = Duration::from_secs(60 + upload.file.len() as u64 / 1_000_000);
+                request.multipart(form).timeout(upload_time)
+            }
+        }
+    }
+}
+
 /// A final HTTP answer the caller must interpret (2xx, or a 4xx other than 401/403/429/423).
 #[derive(Debug)]
 pub struct Reply {

@@ -5,6 +5,8 @@ pub mod client;
 pub mod counters;
 pub mod dry_run;
 pub mod http;
+pub mod imports;
+pub mod json_calls;
 pub mod pacer;
 pub mod retry;
 pub mod routes;

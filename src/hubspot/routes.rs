@@ -153,6 +153,22 @@ impl Routes {
         }
     }
 
+    /// `…/imports`: the Imports API (`/crm/v3/imports`, `/crm/imports/2026-09`).
+    pub fn imports(self) -> String {
+        match self.dated() {
+            None => "/crm/v3/imports".to_string(),
+            Some(v) => format!("/crm/imports/{v}"),
+        }
+    }
+
+    /// `…/imports/{id}` and below (`cancel`, `errors`): `tail` empty for the import itself.
+    pub fn import(self, id: &str, tail: &str) -> String {
+        match tail {
+            "" => format!("{}/{id}", self.imports()),
+            tail => format!("{}/{id}/{tail}", self.imports()),
+        }
+    }
+
     /// The OAuth token endpoint: `/oauth/v1/token`, or `/oauth/2026-03/token` (form body,
     /// RFC 6749 errors) for the dated versions.
     pub fn oauth_token(self) -> &'static str {

@@ -36,6 +36,15 @@ pub fn standard_type(given: &str) -> Option<&'static str> {
         .map(|(_, plural, _)| *plural)
 }
 
+/// The type id (`0-1`, `2-N`) of an object type in its canonical spelling (a standard type's
+/// plural name, a custom object's type id), as the Imports API names types.
+pub fn type_id(canonical: &str) -> &str {
+    STANDARD
+        .iter()
+        .find(|(_, plural, _)| *plural == canonical)
+        .map_or(canonical, |(id, _, _)| *id)
+}
+
 /// One custom object schema, as far as naming goes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -34,8 +34,8 @@ pub use error::LedgerError;
 /// What the ledger holds for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
-    /// HubSpot's record id.
-    pub id: i64,
+    /// HubSpot's record id; `None` for a record an import wrote (imports do not report ids).
+    pub id: Option<i64>,
     /// Hash of the properties and associations HubSpot acknowledged.
     pub hash: Fingerprint,
 }
@@ -119,12 +119,13 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
     /// Keys in `scope`.
     fn count(&self, scope: i64) -> impl Future<Output = Result<u64, LedgerError>> + Send;
-    /// Every `(key, record id)` of `scope` for which `keep` is true.
+    /// Every `(key, record id)` of `scope` for which `keep` is true (the id `None` where an
+    /// import wrote the record).
     fn select(
         &self,
         scope: i64,
         keep: &(dyn Fn(&str) -> bool + Sync),
-    ) -> impl Future<Output = Result<Vec<(String, i64)>, LedgerError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(String, Option<i64>)>, LedgerError>> + Send;
     /// Marks run `run` finished.
     fn finish(&self, run: i64) -> impl Future<Output = Result<(), LedgerError>> + Send;
 }
@@ -318,7 +319,7 @@ impl Ledger {
                 send.push(input);
                 continue;
             };
-            input.ledger_id = Some(entry.id);
+            input.ledger_id = entry.id;
             let verdict = if input.deleted || sent_before.contains(&input.key) {
                 None
             } else if !self.full_resync
@@ -384,6 +385,7 @@ impl Ledger {
                 Outcome::Rejected(r) => r.is_object_not_found(),
                 _ => false,
             });
+            let imported = outcomes.iter().all(|s| s.outcome == Outcome::Imported);
             if written
                 && let [Some(id)] = ids.into_iter().collect::<Vec<_>>().as_slice()
                 && let Ok(id) = id.parse::<i64>()
@@ -391,7 +393,16 @@ impl Ledger {
                 changes.push(Change::Put {
                     key: input.key.to_string(),
                     entry: Entry {
-                        id,
+                        id: Some(id),
+                        hash: input.hash,
+                    },
+                });
+            } else if imported {
+                // Written by an import, which names no ids: the key and values are known.
+                changes.push(Change::Put {
+                    key: input.key.to_string(),
+                    entry: Entry {
+                        id: None,
                         hash: input.hash,
                     },
                 });
@@ -435,12 +446,13 @@ impl Ledger {
         on_store!(self, s => s.count(scope))
     }
 
-    /// `(key, record id)` of every key of `scope` not in `seen`.
+    /// `(key, record id)` of every key of `scope` not in `seen` (the id `None` where an import
+    /// wrote the record).
     pub async fn unseen(
         &self,
         scope: i64,
         seen: &SeenKeys,
-    ) -> Result<Vec<(String, i64)>, LedgerError> {
+    ) -> Result<Vec<(String, Option<i64>)>, LedgerError> {
         on_store!(self, s => s.select(scope, &|k| !seen.contains(k)))
     }
 
@@ -458,16 +470,27 @@ impl Ledger {
     }
 }
 
-fn settle_all(settled: &mut Vec<Settled>, input: Input, outcome: Outcome, id: i64) {
-    let id = id.to_string();
+fn settle_all(settled: &mut Vec<Settled>, input: Input, outcome: Outcome, id: Option<i64>) {
+    let id = id.map(|id| id.to_string());
     for (i, origin) in input.origins.into_iter().enumerate() {
         settled.push(Settled {
             origin,
             outcome: outcome.clone(),
             merged: i > 0,
-            record_id: Some(id.clone()),
+            record_id: id.clone(),
         });
     }
+}
+
+/// The `record_id` column's value for `id`: HubSpot's ids start at 1, so 0 stands for "not
+/// known" (a record an import wrote).
+pub(crate) fn id_column(id: Option<i64>) -> i64 {
+    id.unwrap_or(0)
+}
+
+/// The record id a `record_id` column holds.
+pub(crate) fn id_of_column(column: i64) -> Option<i64> {
+    (column > 0).then_some(column)
 }
 
 /// The keys a run read, per scope, as 64-bit hashes (8 bytes a key): what `on_removed`

@@ -383,7 +383,7 @@ impl Store for Postgres {
                 (
                     r.get::<_, String>(0),
                     Entry {
-                        id: r.get(1),
+                        id: super::id_of_column(r.get(1)),
                         hash: Fingerprint::from_bytes(r.get(2)),
                     },
                 )
@@ -403,7 +403,7 @@ impl Store for Postgres {
             match change {
                 Change::Put { key, entry } => {
                     put_keys.push(key);
-                    put_ids.push(entry.id);
+                    put_ids.push(super::id_column(entry.id));
                     put_hashes.push(&entry.hash.0);
                 }
                 Change::Drop { key } => drops.push(key),
@@ -448,7 +448,7 @@ impl Store for Postgres {
         &self,
         scope: i64,
         keep: &(dyn Fn(&str) -> bool + Sync),
-    ) -> Result<Vec<(String, i64)>, LedgerError> {
+    ) -> Result<Vec<(String, Option<i64>)>, LedgerError> {
         let rows = self
             .reader
             .query(
@@ -461,7 +461,7 @@ impl Store for Postgres {
             .into_iter()
             .filter_map(|r| {
                 let key: String = r.get(0);
-                keep(&key).then(|| (key, r.get::<_, i64>(1)))
+                keep(&key).then(|| (key, super::id_of_column(r.get::<_, i64>(1))))
             })
             .collect())
     }

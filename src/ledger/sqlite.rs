@@ -286,7 +286,7 @@ impl Store for Sqlite {
                 let row = stmt
                     .query_row(params![scope, key], |r| {
                         Ok(Entry {
-                            id: r.get(0)?,
+                            id: super::id_of_column(r.get(0)?),
                             hash: Fingerprint::from_bytes(&r.get::<_, Vec<u8>>(1)?),
                         })
                     })
@@ -311,7 +311,13 @@ impl Store for Sqlite {
                 for change in changes {
                     match change {
                         Change::Put { key, entry } => {
-                            put.execute(params![scope, key, entry.id, &entry.hash.0[..], run])?;
+                            put.execute(params![
+                                scope,
+                                key,
+                                super::id_column(entry.id),
+                                &entry.hash.0[..],
+                                run
+                            ])?;
                         }
                         Change::Drop { key } => {
                             drop.execute(params![scope, key])?;
@@ -339,7 +345,7 @@ impl Store for Sqlite {
         &self,
         scope: i64,
         keep: &(dyn Fn(&str) -> bool + Sync),
-    ) -> Result<Vec<(String, i64)>, LedgerError> {
+    ) -> Result<Vec<(String, Option<i64>)>, LedgerError> {
         self.with_reader(|c| {
             let mut stmt = c.prepare("SELECT key, record_id FROM entries WHERE scope = ?1")?;
             let mut rows = stmt.query([scope])?;
@@ -347,7 +353,7 @@ impl Store for Sqlite {
             while let Some(row) = rows.next()? {
                 let key: String = row.get(0)?;
                 if keep(&key) {
-                    out.push((key, row.get(1)?));
+                    out.push((key, super::id_of_column(row.get(1)?)));
                 }
             }
             Ok(out)

@@ -98,6 +98,8 @@ pub struct StreamMapping {
     pub unknown_fields: UnknownFields,
     /// What blank values mean.
     pub blank_values: BlankValues,
+    /// Batch writes, or files through the Imports API.
+    pub load_method: crate::config::LoadMethod,
     /// How values are read.
     pub rules: ValueRules,
 }

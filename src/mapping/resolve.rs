@@ -123,6 +123,7 @@ impl StreamMapping {
             truncate_dates,
             hard_delete,
             on_removed,
+            load_method,
             ..
         } = config;
         let fail = |reason: String| FatalError::IdProperty {
@@ -158,6 +159,7 @@ impl StreamMapping {
             on_removed,
             unknown_fields: unknown_fields.unwrap_or_default(),
             blank_values: blank_values.unwrap_or_default(),
+            load_method: load_method.unwrap_or_default(),
             rules: ValueRules {
                 truncate_dates: truncate_dates.unwrap_or(false),
             },

@@ -35,12 +35,15 @@ pub enum Category {
     Conflict,
     /// HubSpot's `OBJECT_NOT_FOUND`.
     ObjectNotFound,
+    /// An import refused the record's row (`load_method: import`); the code is HubSpot's
+    /// `errorType`.
+    ImportError,
     /// Another category HubSpot named, as written.
     HubSpot(Box<str>),
 }
 
 impl Category {
-    const NAMED: [(Self, &'static str); 14] = [
+    const NAMED: [(Self, &'static str); 15] = [
         (Self::InvalidRecord, "INVALID_RECORD"),
         (Self::InvalidValue, "INVALID_VALUE"),
         (Self::MissingKey, "MISSING_KEY"),
@@ -55,6 +58,7 @@ impl Category {
         (Self::ValidationError, "VALIDATION_ERROR"),
         (Self::Conflict, "CONFLICT"),
         (Self::ObjectNotFound, "OBJECT_NOT_FOUND"),
+        (Self::ImportError, "IMPORT_ERROR"),
     ];
 
     /// The name the rejected file and the summary show.

@@ -1,8 +1,9 @@
 //! Counters per stream and the summary printed on stderr at exit (and written as JSON to
 //! `summary_path` when it is set).
 //!
-//! The counts add up: `read = created + updated + merged + skipped + archived + unchanged +
-//! rejected` ("unchanged": the ledger holds the same values; `removed` counts HubSpot records,
+//! The counts add up: `read = created + updated + imported + merged + skipped + archived +
+//! unchanged + rejected` ("imported": written by an import, which does not say whether it
+//! created or updated) ("unchanged": the ledger holds the same values; `removed` counts HubSpot records,
 //! not records read). A record
 //! "merged" had the same key as an earlier record of its batch; its values went into that
 //! record's single write, so it is not counted as created or updated itself. "Skipped" records
@@ -52,6 +53,9 @@ pub struct StreamStats {
     pub created: u64,
     /// Records HubSpot updated.
     pub updated: u64,
+    /// Records an import wrote (created or updated: imports do not say which).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub imported: u64,
     /// Records merged into an earlier record with the same key in one batch (written by
     /// that record's request).
     pub merged: u64,
@@ -92,6 +96,7 @@ impl StreamStats {
             _ if merged => self.merged += 1,
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
+            Outcome::Imported => self.imported += 1,
         }
     }
 
@@ -102,7 +107,13 @@ impl StreamStats {
 
     /// Records settled without a rejection (written, merged into a written one, or skipped).
     pub fn loaded(&self) -> u64 {
-        self.created + self.updated + self.merged + self.skipped + self.archived + self.unchanged
+        self.created
+            + self.updated
+            + self.imported
+            + self.merged
+            + self.skipped
+            + self.archived
+            + self.unchanged
     }
 }
 
@@ -148,6 +159,11 @@ struct SummaryDocument<'a> {
     elapsed_s: f64,
 }
 
+/// For `skip_serializing_if`: a count that is zero is left out.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// RFC 3339, UTC.
 fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
     t.to_offset(time::UtcOffset::UTC)
@@ -164,6 +180,9 @@ pub struct Totals {
     pub created: u64,
     /// Updated.
     pub updated: u64,
+    /// Written by an import.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub imported: u64,
     /// Merged into another record of their batch.
     pub merged: u64,
     /// Left alone on purpose.
@@ -192,6 +211,7 @@ impl Summary {
                 read: t.read + s.read,
                 created: t.created + s.created,
                 updated: t.updated + s.updated,
+                imported: t.imported + s.imported,
                 merged: t.merged + s.merged,
                 skipped: t.skipped + s.skipped,
                 archived: t.archived + s.archived,
@@ -238,10 +258,11 @@ impl Summary {
                 format!(" ({})", parts.join(","))
             };
             let text = format!(
-                "stream {name}: read {} = created {} + updated {} + merged into an earlier record of its batch {}{}{}{} + rejected {}{by_category}{}",
+                "stream {name}: read {} = created {} + updated {}{} + merged into an earlier record of its batch {}{}{}{} + rejected {}{by_category}{}",
                 s.read,
                 s.created,
                 s.updated,
+                skipped_part(s.imported, "imported"),
                 s.merged,
                 skipped_part(s.skipped, "skipped"),
                 skipped_part(s.archived, "archived"),
@@ -255,6 +276,7 @@ impl Summary {
                     read = s.read,
                     created = s.created,
                     updated = s.updated,
+                    imported = s.imported,
                     merged = s.merged,
                     skipped = s.skipped,
                     archived = s.archived,
@@ -293,10 +315,11 @@ impl Summary {
         }
         let t = self.totals();
         let text = format!(
-            "total: read {} = created {} + updated {} + merged {}{}{}{} + rejected {}{}; {}, {}, {} rate-limited (429); {:.1} s, {:.0} records/s",
+            "total: read {} = created {} + updated {}{} + merged {}{}{}{} + rejected {}{}; {}, {}, {} rate-limited (429); {:.1} s, {:.0} records/s",
             t.read,
             t.created,
             t.updated,
+            skipped_part(t.imported, "imported"),
             t.merged,
             skipped_part(t.skipped, "skipped"),
             skipped_part(t.archived, "archived"),
@@ -314,6 +337,7 @@ impl Summary {
                 read = t.read,
                 created = t.created,
                 updated = t.updated,
+                imported = t.imported,
                 merged = t.merged,
                 skipped = t.skipped,
                 archived = t.archived,

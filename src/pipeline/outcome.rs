@@ -12,6 +12,9 @@ pub enum Outcome {
     Created,
     /// HubSpot updated an existing record.
     Updated,
+    /// An import wrote the record (HubSpot's imports do not say whether it created or
+    /// updated it).
+    Imported,
     /// Not written on purpose: `create_only` found a record with its key, or a deletion
     /// found nothing to archive. Settled, not in the rejected file.
     Skipped,

@@ -13,6 +13,7 @@ impl<W: Write> Runner<W> {
             .then(|| self.last_line_at + STATE_FLUSH_DELAY);
         self.open_streams
             .iter()
+            .filter(|&&i| self.streams[i].mapping.load_method == LoadMethod::Batch)
             .flat_map(|&i| self.streams[i].batches())
             .filter(|b| !b.is_empty())
             .map(|b| {
@@ -27,6 +28,11 @@ impl<W: Write> Runner<W> {
         let state_due = self.tracker.has_waiting() && self.last_line_at + STATE_FLUSH_DELAY <= now;
         let open: Vec<usize> = self.open_streams.iter().copied().collect();
         for idx in open {
+            // An import file goes when it is full, at the byte bound or at the end of the
+            // input: sent early, it would make many small imports of a day's few hundred.
+            if self.streams[idx].mapping.load_method == LoadMethod::Import {
+                continue;
+            }
             let due = self.streams[idx].batches().any(|b| {
                 !b.is_empty() && (state_due || b.opened + self.config.flush_interval <= now)
             });
@@ -84,6 +90,12 @@ impl<W: Write> Runner<W> {
                     continue;
                 }
             }
+            let importing =
+                self.streams[self.ready[i].stream].mapping.load_method == LoadMethod::Import;
+            if importing && self.imports_running >= MAX_IMPORTS {
+                i += 1;
+                continue;
+            }
             let Some(batch) = self.ready.remove(i) else {
                 break;
             };
@@ -97,6 +109,15 @@ impl<W: Write> Runner<W> {
                 associations: mapping.associations.clone(),
                 lookups: self.lookups.clone(),
             };
+            let import = importing.then(|| {
+                self.imports_running += 1;
+                let layout = crate::writer::import::layout(
+                    &mapping.matching,
+                    mapping.write_mode,
+                    &mapping.object_type,
+                );
+                (layout, self.config.imports)
+            });
             let client = self.client.clone();
             let consults_ledger =
                 self.ledger.is_some() && self.streams[batch.stream].scope.is_some();
@@ -115,10 +136,13 @@ impl<W: Write> Runner<W> {
                         }
                     }
                 }
-                Done {
-                    result: write_batch(client, target, batch).await,
-                    sent,
-                }
+                let result = match import {
+                    Some((layout, limits)) => {
+                        write_import(client, target, layout, limits, batch).await
+                    }
+                    None => write_batch(client, target, batch).await,
+                };
+                Done { result, sent }
             });
         }
         Ok(())
@@ -222,8 +246,8 @@ impl<W: Write> Runner<W> {
         for settled in verdicts.settled {
             self.settle_record(idx, &object_type, &settled)?;
         }
-        let batch_size = self.config.batch_size;
         let s = &mut self.streams[idx];
+        let batch_size = batch_size(&self.config, &s.mapping);
         for input in verdicts.send {
             let batch = s.open.get_or_insert_with(|| Batch::new(idx));
             batch.push_input(input);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, OnRemoved, UnknownFields};
+use crate::config::{Config, LoadMethod, OnRemoved, UnknownFields};
 use crate::error::FatalError;
 use crate::hubspot::Client;
 use crate::hubspot::schemas::ObjectTypes;
@@ -31,6 +31,7 @@ use crate::pipeline::reject_rate::RejectGuard;
 use crate::pipeline::state::StateTracker;
 use crate::shutdown::Shutdown;
 use crate::singer::Message;
+use crate::writer::import::write_import;
 use crate::writer::lookup::Lookups;
 use crate::writer::{BatchResult, Outcome, Strategy, Target, removal, write_batch};
 
@@ -49,6 +50,19 @@ const MAX_HELD_BYTES: u64 = 64 << 20;
 
 /// Keys judged by the ledger in one lookup.
 const LEDGER_CHUNK: usize = 1_000;
+
+/// Imports the run has in flight at once: HubSpot processes three at a time and defers the
+/// rest, so more would only wait there.
+const MAX_IMPORTS: usize = 3;
+
+/// Inputs per batch of a stream: `batch_size` for batch writes, a whole file's rows for
+/// imports.
+fn batch_size(config: &Config, mapping: &StreamMapping) -> usize {
+    match mapping.load_method {
+        LoadMethod::Batch => config.batch_size,
+        LoadMethod::Import => config.imports.max_rows,
+    }
+}
 
 /// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
@@ -170,6 +184,8 @@ struct Runner<W: Write> {
     /// Streams that may have records in open or pending batches: the loop looks at these
     /// only, so 100,000 configured streams cost nothing per message.
     open_streams: BTreeSet<usize>,
+    /// Import batches in flight (`load_method: import`).
+    imports_running: usize,
 }
 
 /// Where a run's results go.
@@ -246,6 +262,7 @@ pub async fn run<W: Write>(
         published: lines.published(),
         held_bytes: 0,
         open_streams: BTreeSet::new(),
+        imports_running: 0,
     };
     let mut input_done = false;
     let mut fatal: Option<FatalError> = None;

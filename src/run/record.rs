@@ -105,7 +105,8 @@ impl<W: Write> Runner<W> {
                         }
                         let batch = s.open.get_or_insert_with(|| Batch::new(idx));
                         batch.push(mapped, seq, line, record);
-                        if batch.len() >= self.config.batch_size
+                        let batch_size = batch_size(&self.config, &s.mapping);
+                        if batch.len() >= batch_size
                             && let Some(full) = s.open.take()
                         {
                             self.ready.push_back(full);

@@ -46,6 +46,7 @@ impl<W: Write> Runner<W> {
                 self.streams[idx].stats.removed += removed;
                 continue;
             }
+            let unseen = self.with_ids(idx, unseen).await?;
             let ids: Vec<i64> = unseen.iter().map(|(_, id)| *id).collect();
             let outcome = match s.mapping.on_removed {
                 OnRemoved::Clear => {
@@ -78,5 +79,55 @@ impl<W: Write> Runner<W> {
             }
         }
         Ok(())
+    }
+
+    /// `unseen` with every record id known: the ledger holds none for records an import
+    /// wrote, so those are found by key (`batch/read`). A key HubSpot no longer has is left
+    /// out (nothing to remove) and stays in the ledger.
+    async fn with_ids(
+        &self,
+        idx: usize,
+        unseen: Vec<(String, Option<i64>)>,
+    ) -> Result<Vec<(String, i64)>, FatalError> {
+        let (known, unknown): (Vec<_>, Vec<_>) =
+            unseen.into_iter().partition(|(_, id)| id.is_some());
+        let mut out: Vec<(String, i64)> = known
+            .into_iter()
+            .filter_map(|(key, id)| id.map(|id| (key, id)))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(out);
+        }
+        let s = &self.streams[idx];
+        let keys: Vec<String> = unknown.into_iter().map(|(key, _)| key).collect();
+        match &s.mapping.matching {
+            Matching::IdField(_) => {
+                out.extend(
+                    keys.into_iter()
+                        .filter_map(|k| k.parse().ok().map(|id| (k, id))),
+                );
+            }
+            Matching::IdProperty(p) => {
+                let found = self
+                    .client
+                    .find_ids(&s.mapping.object_type, p, &keys)
+                    .await?
+                    .map_err(|reason| {
+                        FatalError::Request(format!(
+                            "stream {}: the records whose key left the source could not be found by {p} ({reason}); they stay in the ledger and the next run tries again",
+                            s.name
+                        ))
+                    })?;
+                for key in keys {
+                    if let Some(id) = found.get(&key).and_then(|id| id.parse().ok()) {
+                        out.push((key, id));
+                    }
+                }
+            }
+            _ => {
+                tracing::warn!(stream = %s.name, "{} key(s) that left the source have no record id in the ledger and no unique key to find one by; not removed", keys.len());
+            }
+        }
+        Ok(out)
     }
 }

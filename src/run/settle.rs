@@ -7,6 +7,9 @@ use crate::pipeline::outcome::Settled;
 impl<W: Write> Runner<W> {
     pub(super) async fn settle(&mut self, done: Done) -> Result<(), FatalError> {
         let Done { mut result, sent } = done;
+        if self.streams[result.stream].mapping.load_method == LoadMethod::Import {
+            self.imports_running = self.imports_running.saturating_sub(1);
+        }
         // The ledger learns what HubSpot acknowledged before any of it is settled, so no STATE
         // covers a record the ledger does not know about yet.
         let scope = self.streams[result.stream].scope.as_ref().map(|s| s.id);

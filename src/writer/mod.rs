@@ -12,6 +12,7 @@ mod archive;
 mod associations;
 mod by_id;
 mod create;
+pub mod import;
 pub mod lookup;
 pub mod removal;
 mod search_match;

@@ -291,3 +291,24 @@ pub async fn terminate_after(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// What HubSpot holds for each contact, by email: the table's columns only.
+pub type Held =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, serde_json::Value>>;
+
+/// Every contact the emulator at `base_url` holds, by email, with the table's columns.
+pub async fn held(base_url: &str) -> Held {
+    stored(base_url, "contacts")
+        .await
+        .into_iter()
+        .map(|o| {
+            let p = &o["properties"];
+            let email = p["email"].as_str().unwrap_or_default().to_string();
+            let columns = exports::COLUMNS[1..]
+                .iter()
+                .filter_map(|c| p.get(*c).map(|v| (c.to_string(), v.clone())))
+                .collect();
+            (email, columns)
+        })
+        .collect()
+}

@@ -189,6 +189,8 @@ pub struct Imports {
     pub jobs: BTreeMap<u64, ImportJob>,
     /// When each import of the last 24 hours was made (epoch ms).
     pub made: VecDeque<i64>,
+    /// Imports still to fail (`ImportLimits::fail_next`).
+    pub fail_next: u32,
     next_id: u64,
     next_error_id: u64,
 }
@@ -271,6 +273,25 @@ impl Store {
         };
         match job.state {
             s if s.finished() => return true,
+            ImportState::Started | ImportState::Deferred
+                if processing < MAX_PROCESSING && self.imports.fail_next > 0 =>
+            {
+                self.imports.fail_next -= 1;
+                self.imports.next_error_id += 1;
+                job.errors.push(ImportError {
+                    id: self.imports.next_error_id,
+                    created_at: clock::now_millis(),
+                    error_type: "UNKNOWN_ERROR",
+                    message: "The import failed while processing (--fail-imports)".into(),
+                    invalid_value: None,
+                    column: None,
+                    line: 0,
+                    row: Vec::new(),
+                });
+                job.state = ImportState::Failed;
+                job.updated_at = clock::now_iso();
+                return true;
+            }
             ImportState::Started | ImportState::Deferred => {
                 job.state = if processing < MAX_PROCESSING {
                     ImportState::Processing
@@ -362,7 +383,7 @@ impl Store {
         let mut key: Option<(String, String)> = None;
         let mut values = Vec::new();
         for (col, (column, cell)) in columns.iter().zip(cells).enumerate() {
-            let cell = cell.trim();
+            let cell = cell.as_str();
             match column {
                 Column::Ignored => {}
                 Column::ObjectId => {
