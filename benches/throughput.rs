@@ -28,6 +28,11 @@
 //!     DuckDB writes them): CPU per row (goal: the compressed and Parquet forms cost ≤ 15% more
 //!     than plain CSV) and peak RSS (goal ≤ 64 MiB).
 //!
+//! 13. 1,000,000 contacts by batch and by import (`load_method: import`) at HubSpot's default
+//!     limit, side by side: requests spent (goal: import ≤ 1% of batch), wall time (recorded,
+//!     not promised: HubSpot publishes no import speed; the emulator processes 5,000 rows a
+//!     second, an inference), peak RSS.
+//!
 //! Knobs: `BENCH_LIMITED_RECORDS` (default 60,000), `BENCH_UNLIMITED_RECORDS` (default
 //! 200,000), `BENCH_LATENCY_MS` (emulator latency, default 30), `BENCH_MILLION` (default
 //! 1,000,000: scenarios 8, 9 and 11), `BENCH_LEDGER_RECORDS` (default 100,000: scenario 10),
@@ -425,6 +430,42 @@ async fn nightly_export(settings: Settings, records: u64) {
     }
 }
 
+/// Scenario 13: `records` contacts loaded by batch, then into a fresh portal by import.
+async fn batch_or_import(settings: Settings, records: u64) {
+    let mut spent = Vec::new();
+    for method in ["batch", "import"] {
+        let emulator = hubspot_emulator::start(settings.clone())
+            .await
+            .expect("emulator");
+        let (dir, input, config) = workdir(&emulator.base_url(), records, false, "bench");
+        let mut c: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        c["load_method"] = json!(method);
+        std::fs::write(&config, c.to_string()).unwrap();
+        let run = run_process(&config, &input, records).await;
+        let (requests, limited, stored) = requests(&emulator).await;
+        assert_eq!(stored, records, "every record must land");
+        let imports =
+            emulator_json(&emulator, "stats").await["by_route"]["POST /crm/imports/2026-09"]
+                .as_u64()
+                .unwrap_or(0);
+        println!(
+            "13. {records} contacts by {method} at 190/10 s: {:.1} s = {:.0} records/s; {requests} requests ({imports} imports, {limited} answered 429); peak RSS {:.1} MiB",
+            run.elapsed,
+            run.rate(),
+            run.peak_kib as f64 / 1024.0
+        );
+        spent.push(requests);
+        drop(dir);
+    }
+    if let [batch, import] = spent[..] {
+        println!(
+            "   import spent {:.2}% of batch's requests",
+            100.0 * import as f64 / batch.max(1) as f64
+        );
+    }
+}
+
 /// Scenario 11: a ledger holding `records` keys: an export in which nothing changed (records/s, goal
 /// ≥ 100,000; peak RSS), and the ledger file's size (goal ≤ 150 MiB for 1,000,000 keys).
 async fn unchanged_export(settings: Settings, records: u64) {
@@ -588,5 +629,8 @@ async fn main() {
     }
     if wanted(12) {
         export_formats(million).await;
+    }
+    if wanted(13) {
+        batch_or_import(default_limit, million).await;
     }
 }
