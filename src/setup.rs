@@ -108,12 +108,12 @@ async fn load(
     if cache.contains(object_type) {
         return Ok(None);
     }
-    match client.properties(object_type).await? {
+    match client.properties(object_type).await {
         Ok(props) => {
             cache.insert(object_type, props);
             Ok(None)
         }
-        Err(reason) => Ok(Some(reason)),
+        Err(e) => Ok(Some(e.reason()?)),
     }
 }
 
@@ -131,8 +131,8 @@ pub async fn prepare(
         stream: name.to_string(),
         reason,
     };
-    if let Err(reason) = schemas::canonicalise(client, types, &mut config).await? {
-        return Err(SetupError::Problems(vec![problem(reason)]));
+    if let Err(e) = schemas::canonicalise(client, types, &mut config).await {
+        return Err(SetupError::Problems(vec![problem(e.reason()?)]));
     }
     let object_type = config.object_type.clone();
     if let Some(reason) = load(client, cache, &object_type).await? {
@@ -164,10 +164,10 @@ pub async fn prepare(
     // The writer's own rule for inline associations: they need a type id up front.
     let inline = Strategy::of(&mapping.matching, mapping.write_mode).associates_inline();
     for association in &mut mapping.associations {
-        if let Err(reason) =
-            schemas::resolve_association_type(client, &object_type, association, inline).await?
+        if let Err(e) =
+            schemas::resolve_association_type(client, &object_type, association, inline).await
         {
-            problems.push(problem(reason));
+            problems.push(problem(e.reason()?));
         }
     }
     if problems.is_empty() {

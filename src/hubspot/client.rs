@@ -7,6 +7,7 @@ use bytes::Bytes;
 use reqwest::Method;
 use url::Url;
 
+use super::CallError;
 use super::auth::TokenSource;
 use super::counters::Counters;
 use super::dry_run::DryRun;
@@ -147,10 +148,7 @@ impl Client {
     }
 
     /// `GET …/properties/{object_type}`.
-    pub async fn properties(
-        &self,
-        object_type: &str,
-    ) -> Result<Result<Vec<PropertyInfo>, String>, FatalError> {
+    pub async fn properties(&self, object_type: &str) -> Result<Vec<PropertyInfo>, CallError> {
         self.get_results(&self.routes.properties(object_type), object_type)
             .await
     }
@@ -202,45 +200,48 @@ impl Client {
     }
 
     /// `GET path` of a listing answered as `{"results": [...]}` (properties, schemas, labels).
-    /// The inner `Err` is HubSpot's refusal as text; an unreadable 200 is fatal.
+    /// HubSpot's refusal is [`CallError::Failed`]; an unreadable 200 or retries run out are
+    /// fatal.
     pub async fn get_results<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         object_type: &str,
-    ) -> Result<Result<Vec<T>, String>, FatalError> {
+    ) -> Result<Vec<T>, CallError> {
         #[derive(serde::Deserialize)]
         struct Results<T> {
             results: Vec<T>,
         }
         match self.send(Method::GET, path, None, object_type).await {
             Ok(reply) if reply.status == 200 => serde_json::from_slice::<Results<T>>(&reply.body)
-                .map(|l| Ok(l.results))
-                .map_err(|e| FatalError::Request(format!("unexpected body from GET {path}: {e}"))),
+                .map(|l| l.results)
+                .map_err(|e| {
+                    FatalError::Request(format!("unexpected body from GET {path}: {e}")).into()
+                }),
             Ok(reply) => {
                 let body = ErrorBody::parse(&reply.body);
-                Ok(Err(format!(
+                Err(CallError::Failed(format!(
                     "HTTP {}: {}",
                     reply.status,
                     body.message.unwrap_or_default()
                 )))
             }
-            Err(SendFailure::Fatal(f)) => Err(f),
+            Err(SendFailure::Fatal(f)) => Err(f.into()),
             Err(SendFailure::Exhausted {
                 reason, attempts, ..
             }) => Err(FatalError::Request(format!(
                 "GET {path} failed after {attempts} attempts: {reason}"
-            ))),
+            ))
+            .into()),
         }
     }
 
     /// Creates a property with `POST /crm/v3/properties/{object_type}`, first creating its
-    /// group (`POST …/groups`; a 409 means it exists). Returns the created definition; the inner
-    /// `Err` is HubSpot's refusal as text.
+    /// group (`POST …/groups`; a 409 means it exists). Returns the created definition.
     pub async fn create_property(
         &self,
         object_type: &str,
         create: &PropertyCreate<'_>,
-    ) -> Result<Result<PropertyInfo, String>, FatalError> {
+    ) -> Result<PropertyInfo, CallError> {
         let group = serde_json::json!({
             "name": create.group_name,
             "label": create.group_name.replace('_', "-"),
@@ -248,27 +249,23 @@ impl Client {
         });
         let groups = self.routes.property_groups(object_type);
         match self.post(&groups, &group, object_type).await {
-            Err(SendFailure::Fatal(f)) => return Err(f),
+            Err(SendFailure::Fatal(f)) => return Err(f.into()),
             Err(SendFailure::Exhausted { reason, .. }) => {
-                return Ok(Err(format!("POST {groups}: {reason}")));
+                return Err(CallError::Failed(format!("POST {groups}: {reason}")));
             }
             Ok(reply) if (200..300).contains(&reply.status) || reply.status == 409 => {}
             Ok(reply) => {
                 let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
-                return Ok(Err(format!(
+                return Err(CallError::Failed(format!(
                     "POST {groups}: HTTP {}: {message}",
                     reply.status
                 )));
             }
         }
         let path = self.routes.properties(object_type);
-        Ok(self
-            .post_json(&path, create, object_type)
-            .await?
-            .and_then(|v| {
-                serde_json::from_value(v)
-                    .map_err(|e| format!("unexpected answer from POST {path}: {e}"))
-            }))
+        let answer = self.post_json(&path, create, object_type).await?;
+        serde_json::from_value(answer)
+            .map_err(|e| CallError::Failed(format!("unexpected answer from POST {path}: {e}")))
     }
 
     /// `POST /crm/v3/objects/{object_type}/batch/upsert`.
@@ -303,12 +300,12 @@ impl Client {
     }
 
     /// `POST /crm/v3/objects/{object_type}/search` with `body`, paced by the search limit
-    /// (not the rolling window). The inner `Err` says why there is no usable answer.
+    /// (not the rolling window).
     pub async fn search(
         &self,
         object_type: &str,
         body: &serde_json::Value,
-    ) -> Result<Result<serde_json::Value, String>, FatalError> {
+    ) -> Result<serde_json::Value, CallError> {
         let path = self.routes.search(object_type);
         let bytes = Bytes::from(body.to_string());
         let answer = self
@@ -320,19 +317,24 @@ impl Client {
                 object_type,
             )
             .await;
-        Ok(match answer {
-            Err(SendFailure::Fatal(f)) => return Err(f),
+        match answer {
+            Err(SendFailure::Fatal(f)) => Err(f.into()),
             Err(SendFailure::Exhausted {
                 attempts, reason, ..
-            }) => Err(format!("search failed after {attempts} attempts: {reason}")),
-            Ok(reply) if reply.status == 200 => serde_json::from_slice(&reply.body)
-                .map_err(|e| format!("search answered a body that could not be read: {e}")),
-            Ok(reply) => Err(format!(
+            }) => Err(CallError::Failed(format!(
+                "search failed after {attempts} attempts: {reason}"
+            ))),
+            Ok(reply) if reply.status == 200 => serde_json::from_slice(&reply.body).map_err(|e| {
+                CallError::Failed(format!(
+                    "search answered a body that could not be read: {e}"
+                ))
+            }),
+            Ok(reply) => Err(CallError::Failed(format!(
                 "search refused: HTTP {}: {}",
                 reply.status,
                 ErrorBody::parse(&reply.body).message.unwrap_or_default()
-            )),
-        })
+            ))),
+        }
     }
 
     /// Sends one request, waiting out 429s and retrying 423, 5xx and transport errors with

@@ -11,19 +11,7 @@ use serde::Deserialize;
 
 use super::http::{Reply, Upload};
 use super::wire::ErrorBody;
-use super::{Client, SendFailure};
-use crate::error::FatalError;
-
-/// Why an Imports API call gave no usable answer.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportCallError {
-    /// The run must stop.
-    #[error(transparent)]
-    Fatal(#[from] FatalError),
-    /// HubSpot refused, retries ran out, or the answer was unreadable.
-    #[error("{0}")]
-    Failed(String),
-}
+use super::{CallError, Client, SendFailure};
 
 /// An import's state and counters (`PublicImportResponse`).
 #[derive(Debug, Clone, Deserialize)]
@@ -109,17 +97,17 @@ const MAX_ERROR_PAGES: usize = 2_000;
 fn answer<T: serde::de::DeserializeOwned>(
     reply: Result<Reply, SendFailure>,
     what: &str,
-) -> Result<T, ImportCallError> {
+) -> Result<T, CallError> {
     match reply {
         Err(SendFailure::Fatal(f)) => Err(f.into()),
         Err(SendFailure::Exhausted {
             attempts, reason, ..
-        }) => Err(ImportCallError::Failed(format!(
+        }) => Err(CallError::Failed(format!(
             "{what} gave up after {attempts} attempts; last failure: {reason}"
         ))),
         Ok(reply) if (200..300).contains(&reply.status) => serde_json::from_slice(&reply.body)
-            .map_err(|e| ImportCallError::Failed(format!("{what} answered unreadably: {e}"))),
-        Ok(reply) => Err(ImportCallError::Failed(format!(
+            .map_err(|e| CallError::Failed(format!("{what} answered unreadably: {e}"))),
+        Ok(reply) => Err(CallError::Failed(format!(
             "{what} refused: HTTP {}: {}",
             reply.status,
             ErrorBody::parse(&reply.body).message.unwrap_or_default()
@@ -132,7 +120,7 @@ pub async fn start(
     client: &Client,
     upload: Arc<Upload>,
     object_type: &str,
-) -> Result<ImportStatus, ImportCallError> {
+) -> Result<ImportStatus, CallError> {
     let path = client.routes.imports();
     answer(
         client.upload(&path, upload, object_type).await,
@@ -145,7 +133,7 @@ pub async fn status(
     client: &Client,
     id: &str,
     object_type: &str,
-) -> Result<ImportStatus, ImportCallError> {
+) -> Result<ImportStatus, CallError> {
     let path = client.routes.import(id, "");
     answer(
         client.send(Method::GET, &path, None, object_type).await,
@@ -158,7 +146,7 @@ pub async fn errors(
     client: &Client,
     id: &str,
     object_type: &str,
-) -> Result<Vec<ImportError>, ImportCallError> {
+) -> Result<Vec<ImportError>, CallError> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     for _ in 0..MAX_ERROR_PAGES {
@@ -182,7 +170,7 @@ pub async fn errors(
             _ => return Ok(all),
         }
     }
-    Err(ImportCallError::Failed(format!(
+    Err(CallError::Failed(format!(
         "the import's errors ran past {MAX_ERROR_PAGES} pages"
     )))
 }

@@ -1,47 +1,48 @@
 //! Calls whose 2xx answer is read as JSON: any `POST`, and keys to record ids by a unique
 //! property (`POST …/batch/read` with `idProperty`, 100 keys a request).
 
-use super::Client;
-use super::SendFailure;
+use std::collections::HashMap;
+
 use super::wire::ErrorBody;
-use crate::error::FatalError;
+use super::{CallError, Client, SendFailure};
 
 impl Client {
-    /// `POST path` and the JSON answer of a 2xx. The inner `Err` says, as text, why there is
-    /// no usable answer (retries ran out, HubSpot refused, the body was unreadable); fatal
-    /// errors pass through.
+    /// `POST path` and the JSON answer of a 2xx; [`CallError::Failed`] says why there is no
+    /// usable answer (retries ran out, HubSpot refused, the body was unreadable).
     pub async fn post_json(
         &self,
         path: &str,
         body: &impl serde::Serialize,
         object_type: &str,
-    ) -> Result<Result<serde_json::Value, String>, FatalError> {
-        Ok(match self.post(path, body, object_type).await {
-            Err(SendFailure::Fatal(f)) => return Err(f),
+    ) -> Result<serde_json::Value, CallError> {
+        match self.post(path, body, object_type).await {
+            Err(SendFailure::Fatal(f)) => Err(f.into()),
             Err(SendFailure::Exhausted {
                 attempts, reason, ..
-            }) => Err(format!(
+            }) => Err(CallError::Failed(format!(
                 "gave up after {attempts} attempts; last failure: {reason}"
-            )),
-            Ok(reply) if (200..300).contains(&reply.status) => {
-                serde_json::from_slice(&reply.body).map_err(|e| format!("unreadable answer: {e}"))
-            }
+            ))),
+            Ok(reply) if (200..300).contains(&reply.status) => serde_json::from_slice(&reply.body)
+                .map_err(|e| CallError::Failed(format!("unreadable answer: {e}"))),
             Ok(reply) => {
                 let message = ErrorBody::parse(&reply.body).message.unwrap_or_default();
-                Err(format!("HTTP {}: {message}", reply.status))
+                Err(CallError::Failed(format!(
+                    "HTTP {}: {message}",
+                    reply.status
+                )))
             }
-        })
+        }
     }
 
     /// HubSpot's record ids of `keys`, found by `id_property` (`POST …/batch/read`, 100 keys a
     /// request). Keys come back normalised as HubSpot matches them (emails lowercased); keys
-    /// with no record are absent. The inner `Err` is why a lookup request failed.
+    /// with no record are absent.
     pub async fn find_ids(
         &self,
         object_type: &str,
         id_property: &str,
         keys: &[String],
-    ) -> Result<Result<std::collections::HashMap<String, String>, String>, FatalError> {
+    ) -> Result<HashMap<String, String>, CallError> {
         let normalise = |k: &str| {
             if id_property == "email" {
                 k.trim().to_lowercase()
@@ -49,7 +50,7 @@ impl Client {
                 k.to_string()
             }
         };
-        let mut found = std::collections::HashMap::new();
+        let mut found = HashMap::new();
         for chunk in keys.chunks(100) {
             let body = serde_json::json!({
                 "idProperty": id_property,
@@ -57,9 +58,11 @@ impl Client {
                 "inputs": chunk.iter().map(|k| serde_json::json!({"id": k})).collect::<Vec<_>>(),
             });
             let path = self.routes.batch(object_type, "read");
-            let answer = match self.post_json(&path, &body, object_type).await? {
+            let answer = match self.post_json(&path, &body, object_type).await {
                 Ok(answer) => answer,
-                Err(reason) => return Ok(Err(format!("lookup failed: {reason}"))),
+                Err(e) => {
+                    return Err(CallError::Failed(format!("lookup failed: {}", e.reason()?)));
+                }
             };
             for result in answer["results"].as_array().into_iter().flatten() {
                 let id = match &result["id"] {
@@ -71,6 +74,6 @@ impl Client {
                 }
             }
         }
-        Ok(Ok(found))
+        Ok(found)
     }
 }

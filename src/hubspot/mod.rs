@@ -1,6 +1,7 @@
 //! Everything that knows HubSpot's wire format: the client, tokens, pacing and bodies.
 
 pub mod auth;
+pub mod call;
 pub mod client;
 pub mod counters;
 pub mod dry_run;
@@ -14,6 +15,7 @@ pub mod schemas;
 pub mod search;
 pub mod wire;
 
+pub use call::CallError;
 pub use client::{Client, Limits, SendFailure};
 pub use http::Reply;
 pub use routes::{ApiVersion, Routes};

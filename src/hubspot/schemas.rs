@@ -8,8 +8,8 @@
 
 use serde::Deserialize;
 
+use super::CallError;
 use super::client::Client;
-use crate::error::FatalError;
 
 /// HubSpot's standard object types: `(type id, plural name, singular name)`.
 const STANDARD: &[(&str, &str, &str)] = &[
@@ -134,48 +134,42 @@ pub struct ObjectTypes {
 }
 
 impl ObjectTypes {
-    /// The canonical object type of `given`; the inner `Err` says why there is none.
-    pub async fn canonical(
-        &mut self,
-        client: &Client,
-        given: &str,
-    ) -> Result<Result<String, String>, FatalError> {
+    /// The canonical object type of `given`; [`CallError::Failed`] says why there is none.
+    pub async fn canonical(&mut self, client: &Client, given: &str) -> Result<String, CallError> {
         if let Some(standard) = standard_type(given) {
-            return Ok(Ok(standard.to_string()));
+            return Ok(standard.to_string());
         }
         if self.custom.is_none() {
-            match custom_objects(client).await? {
-                Ok(list) => self.custom = Some(list),
-                Err(reason) => return Ok(Err(reason)),
-            }
+            self.custom = Some(custom_objects(client).await?);
         }
-        Ok(resolve(given, self.custom.as_deref().unwrap_or_default()))
+        resolve(given, self.custom.as_deref().unwrap_or_default()).map_err(CallError::Failed)
     }
 }
 
 /// Rewrites the object types `stream` names (its own and its associations') to their
-/// canonical names; the inner `Err` says which one is unknown or ambiguous and why.
+/// canonical names; [`CallError::Failed`] says which one is unknown or ambiguous and why.
 pub async fn canonicalise(
     client: &Client,
     types: &mut ObjectTypes,
     stream: &mut crate::config::StreamConfig,
-) -> Result<Result<(), String>, FatalError> {
-    match types.canonical(client, &stream.object_type).await? {
+) -> Result<(), CallError> {
+    match types.canonical(client, &stream.object_type).await {
         Ok(c) => stream.object_type = c,
-        Err(reason) => return Ok(Err(format!("object_type {reason}"))),
+        Err(e) => return Err(CallError::Failed(format!("object_type {}", e.reason()?))),
     }
     for a in &mut stream.associations {
-        match types.canonical(client, &a.to_object_type).await? {
+        match types.canonical(client, &a.to_object_type).await {
             Ok(c) => a.to_object_type = c,
-            Err(reason) => {
-                return Ok(Err(format!(
-                    "association field '{}': to_object_type {reason}",
-                    a.field
+            Err(e) => {
+                return Err(CallError::Failed(format!(
+                    "association field '{}': to_object_type {}",
+                    a.field,
+                    e.reason()?
                 )));
             }
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// One association type between two object types, as the labels API lists it.
@@ -195,31 +189,32 @@ pub async fn association_types(
     client: &Client,
     from: &str,
     to: &str,
-) -> Result<Result<Vec<AssociationType>, String>, FatalError> {
-    Ok(client
+) -> Result<Vec<AssociationType>, CallError> {
+    match client
         .get_results(&client.routes.association_labels(from, to), from)
-        .await?
-        .map_err(|reason| {
-            format!("reading the association types from {from} to {to} failed: {reason}")
-        }))
+        .await
+    {
+        Ok(types) => Ok(types),
+        Err(e) => Err(CallError::Failed(format!(
+            "reading the association types from {from} to {to} failed: {}",
+            e.reason()?
+        ))),
+    }
 }
 
 /// Resolves an association's `label` to its type id and category, and, when `explicit` (the
 /// association goes inline in a create, which needs a type id), an unset `type_id` to the
-/// default unlabelled type. The inner `Err` names what is missing.
+/// default unlabelled type. [`CallError::Failed`] names what is missing.
 pub async fn resolve_association_type(
     client: &Client,
     from: &str,
     a: &mut crate::config::AssociationConfig,
     explicit: bool,
-) -> Result<Result<(), String>, FatalError> {
+) -> Result<(), CallError> {
     if a.label.is_none() && (a.type_id.is_some() || !explicit) {
-        return Ok(Ok(()));
+        return Ok(());
     }
-    let types = match association_types(client, from, &a.to_object_type).await? {
-        Ok(t) => t,
-        Err(reason) => return Ok(Err(reason)),
-    };
+    let types = association_types(client, from, &a.to_object_type).await?;
     let chosen = match &a.label {
         Some(label) => types.iter().find(|t| {
             t.label
@@ -238,7 +233,7 @@ pub async fn resolve_association_type(
                 None => format!("unlabelled ({} {})", t.category, t.type_id),
             })
             .collect();
-        return Ok(Err(format!(
+        return Err(CallError::Failed(format!(
             "association field '{}': {} between {from} and {} (known: {})",
             a.field,
             match &a.label {
@@ -259,15 +254,21 @@ pub async fn resolve_association_type(
     } else {
         crate::config::AssociationCategory::HubspotDefined
     };
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// `GET …/schemas`: the portal's custom objects.
-async fn custom_objects(client: &Client) -> Result<Result<Vec<CustomObject>, String>, FatalError> {
-    Ok(client
+async fn custom_objects(client: &Client) -> Result<Vec<CustomObject>, CallError> {
+    match client
         .get_results(&client.routes.schemas(), "schemas")
-        .await?
-        .map_err(|reason| format!("reading the portal's custom objects failed: {reason}")))
+        .await
+    {
+        Ok(list) => Ok(list),
+        Err(e) => Err(CallError::Failed(format!(
+            "reading the portal's custom objects failed: {}",
+            e.reason()?
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -361,7 +361,8 @@ impl Ledger {
     }
 
     /// The ledger changes HubSpot's answers call for: an input whose records were all
-    /// created or updated, in one record, is put with its hash; one archived, or a deletion
+    /// created or updated, in one record, is put with its hash (and one an import wrote, with
+    /// its id when the key is one, else without); one archived, or a deletion
     /// that found nothing, or one whose record id HubSpot no longer knows, is dropped. Any
     /// other outcome (a rejection, a partly failed merged input) leaves the entry as it was,
     /// so the next run sends the record again.
@@ -386,7 +387,7 @@ impl Ledger {
                 _ => false,
             });
             let imported = outcomes.iter().all(|s| s.outcome == Outcome::Imported);
-            if written
+            if (written || imported)
                 && let [Some(id)] = ids.into_iter().collect::<Vec<_>>().as_slice()
                 && let Ok(id) = id.parse::<i64>()
             {
@@ -398,7 +399,7 @@ impl Ledger {
                     },
                 });
             } else if imported {
-                // Written by an import, which names no ids: the key and values are known.
+                // Written by an import, which reports no ids: the key and values are known.
                 changes.push(Change::Put {
                     key: input.key.to_string(),
                     entry: Entry {

@@ -164,6 +164,16 @@ pub fn brief(name: &str) -> String {
 impl StreamMapping {
     /// What the stream does to HubSpot, for logs: "upserts companies by domain".
     pub fn action(&self) -> String {
+        let action = self.write_action();
+        match self.load_method {
+            crate::config::LoadMethod::Batch => action,
+            crate::config::LoadMethod::Import => {
+                format!("{action}, through CSV files and HubSpot's Imports API")
+            }
+        }
+    }
+
+    fn write_action(&self) -> String {
         let t = &self.object_type;
         match (&self.matching, self.write_mode) {
             (Matching::IdProperty(p), WriteMode::Upsert) => format!("upserts {t} by {p}"),

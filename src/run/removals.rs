@@ -108,16 +108,16 @@ impl<W: Write> Runner<W> {
                 );
             }
             Matching::IdProperty(p) => {
-                let found = self
-                    .client
-                    .find_ids(&s.mapping.object_type, p, &keys)
-                    .await?
-                    .map_err(|reason| {
-                        FatalError::Request(format!(
-                            "stream {}: the records whose key left the source could not be found by {p} ({reason}); they stay in the ledger and the next run tries again",
-                            s.name
-                        ))
-                    })?;
+                let found = match self.client.find_ids(&s.mapping.object_type, p, &keys).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        return Err(FatalError::Request(format!(
+                            "stream {}: the records whose key left the source could not be found by {p} ({}); they stay in the ledger and the next run tries again",
+                            s.name,
+                            e.reason()?
+                        )));
+                    }
+                };
                 for key in keys {
                     if let Some(id) = found.get(&key).and_then(|id| id.parse().ok()) {
                         out.push((key, id));

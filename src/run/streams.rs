@@ -209,16 +209,16 @@ impl<W: Write> Runner<W> {
                             Vec::new()
                         },
                     };
-                    let info = self
-                        .client
-                        .create_property(&object_type, &create)
-                        .await?
-                        .map_err(|reason| {
-                            fail(format!(
-                                "cannot create property '{}' for field '{field}' (unknown_fields: create): {reason}",
-                                new.name
-                            ))
-                        })?;
+                    let info = match self.client.create_property(&object_type, &create).await {
+                        Ok(info) => info,
+                        Err(e) => {
+                            return Err(fail(format!(
+                                "cannot create property '{}' for field '{field}' (unknown_fields: create): {}",
+                                new.name,
+                                e.reason()?
+                            )));
+                        }
+                    };
                     tracing::info!(stream, object_type, property = %info.name, kind = new.kind, "created a property for field '{field}'");
                     self.streams[idx]
                         .stats

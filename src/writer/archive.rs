@@ -9,33 +9,29 @@ use serde_json::json;
 use super::lookup::{self, Lookup};
 use super::{Effect, GroupReply, InputOutcome, Strategy, Target, Written};
 use crate::error::FatalError;
-use crate::hubspot::{Client, SendFailure};
+use crate::hubspot::{CallError, Client, SendFailure};
 use crate::model::rejection::Category;
 use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
 
-/// The record ids of `inputs`' keys (several for an ambiguous search match); the inner
-/// `Err` says why the lookup failed.
-async fn resolve(
-    client: &Client,
-    target: &Target,
-    inputs: &[&Input],
-) -> Result<Result<Lookup, String>, FatalError> {
+/// The record ids of `inputs`' keys (several for an ambiguous search match);
+/// [`CallError::Failed`] says why the lookup failed.
+async fn resolve(client: &Client, target: &Target, inputs: &[&Input]) -> Result<Lookup, CallError> {
     let keys: Vec<String> = inputs.iter().map(|i| i.key.to_string()).collect();
     let single = |found: HashMap<String, String>| Lookup {
         found: found.into_iter().map(|(k, id)| (k, vec![id])).collect(),
         ..Lookup::default()
     };
-    Ok(match &target.strategy {
+    match &target.strategy {
         Strategy::UpdateById => client
             .find_ids(&target.object_type, "hs_object_id", &keys)
-            .await?
+            .await
             .map(single),
         Strategy::Upsert { id_property }
         | Strategy::UpdateByKey { id_property }
         | Strategy::CreateNew { id_property } => client
             .find_ids(&target.object_type, id_property, &keys)
-            .await?
+            .await
             .map(single),
         Strategy::SearchMatch { property, .. } => {
             // A key search does not find yet may be a record written moments ago: searched
@@ -49,10 +45,12 @@ async fn resolve(
                 &keys,
                 true,
             )
-            .await?
+            .await
         }
-        Strategy::CreateAll => Err("a stream without a key cannot find records to archive".into()),
-    })
+        Strategy::CreateAll => Err(CallError::Failed(
+            "a stream without a key cannot find records to archive".into(),
+        )),
+    }
 }
 
 /// Archives the records `inputs` (all marked deleted) find.
@@ -61,10 +59,10 @@ pub(super) async fn send(
     target: &Target,
     inputs: &[&Input],
 ) -> Result<GroupReply, FatalError> {
-    let Lookup { found, refused, .. } = match resolve(client, target, inputs).await? {
+    let Lookup { found, refused, .. } = match resolve(client, target, inputs).await {
         Ok(lookup) => lookup,
-        Err(reason) => {
-            let rejection = Rejection::local(Category::LookupFailed, reason, None);
+        Err(e) => {
+            let rejection = Rejection::local(Category::LookupFailed, e.reason()?, None);
             return Ok(GroupReply::PerInput(vec![Err(rejection); inputs.len()]));
         }
     };

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::config::AssociationConfig;
 use crate::error::FatalError;
-use crate::hubspot::Client;
+use crate::hubspot::{CallError, Client};
 use crate::mapping::keys::KeyKind;
 use crate::mapping::values::Field;
 use crate::model::rejection::Category;
@@ -115,23 +115,23 @@ pub async fn associate(
 /// The record ids `keys` find on the association's other type, by normalised key (several
 /// for an ambiguous search match): record ids as given, unique values by `batch/read`, other
 /// properties through [`lookup`] (the ids this run holds, then search, searched again once
-/// the index has caught up). The inner `Err` is why the lookup failed as a whole.
+/// the index has caught up). [`CallError::Failed`] is why the lookup failed as a whole.
 pub(super) async fn find_targets(
     client: &Client,
     lookups: &Lookups,
     spec: &AssociationConfig,
     keys: &[String],
-) -> Result<Result<Lookup, String>, FatalError> {
+) -> Result<Lookup, CallError> {
     let to_type = spec.to_object_type.as_str();
     if spec.to_id_property == "hs_object_id" {
-        return Ok(Ok(Lookup {
+        return Ok(Lookup {
             found: keys
                 .iter()
                 .filter(|k| k.parse::<u64>().is_ok())
                 .map(|k| (k.clone(), vec![k.clone()]))
                 .collect(),
             ..Lookup::default()
-        }));
+        });
     }
     if spec.searched {
         let kind = KeyKind::for_search(&spec.to_id_property);
@@ -145,13 +145,13 @@ pub(super) async fn find_targets(
         return lookup::find_searched(client, lookups, to_type, &spec.to_id_property, &refs, true)
             .await;
     }
-    Ok(client
+    client
         .find_ids(to_type, &spec.to_id_property, keys)
-        .await?
+        .await
         .map(|found| Lookup {
             found: found.into_iter().map(|(k, id)| (k, vec![id])).collect(),
             ..Lookup::default()
-        }))
+        })
 }
 
 /// A link key as [`find_targets`] keys its answer.
@@ -190,9 +190,9 @@ async fn link(
             ..
         },
         lookup_error,
-    ) = match find_targets(client, lookups, spec, &keys).await? {
+    ) = match find_targets(client, lookups, spec, &keys).await {
         Ok(lookup) => (lookup, None),
-        Err(reason) => (Lookup::default(), Some(reason)),
+        Err(e) => (Lookup::default(), Some(e.reason()?)),
     };
     let mut failures = Vec::new();
     let mut pairs = Vec::new();
@@ -246,7 +246,7 @@ async fn link(
         };
         let answer = client
             .post_json(&path, &json!({ "inputs": inputs }), from_type)
-            .await?;
+            .await;
         let (made, reason) = match answer {
             Ok(answer) => {
                 let made: HashSet<(String, String)> = answer["results"]
@@ -266,7 +266,7 @@ async fn link(
                     first_error.unwrap_or_else(|| "HubSpot did not confirm it".into()),
                 )
             }
-            Err(reason) => (HashSet::new(), reason),
+            Err(e) => (HashSet::new(), e.reason()?),
         };
         for (_, f, t) in chunk {
             let pair = (f.clone(), t.clone());

@@ -13,17 +13,24 @@ use crate::model::rejection::Category;
 use crate::model::rejection::Rejection;
 use crate::pipeline::batch::Input;
 
-/// `POST …/batch/create` of `inputs`: their outcomes by trace id, or the whole-request
-/// refusal for the driver to split on.
+/// What a `batch/create` did.
+pub(super) enum Created {
+    /// Each input's outcome, by trace id.
+    PerInput(HashMap<String, InputOutcome>),
+    /// The whole request was refused: the driver splits the group.
+    Refused(GroupReply),
+}
+
+/// `POST …/batch/create` of `inputs`.
 pub(super) async fn create_inputs(
     client: &Client,
     target: &Target,
     inputs: &[&Input],
     links: &HashMap<String, Vec<serde_json::Value>>,
-) -> Result<Result<HashMap<String, InputOutcome>, GroupReply>, FatalError> {
+) -> Result<Created, FatalError> {
     let mut created = HashMap::new();
     if inputs.is_empty() {
-        return Ok(Ok(created));
+        return Ok(Created::PerInput(created));
     }
     let traces: Vec<String> = inputs.iter().map(|i| i.trace_id()).collect();
     let body: Vec<serde_json::Value> = inputs
@@ -39,10 +46,10 @@ pub(super) async fn create_inputs(
         .post(&path, &json!({ "inputs": body }), &target.object_type)
         .await;
     match interpret(target, inputs, &traces, answer, Effect::Created)? {
-        split @ GroupReply::Split(_) => Ok(Err(split)),
+        split @ GroupReply::Split(_) => Ok(Created::Refused(split)),
         GroupReply::PerInput(outcomes) => {
             created.extend(traces.into_iter().zip(outcomes));
-            Ok(Ok(created))
+            Ok(Created::PerInput(created))
         }
     }
 }
@@ -74,9 +81,10 @@ async fn inline_links<'a>(
         if keys.is_empty() {
             continue;
         }
-        let found = match associations::find_targets(client, &target.lookups, spec, &keys).await? {
+        let found = match associations::find_targets(client, &target.lookups, spec, &keys).await {
             Ok(found) => found,
-            Err(reason) => {
+            Err(e) => {
+                let reason = e.reason()?;
                 for i in &inputs {
                     refused.insert(
                         i.trace_id(),
@@ -176,13 +184,10 @@ pub(super) async fn send(
         None => HashMap::new(),
         Some(property) => {
             let keys: Vec<String> = group.iter().map(|i| i.key.to_string()).collect();
-            match client
-                .find_ids(&target.object_type, property, &keys)
-                .await?
-            {
+            match client.find_ids(&target.object_type, property, &keys).await {
                 Ok(ids) => ids,
-                Err(reason) => {
-                    let rejection = Rejection::local(Category::LookupFailed, reason, None);
+                Err(e) => {
+                    let rejection = Rejection::local(Category::LookupFailed, e.reason()?, None);
                     return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
                 }
             }
@@ -197,8 +202,8 @@ pub(super) async fn send(
     // whose targets cannot all be found is not created.
     let (new, links, mut refused) = inline_links(client, target, new).await?;
     let mut created = match create_inputs(client, target, &new, &links).await? {
-        Ok(created) => created,
-        Err(split) => return Ok(split),
+        Created::PerInput(created) => created,
+        Created::Refused(split) => return Ok(split),
     };
     created.extend(refused.drain());
     let outcomes = group

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::error::FatalError;
-use crate::hubspot::Client;
+use crate::hubspot::{CallError, Client};
 use crate::mapping::Properties;
 use crate::mapping::keys::KeyKind;
 use crate::mapping::values::Field;
@@ -168,8 +167,8 @@ pub struct Lookup {
 
 /// Finds the records whose `property` (without unique values) holds each of `keys` (already
 /// normalised): first among the ids the run holds, then by search. With `catch_up`, keys
-/// search did not find are searched again once the index has had time to catch up. The inner
-/// `Err` says why the lookup failed as a whole.
+/// search did not find are searched again once the index has had time to catch up.
+/// [`CallError::Failed`] says why the lookup failed as a whole.
 pub async fn find_searched(
     client: &Client,
     lookups: &Lookups,
@@ -177,7 +176,7 @@ pub async fn find_searched(
     property: &str,
     keys: &[&str],
     catch_up: bool,
-) -> Result<Result<Lookup, String>, FatalError> {
+) -> Result<Lookup, CallError> {
     let found = lookups.ids.get(object_type, property, keys.iter().copied());
     let mut lookup = Lookup {
         held: found.keys().cloned().collect(),
@@ -201,20 +200,16 @@ pub async fn find_searched(
             );
             client.pause(lookups.catch_up).await?;
         }
-        match search(client, object_type, property, &rest).await? {
-            Ok(more) => {
-                lookup.found.extend(more.found);
-                lookup.refused.extend(more.refused);
-            }
-            Err(reason) => return Ok(Err(reason)),
-        }
+        let more = search(client, object_type, property, &rest).await?;
+        lookup.found.extend(more.found);
+        lookup.refused.extend(more.refused);
         if !first || !catch_up || lookups.catch_up.is_zero() {
             break;
         }
         first = false;
         rest.retain(|k| !lookup.found.contains_key(*k) && !lookup.refused.contains_key(*k));
     }
-    Ok(Ok(lookup))
+    Ok(lookup)
 }
 
 /// Searches `property` for `keys` with `IN` filters, as many keys a request as fit in
@@ -224,7 +219,7 @@ pub async fn search(
     object_type: &str,
     property: &str,
     keys: &[&str],
-) -> Result<Result<Lookup, String>, FatalError> {
+) -> Result<Lookup, CallError> {
     let kind = KeyKind::for_search(property);
     let (chunks, refused) = search_chunks(property, keys);
     let mut lookup = Lookup {
@@ -239,10 +234,7 @@ pub async fn search(
             if let Some(a) = &after {
                 body["after"] = json!(a);
             }
-            let answer = match client.search(object_type, &body).await? {
-                Ok(a) => a,
-                Err(reason) => return Ok(Err(reason)),
-            };
+            let answer = client.search(object_type, &body).await?;
             let results = answer["results"].as_array().cloned().unwrap_or_default();
             seen += results.len();
             for r in &results {
@@ -262,13 +254,13 @@ pub async fn search(
                 break;
             }
             if seen + PAGE > MAX_RESULTS {
-                return Ok(Err(format!(
+                return Err(CallError::Failed(format!(
                     "search for these {property} values matched more than {MAX_RESULTS} records, more than HubSpot lets a search page through"
                 )));
             }
         }
     }
-    Ok(Ok(lookup))
+    Ok(lookup)
 }
 
 /// The search body for `keys` (without a paging cursor).

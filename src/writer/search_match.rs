@@ -40,12 +40,12 @@ pub(super) async fn send(
         &keys,
         catch_up,
     )
-    .await?
+    .await
     {
         Ok(lookup) => lookup,
-        Err(reason) => {
+        Err(e) => {
             // Not about any one input: splitting the batch would only repeat the search.
-            let rejection = Rejection::local(Category::LookupFailed, reason, Some(property));
+            let rejection = Rejection::local(Category::LookupFailed, e.reason()?, Some(property));
             return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
         }
     };
@@ -148,8 +148,8 @@ pub(super) async fn send(
     }
     let mut created = match create::create_inputs(client, target, &creates, &HashMap::new()).await?
     {
-        Ok(created) => created,
-        Err(split) => return Ok(split),
+        create::Created::PerInput(created) => created,
+        create::Created::Refused(split) => return Ok(split),
     };
     for input in &creates {
         if let Some(Ok(w)) = created.get(&input.trace_id()) {

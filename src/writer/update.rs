@@ -20,12 +20,12 @@ pub(super) async fn send(
     let keys: Vec<String> = group.iter().map(|i| i.key.to_string()).collect();
     let ids = match client
         .find_ids(&target.object_type, id_property, &keys)
-        .await?
+        .await
     {
         Ok(ids) => ids,
-        Err(reason) => {
+        Err(e) => {
             // Not about any one input: splitting the batch would only repeat the lookup.
-            let rejection = Rejection::local(Category::LookupFailed, reason, None);
+            let rejection = Rejection::local(Category::LookupFailed, e.reason()?, None);
             return Ok(GroupReply::PerInput(vec![Err(rejection); group.len()]));
         }
     };

@@ -15,8 +15,9 @@ use file::{ImportFile, Layout, RowKey};
 use super::{Target, associate};
 use crate::config::{ImportSettings, WriteMode};
 use crate::error::FatalError;
+use crate::hubspot::CallError;
 use crate::hubspot::Client;
-use crate::hubspot::imports::{self, ImportCallError, ImportStatus};
+use crate::hubspot::imports::{self, ImportStatus};
 use crate::mapping::Matching;
 use crate::model::rejection::{Category, Rejection};
 use crate::pipeline::batch::Batch;
@@ -146,12 +147,10 @@ async fn link(
 ) -> Result<(), FatalError> {
     if let RowKey::Unique(property) = &layout.key {
         let keys: Vec<String> = written.iter().map(|(k, ..)| k.to_string()).collect();
-        let found = match client
-            .find_ids(&target.object_type, property, &keys)
-            .await?
-        {
+        let found = match client.find_ids(&target.object_type, property, &keys).await {
             Ok(found) => found,
-            Err(reason) => {
+            Err(e) => {
+                let reason = e.reason()?;
                 tracing::warn!(object_type = %target.object_type, "the ids of imported records could not be found ({reason}); their associations are not made");
                 Default::default()
             }
@@ -210,8 +209,8 @@ async fn import_file(
     let started = Instant::now();
     let status = match imports::start(client, file.upload.clone(), object_type).await {
         Ok(status) => status,
-        Err(ImportCallError::Fatal(f)) => return Err(f),
-        Err(ImportCallError::Failed(reason)) => {
+        Err(CallError::Fatal(f)) => return Err(f),
+        Err(CallError::Failed(reason)) => {
             // Nothing was imported: every row is refused with HubSpot's reason.
             let rejection = Rejection::local(
                 Category::ImportError,
@@ -247,8 +246,8 @@ async fn import_file(
     };
     let errors = match imports::errors(client, &id, object_type).await {
         Ok(errors) => errors,
-        Err(ImportCallError::Fatal(f)) => return Err(f),
-        Err(ImportCallError::Failed(reason)) => {
+        Err(CallError::Fatal(f)) => return Err(f),
+        Err(CallError::Failed(reason)) => {
             let rejection = Rejection::local(
                 Category::NotAcknowledged,
                 format!(
@@ -292,8 +291,8 @@ async fn follow(
         wait = (wait * 3 / 2).min(MAX_POLL);
         status = match imports::status(client, id, object_type).await {
             Ok(status) => status,
-            Err(ImportCallError::Fatal(f)) => return Err(f),
-            Err(ImportCallError::Failed(reason)) => {
+            Err(CallError::Fatal(f)) => return Err(f),
+            Err(CallError::Failed(reason)) => {
                 // The import goes on at HubSpot's end; its state is asked again.
                 tracing::warn!(import = %id, "{reason}");
                 continue;
