@@ -376,3 +376,41 @@ async fn what_an_import_cannot_do_is_refused_before_anything_is_read() {
         assert!(out.stderr.contains("load_method batch"), "{}", out.stderr);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_records_the_import_request_and_starts_no_import() {
+    let (hub, work, config) = start(
+        settings(ImportLimits::default()),
+        json!({"load_method": "import", "streams": {STREAM: {"object_type": "contacts"}}}),
+    )
+    .await;
+    let requests = work.path("requests.jsonl");
+    let out = support::run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--dry-run",
+            "--dry-run-output",
+            requests.to_str().unwrap(),
+        ],
+        &contacts_input(5),
+    )
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(list_imports(&hub.base_url()).await.is_empty());
+    assert!(stored(&hub.base_url(), "contacts").await.is_empty());
+    assert!(out.stdout.is_empty(), "a dry run writes no STATE");
+    let recorded: Vec<Value> = std::fs::read_to_string(&requests)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let [request] = recorded.as_slice() else {
+        panic!("one request recorded: {recorded:?}")
+    };
+    assert_eq!(request["path"], "/crm/imports/2026-09");
+    let mappings = &request["body"]["files"][0]["fileImportPage"]["columnMappings"];
+    assert_eq!(mappings[0]["columnType"], "HUBSPOT_ALTERNATE_ID");
+    assert_eq!(request["body"]["importOperations"]["0-1"], "UPSERT");
+    assert!(out.stderr.contains("imported 5"), "{}", out.stderr);
+}
