@@ -75,7 +75,7 @@ async fn check_stream(
             return Ok(problems
                 .into_iter()
                 .map(|p| match p {
-                    FatalError::IdProperty { reason, .. } => reason,
+                    FatalError::Stream { problem, .. } => problem.to_string(),
                     other => other.to_string(),
                 })
                 .collect());

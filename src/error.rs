@@ -51,13 +51,13 @@ pub enum FatalError {
         /// Stream name.
         stream: String,
     },
-    /// The stream's `id_property` cannot identify records for upsert.
-    #[error("stream '{stream}': {reason}")]
-    IdProperty {
+    /// A stream cannot be written as configured.
+    #[error("stream '{stream}': {problem}")]
+    Stream {
         /// Stream name.
         stream: String,
         /// What is wrong, naming the object type and property.
-        reason: String,
+        problem: crate::model::StreamProblem,
     },
     /// HubSpot refused the credentials.
     #[error("HubSpot refused the credentials{}: {message}", on_type(.object_type))]

@@ -12,6 +12,7 @@ use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::hubspot::wire::PropertyInfo;
 use crate::mapping::fields::PropertyTable;
 use crate::mapping::{StreamMapping, check_association};
+use crate::model::StreamProblem;
 use crate::writer::Strategy;
 
 /// Why a stream was not set up.
@@ -127,27 +128,31 @@ pub async fn prepare(
     name: &str,
     mut config: StreamConfig,
 ) -> Result<StreamMapping, SetupError> {
-    let problem = |reason: String| FatalError::IdProperty {
+    let problem = |problem: StreamProblem| FatalError::Stream {
         stream: name.to_string(),
-        reason,
+        problem,
     };
     if let Err(e) = schemas::canonicalise(client, types, &mut config).await {
-        return Err(SetupError::Problems(vec![problem(e.reason()?)]));
+        return Err(SetupError::Problems(vec![problem(
+            StreamProblem::ObjectType(e.reason()?),
+        )]));
     }
     let object_type = config.object_type.clone();
     if let Some(reason) = load(client, cache, &object_type).await? {
-        return Err(SetupError::Problems(vec![problem(format!(
-            "HubSpot does not know object type '{object_type}' ({reason})"
-        ))]));
+        return Err(SetupError::Problems(vec![problem(
+            StreamProblem::ObjectType(format!(
+                "HubSpot does not know object type '{object_type}' ({reason})"
+            )),
+        )]));
     }
     let mut problems = Vec::new();
     for association in &mut config.associations {
         let to = association.to_object_type.clone();
         if let Some(reason) = load(client, cache, &to).await? {
-            problems.push(problem(format!(
+            problems.push(problem(StreamProblem::ObjectType(format!(
                 "association field '{}': HubSpot does not know object type '{to}' ({reason})",
                 association.field
-            )));
+            ))));
         } else if let Err(e) = check_association(name, association, &cache[&to]) {
             problems.push(e);
         }
@@ -167,7 +172,7 @@ pub async fn prepare(
         if let Err(e) =
             schemas::resolve_association_type(client, &object_type, association, inline).await
         {
-            problems.push(problem(e.reason()?));
+            problems.push(problem(StreamProblem::Association(e.reason()?)));
         }
     }
     if problems.is_empty() {

@@ -2,6 +2,7 @@
 //! [`StreamMapping`]: how records find theirs (the key), renames, associations.
 
 use super::*;
+use crate::model::StreamProblem;
 
 impl StreamMapping {
     /// Checks a stream's configuration against its object type's properties (as
@@ -26,9 +27,9 @@ impl StreamMapping {
         table: Arc<fields::PropertyTable>,
     ) -> Result<Self, FatalError> {
         let object_type = config.object_type.clone();
-        let fail = |reason: String| FatalError::IdProperty {
+        let fail = |reason: String| FatalError::Stream {
             stream: stream.to_string(),
-            reason,
+            problem: StreamProblem::Key(reason),
         };
         let unique: Vec<&str> = properties
             .iter()
@@ -126,9 +127,9 @@ impl StreamMapping {
             load_method,
             ..
         } = config;
-        let fail = |reason: String| FatalError::IdProperty {
+        let fail = |reason: String| FatalError::Stream {
             stream: stream.to_string(),
-            reason,
+            problem: StreamProblem::Mapping(reason),
         };
         if hard_delete && matching == Matching::Nothing {
             return Err(fail(
@@ -190,11 +191,11 @@ pub fn check_association(
     let hint = closest_property(p, to_properties.iter().map(|d| d.name.as_str()))
         .map(|h| format!(" (did you mean '{h}'?)"))
         .unwrap_or_default();
-    Err(FatalError::IdProperty {
+    Err(FatalError::Stream {
         stream: stream.to_string(),
-        reason: format!(
+        problem: StreamProblem::Association(format!(
             "association field '{}': {} has no property '{p}' to find records by{hint}",
             a.field, a.to_object_type
-        ),
+        )),
     })
 }

@@ -2,6 +2,7 @@
 //! associations, ledger scope); properties created for unknown fields.
 
 use super::*;
+use crate::model::StreamProblem;
 
 impl<W: Write> Runner<W> {
     pub(super) async fn schema(
@@ -64,9 +65,9 @@ impl<W: Write> Runner<W> {
                 self.seen.entry(scope.id).or_default();
             }
         } else if self.ledger.is_some() && mapping.on_removed != OnRemoved::Ignore {
-            return Err(FatalError::IdProperty {
+            return Err(FatalError::Stream {
                 stream,
-                reason: "on_removed needs records with a key: the SCHEMA's key_properties, or id_property, id_field or match_property".into(),
+                problem: StreamProblem::Removal("on_removed needs records with a key: the SCHEMA's key_properties, or id_property, id_field or match_property".into()),
             });
         }
         let idx = self.streams.len();
@@ -178,9 +179,9 @@ impl<W: Write> Runner<W> {
                 let s = &self.streams[idx];
                 (s.name.clone(), s.mapping.object_type.clone())
             };
-            let fail = |reason: String| FatalError::IdProperty {
+            let fail = |reason: String| FatalError::Stream {
                 stream: stream.clone(),
-                reason,
+                problem: StreamProblem::NewProperty(reason),
             };
             let new =
                 NewProperty::for_field(field, self.streams[idx].schema["properties"].get(field))
