@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::StreamConfig;
+use crate::config::{AssociationCategory, StreamConfig};
 use crate::error::FatalError;
-use crate::hubspot::Client;
 use crate::hubspot::schemas::{self, ObjectTypes};
 use crate::hubspot::wire::PropertyInfo;
+use crate::hubspot::{CallError, Client};
 use crate::mapping::fields::PropertyTable;
 use crate::mapping::{StreamMapping, check_association};
 use crate::model::StreamProblem;
@@ -132,7 +132,7 @@ pub async fn prepare(
         stream: name.to_string(),
         problem,
     };
-    if let Err(e) = schemas::canonicalise(client, types, &mut config).await {
+    if let Err(e) = canonicalise(client, types, &mut config).await {
         return Err(SetupError::Problems(vec![problem(
             StreamProblem::ObjectType(e.reason()?),
         )]));
@@ -169,10 +169,28 @@ pub async fn prepare(
     // The writer's own rule for inline associations: they need a type id up front.
     let inline = Strategy::of(&mapping.matching, mapping.write_mode).associates_inline();
     for association in &mut mapping.associations {
-        if let Err(e) =
-            schemas::resolve_association_type(client, &object_type, association, inline).await
+        // A label names a type; an inline association needs a type id up front.
+        if association.label.is_none() && (association.type_id.is_some() || !inline) {
+            continue;
+        }
+        match schemas::association_type(
+            client,
+            &object_type,
+            &association.to_object_type,
+            association.label.as_deref(),
+            &association.field,
+        )
+        .await
         {
-            problems.push(problem(StreamProblem::Association(e.reason()?)));
+            Ok(chosen) => {
+                association.type_id = Some(chosen.type_id);
+                association.category = if chosen.category == "USER_DEFINED" {
+                    AssociationCategory::UserDefined
+                } else {
+                    AssociationCategory::HubspotDefined
+                };
+            }
+            Err(e) => problems.push(problem(StreamProblem::Association(e.reason()?))),
         }
     }
     if problems.is_empty() {
@@ -180,4 +198,30 @@ pub async fn prepare(
     } else {
         Err(SetupError::Problems(problems))
     }
+}
+
+/// Rewrites the object types `stream` names (its own and its associations') to their
+/// canonical names; [`CallError::Failed`] says which one is unknown or ambiguous and why.
+async fn canonicalise(
+    client: &Client,
+    types: &mut ObjectTypes,
+    stream: &mut StreamConfig,
+) -> Result<(), CallError> {
+    match types.canonical(client, &stream.object_type).await {
+        Ok(c) => stream.object_type = c,
+        Err(e) => return Err(CallError::Failed(format!("object_type {}", e.reason()?))),
+    }
+    for a in &mut stream.associations {
+        match types.canonical(client, &a.to_object_type).await {
+            Ok(c) => a.to_object_type = c,
+            Err(e) => {
+                return Err(CallError::Failed(format!(
+                    "association field '{}': to_object_type {}",
+                    a.field,
+                    e.reason()?
+                )));
+            }
+        }
+    }
+    Ok(())
 }

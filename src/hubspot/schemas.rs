@@ -146,32 +146,6 @@ impl ObjectTypes {
     }
 }
 
-/// Rewrites the object types `stream` names (its own and its associations') to their
-/// canonical names; [`CallError::Failed`] says which one is unknown or ambiguous and why.
-pub async fn canonicalise(
-    client: &Client,
-    types: &mut ObjectTypes,
-    stream: &mut crate::config::StreamConfig,
-) -> Result<(), CallError> {
-    match types.canonical(client, &stream.object_type).await {
-        Ok(c) => stream.object_type = c,
-        Err(e) => return Err(CallError::Failed(format!("object_type {}", e.reason()?))),
-    }
-    for a in &mut stream.associations {
-        match types.canonical(client, &a.to_object_type).await {
-            Ok(c) => a.to_object_type = c,
-            Err(e) => {
-                return Err(CallError::Failed(format!(
-                    "association field '{}': to_object_type {}",
-                    a.field,
-                    e.reason()?
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// One association type between two object types, as the labels API lists it.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -202,20 +176,18 @@ pub async fn association_types(
     }
 }
 
-/// Resolves an association's `label` to its type id and category, and, when `explicit` (the
-/// association goes inline in a create, which needs a type id), an unset `type_id` to the
-/// default unlabelled type. [`CallError::Failed`] names what is missing.
-pub async fn resolve_association_type(
+/// The association type from `from` to `to` with `label` (any case), or without a label the
+/// default (unlabelled, `HUBSPOT_DEFINED`) one; [`CallError::Failed`] names what is missing
+/// and lists what there is. `field` names the association in messages.
+pub async fn association_type(
     client: &Client,
     from: &str,
-    a: &mut crate::config::AssociationConfig,
-    explicit: bool,
-) -> Result<(), CallError> {
-    if a.label.is_none() && (a.type_id.is_some() || !explicit) {
-        return Ok(());
-    }
-    let types = association_types(client, from, &a.to_object_type).await?;
-    let chosen = match &a.label {
+    to: &str,
+    label: Option<&str>,
+    field: &str,
+) -> Result<AssociationType, CallError> {
+    let types = association_types(client, from, to).await?;
+    let chosen = match label {
         Some(label) => types.iter().find(|t| {
             t.label
                 .as_deref()
@@ -225,36 +197,28 @@ pub async fn resolve_association_type(
             .iter()
             .find(|t| t.label.is_none() && t.category == "HUBSPOT_DEFINED"),
     };
-    let Some(chosen) = chosen else {
-        let known: Vec<String> = types
-            .iter()
-            .map(|t| match &t.label {
-                Some(l) => format!("'{l}' ({} {})", t.category, t.type_id),
-                None => format!("unlabelled ({} {})", t.category, t.type_id),
-            })
-            .collect();
-        return Err(CallError::Failed(format!(
-            "association field '{}': {} between {from} and {} (known: {})",
-            a.field,
-            match &a.label {
-                Some(l) => format!("no association label '{l}'"),
-                None => "no default association type".to_string(),
-            },
-            a.to_object_type,
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        )));
-    };
-    a.type_id = Some(chosen.type_id);
-    a.category = if chosen.category == "USER_DEFINED" {
-        crate::config::AssociationCategory::UserDefined
-    } else {
-        crate::config::AssociationCategory::HubspotDefined
-    };
-    Ok(())
+    if let Some(chosen) = chosen {
+        return Ok(chosen.clone());
+    }
+    let known: Vec<String> = types
+        .iter()
+        .map(|t| match &t.label {
+            Some(l) => format!("'{l}' ({} {})", t.category, t.type_id),
+            None => format!("unlabelled ({} {})", t.category, t.type_id),
+        })
+        .collect();
+    Err(CallError::Failed(format!(
+        "association field '{field}': {} between {from} and {to} (known: {})",
+        match label {
+            Some(l) => format!("no association label '{l}'"),
+            None => "no default association type".to_string(),
+        },
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
+    )))
 }
 
 /// `GET …/schemas`: the portal's custom objects.
