@@ -603,7 +603,11 @@ mod tests {
         for _ in 0..5 {
             log.learn_count(t0, 21);
         }
-        assert_eq!(log.pad, Duration::from_millis(10), "at most a hundredth of the window");
+        assert_eq!(
+            log.pad,
+            Duration::from_millis(10),
+            "at most a hundredth of the window"
+        );
     }
 
     #[tokio::test]
