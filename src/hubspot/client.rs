@@ -605,7 +605,7 @@ impl Client {
                 url.path()
             )));
         }
-        let cap = answer_cap(body.as_ref().map_or(0, Payload::len));
+        let cap = answer_cap(body.as_ref().map_or(0, Payload::echoable));
         let bytes = match read_capped(response, cap).await {
             Ok(b) => b,
             Err(BodyError::Transport(e)) => {

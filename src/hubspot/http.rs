@@ -29,17 +29,13 @@ pub struct Upload {
 }
 
 impl Payload {
-    /// Bytes sent.
-    pub fn len(&self) -> usize {
+    /// Bytes an answer may echo: a JSON body's, an import's `importRequest` (HubSpot echoes
+    /// it in `importRequestJson`) but never its file.
+    pub fn echoable(&self) -> usize {
         match self {
             Self::Json(b) => b.len(),
-            Self::Import(u) => u.request.len() + u.file.len(),
+            Self::Import(u) => u.request.len(),
         }
-    }
-
-    /// Whether nothing is sent.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Sets the body of `request`.

@@ -38,7 +38,12 @@ pub async fn associate(
 ) -> Result<(), FatalError> {
     let written: Vec<bool> = settled
         .iter()
-        .map(|s| matches!(s.outcome, Outcome::Created | Outcome::Updated) && s.record_id.is_some())
+        .map(|s| {
+            matches!(
+                s.outcome,
+                Outcome::Created | Outcome::Updated | Outcome::Imported
+            ) && s.record_id.is_some()
+        })
         .collect();
     // Failed links by `settled` index: (association index, key, reason).
     let mut failed: HashMap<usize, Vec<(usize, String, String)>> = HashMap::new();

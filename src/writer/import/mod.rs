@@ -74,10 +74,10 @@ pub async fn write_import(
         limits.max_bytes,
     );
     // Outcome of each input, by its index in the batch.
-    let mut verdicts: Vec<Option<outcomes::Verdict>> = Vec::new();
+    let mut verdicts: Vec<Option<Outcome>> = Vec::new();
     verdicts.resize_with(batch.inputs.len(), || None);
     for i in too_large {
-        verdicts[i] = Some(outcomes::Verdict::rejected(Rejection::local(
+        verdicts[i] = Some(Outcome::Rejected(Rejection::local(
             Category::InvalidRecord,
             format!(
                 "the record's row is larger than import_max_bytes ({} bytes): it fits in no import file; load it with load_method batch",
@@ -106,7 +106,7 @@ pub async fn write_import(
         let Some(verdict) = verdict else {
             continue; // its import did not finish: no outcome
         };
-        if verdict.outcome == Outcome::Imported {
+        if verdict == Outcome::Imported {
             written.push((input.key.clone(), settled.len(), input.origins.len()));
             let ids = (layout.key == RowKey::RecordId).then(|| input.key.to_string());
             target.lookups.ids.written(
@@ -117,7 +117,7 @@ pub async fn write_import(
         for (i, origin) in input.origins.into_iter().enumerate() {
             settled.push(Settled {
                 origin,
-                outcome: verdict.outcome.clone(),
+                outcome: verdict.clone(),
                 merged: i > 0,
                 record_id: (layout.key == RowKey::RecordId).then(|| input.key.to_string()),
             });
@@ -162,27 +162,14 @@ async fn link(
             }
         }
     }
-    // `associate` links records written by a batch write; an imported one is as written.
-    let imported: Vec<usize> = (0..settled.len())
-        .filter(|&i| settled[i].outcome == Outcome::Imported)
-        .collect();
-    for &i in &imported {
-        settled[i].outcome = Outcome::Updated;
-    }
-    let result = associate(
+    associate(
         client,
         &target.lookups,
         &target.object_type,
         &target.associations,
         settled,
     )
-    .await;
-    for &i in &imported {
-        if settled[i].outcome == Outcome::Updated {
-            settled[i].outcome = Outcome::Imported;
-        }
-    }
-    result
+    .await
 }
 
 /// Uploads `file`, follows its import to the end and returns each row's verdict.
@@ -193,18 +180,14 @@ async fn import_file(
     timeout: Duration,
     file: &ImportFile,
     batch: &Batch,
-) -> Result<Vec<outcomes::Verdict>, FatalError> {
+) -> Result<Vec<Outcome>, FatalError> {
     let object_type = &target.object_type;
     if let Some(dry) = &client.dry_run {
         let path = client.routes.imports();
         let request = bytes::Bytes::from(file.upload.request.clone());
         dry.answer(&reqwest::Method::POST, &path, Some(&request))
             .map_err(|e| FatalError::Io(format!("cannot write --dry-run-output: {e}")))?;
-        return Ok(file
-            .rows
-            .iter()
-            .map(|_| outcomes::Verdict::imported())
-            .collect());
+        return Ok(file.rows.iter().map(|_| Outcome::Imported).collect());
     }
     let started = Instant::now();
     let status = match imports::start(client, file.upload.clone(), object_type).await {
@@ -224,7 +207,7 @@ async fn import_file(
             return Ok(file
                 .rows
                 .iter()
-                .map(|_| outcomes::Verdict::rejected(rejection.clone()))
+                .map(|_| Outcome::Rejected(rejection.clone()))
                 .collect());
         }
     };
@@ -259,7 +242,7 @@ async fn import_file(
             return Ok(file
                 .rows
                 .iter()
-                .map(|_| outcomes::Verdict::rejected(rejection.clone()))
+                .map(|_| Outcome::Rejected(rejection.clone()))
                 .collect());
         }
     };

@@ -11,30 +11,7 @@ use crate::model::rejection::{Category, Rejection};
 use crate::pipeline::batch::Input;
 use crate::pipeline::outcome::Outcome;
 
-/// One row's outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    /// What happened to the row's records.
-    pub outcome: Outcome,
-}
-
-impl Verdict {
-    /// Written by the import.
-    pub fn imported() -> Self {
-        Self {
-            outcome: Outcome::Imported,
-        }
-    }
-
-    /// Refused for `rejection`.
-    pub fn rejected(rejection: Rejection) -> Self {
-        Self {
-            outcome: Outcome::Rejected(rejection),
-        }
-    }
-}
-
-/// The verdict of each row of `file` (whose inputs are `inputs[file.rows[i]]`), from import
+/// The outcome of each row of `file` (whose inputs are `inputs[file.rows[i]]`), from import
 /// `id`'s final `status` and `errors`.
 pub fn verdicts(
     id: &str,
@@ -43,7 +20,7 @@ pub fn verdicts(
     file: &ImportFile,
     inputs: &[Input],
     layout: &Layout,
-) -> Vec<Verdict> {
+) -> Vec<Outcome> {
     let rows = file.rows.len();
     let mut by_row: Vec<Vec<&ImportError>> = vec![Vec::new(); rows];
     let mut whole_file: Vec<&ImportError> = Vec::new();
@@ -89,11 +66,9 @@ pub fn verdicts(
                     .all(|e| e.error_type == "CREATE_ONLY_IMPORT")
                 {
                     // create_only: the key exists, so the record is left alone on purpose.
-                    return Verdict {
-                        outcome: Outcome::Skipped,
-                    };
+                    return Outcome::Skipped;
                 }
-                return Verdict::rejected(row_rejection(id, row, &by_row[row], first, file));
+                return Outcome::Rejected(row_rejection(id, row, &by_row[row], first, file));
             }
             if let Some(state) = failed {
                 let why = if file_reason.is_empty() {
@@ -101,7 +76,7 @@ pub fn verdicts(
                 } else {
                     file_reason.clone()
                 };
-                return Verdict::rejected(
+                return Outcome::Rejected(
                     Rejection::local(
                         Category::ImportError,
                         format!("import {id} ended {state}: {why}"),
@@ -125,7 +100,7 @@ pub fn verdicts(
                 if let Some(n) = total_rows.filter(|_| short) {
                     why.push(format!("HubSpot counted {n} of the file's {rows} rows"));
                 }
-                return Verdict::rejected(Rejection::local(
+                return Outcome::Rejected(Rejection::local(
                     Category::NotAcknowledged,
                     format!(
                         "import {id} is DONE, but whether this row was written is not known: {}",
@@ -134,7 +109,7 @@ pub fn verdicts(
                     None,
                 ));
             }
-            Verdict::imported()
+            Outcome::Imported
         })
         .collect()
 }
@@ -282,10 +257,10 @@ mod tests {
         .unwrap()
     }
 
-    fn codes(verdicts: &[Verdict]) -> Vec<String> {
-        verdicts
+    fn codes(outcomes: &[Outcome]) -> Vec<String> {
+        outcomes
             .iter()
-            .map(|v| match &v.outcome {
+            .map(|o| match o {
                 Outcome::Rejected(r) => {
                     format!("{}/{}", r.category, r.code.as_deref().unwrap_or(""))
                 }
