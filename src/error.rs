@@ -111,9 +111,27 @@ pub enum FatalError {
     /// A signal stopped the run while this request waited: its records stay unacknowledged.
     #[error("interrupted by a signal before the request was sent")]
     Interrupted,
-    /// Reading input or writing the rejected file failed.
+    /// The input could not be read on: what was read before it is still loaded.
+    #[error("cannot read input: {0}")]
+    InputRead(String),
+    /// Writing the rejected file, STATE or a dry run's requests failed.
     #[error("{0}")]
     Io(String),
+}
+
+impl FatalError {
+    /// Whether the error ends only the reading of the input (a bad line, a stream without a
+    /// SCHEMA or a mapping, an unreadable input): the records read before it are still sent,
+    /// settled and acknowledged.
+    pub fn ends_input_only(&self) -> bool {
+        matches!(
+            self,
+            Self::Input(_)
+                | Self::RecordBeforeSchema { .. }
+                | Self::UnmappedStream { .. }
+                | Self::InputRead(_)
+        )
+    }
 }
 
 fn on_type(t: &Option<String>) -> String {

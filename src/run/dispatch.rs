@@ -8,8 +8,8 @@ impl<W: Write> Runner<W> {
     /// when a STATE waits on it and the input has been quiet for a moment.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         let state_deadline = self
-            .tracker
-            .has_waiting()
+            .books
+            .state_waiting()
             .then(|| self.last_line_at + STATE_FLUSH_DELAY);
         self.open_streams
             .iter()
@@ -25,7 +25,7 @@ impl<W: Write> Runner<W> {
 
     pub(super) async fn flush_due(&mut self) -> Result<(), FatalError> {
         let now = Instant::now();
-        let state_due = self.tracker.has_waiting() && self.last_line_at + STATE_FLUSH_DELAY <= now;
+        let state_due = self.books.state_waiting() && self.last_line_at + STATE_FLUSH_DELAY <= now;
         let open: Vec<usize> = self.open_streams.iter().copied().collect();
         for idx in open {
             // An import file goes when it is full, at the byte bound or at the end of the
@@ -64,7 +64,7 @@ impl<W: Write> Runner<W> {
     /// overtakes an earlier one), and while records it associates with, read before it, are
     /// not yet written (their open batches are sent first).
     pub(super) async fn dispatch(&mut self) -> Result<(), FatalError> {
-        if self.halted {
+        if !self.phase.sends() {
             return Ok(());
         }
         let mut i = 0;
@@ -148,6 +148,23 @@ impl<W: Write> Runner<W> {
         Ok(())
     }
 
+    /// A batch task's answer: its keys leave the wire, then its outcomes are settled.
+    pub(super) async fn settle(&mut self, done: Done) -> Result<(), FatalError> {
+        let Done { result, sent } = done;
+        let s = &mut self.streams[result.stream];
+        if s.mapping.load_method == LoadMethod::Import {
+            self.imports_running = self.imports_running.saturating_sub(1);
+        }
+        for key in &result.keys {
+            self.inflight_keys.remove(&s.mapping.object_type, key);
+        }
+        let known = self
+            .properties
+            .get(&s.mapping.object_type)
+            .map(Vec::as_slice);
+        self.books.batch(s.books(), result, &sent, known).await
+    }
+
     /// The keys of `ready[i]` that must wait: on the wire, or in a batch queued before it;
     /// `None` when none must.
     fn blocked_keys(&self, i: usize) -> Option<HashSet<String>> {
@@ -178,10 +195,9 @@ impl<W: Write> Runner<W> {
         for association in &mapping.associations {
             let to = &association.to_object_type;
             let older_unwritten = self
-                .unsettled_by_type
-                .get(to)
-                .and_then(|seqs| seqs.first())
-                .is_some_and(|oldest| *oldest < first);
+                .books
+                .oldest_unsettled(to)
+                .is_some_and(|oldest| oldest < first);
             if older_unwritten {
                 let open = self.open_streams.iter().any(|&i| {
                     let s = &self.streams[i];
@@ -242,9 +258,8 @@ impl<W: Write> Runner<W> {
         for input in &verdicts.send {
             sent_before.insert(&input.key);
         }
-        let object_type = self.streams[idx].mapping.object_type.clone();
         for settled in verdicts.settled {
-            self.settle_record(idx, &object_type, &settled)?;
+            self.books.held(&mut self.streams[idx].books(), &settled)?;
         }
         let s = &mut self.streams[idx];
         let batch_size = batch_size(&self.config, &s.mapping);

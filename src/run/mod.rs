@@ -19,7 +19,7 @@ use crate::input::{Lines, Parsed};
 use crate::ledger::{Ledger, SeenKeys, Sent};
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
 use crate::mapping::published::{Premapped, Published};
-use crate::mapping::{Mapped, Matching, StreamMapping, closest_property};
+use crate::mapping::{Mapped, Matching, StreamMapping};
 use crate::model::Line;
 use crate::model::rejection::Rejection;
 use crate::output::progress::{self, Progress, Snapshot};
@@ -27,13 +27,12 @@ use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
 use crate::pipeline::inflight::InflightKeys;
-use crate::pipeline::reject_rate::RejectGuard;
-use crate::pipeline::state::StateTracker;
 use crate::shutdown::Shutdown;
 use crate::singer::Message;
 use crate::writer::import::write_import;
 use crate::writer::lookup::Lookups;
 use crate::writer::{BatchResult, Outcome, Strategy, Target, removal, write_batch};
+use settle::{Settlement, StreamBooks};
 
 mod dispatch;
 mod record;
@@ -75,6 +74,52 @@ enum Readiness {
     Wait,
     /// Records of this object type that it associates with sit in open batches: send those first.
     NeedsFlush(String),
+}
+
+/// Where a run is. Each phase allows less than the one before it, and a run only moves
+/// forward: the loop ends once its phase has nothing left to wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Input is read, batches are sent, STATE is released.
+    Reading,
+    /// The input ended (at its end, a bad line, a read error): what was read is still sent,
+    /// settled and acknowledged.
+    Draining,
+    /// A fatal error: nothing more is sent; answers already on the wire are settled.
+    Halted,
+    /// A signal: nothing more is sent; requests on the wire may finish until `grace`, then
+    /// are abandoned (`None` once they are, or when no wait is left).
+    Interrupted { grace: Option<Instant> },
+}
+
+impl Phase {
+    fn rank(self) -> u8 {
+        match self {
+            Phase::Reading => 0,
+            Phase::Draining => 1,
+            Phase::Halted => 2,
+            Phase::Interrupted { .. } => 3,
+        }
+    }
+
+    fn reads(self) -> bool {
+        self == Phase::Reading
+    }
+
+    fn sends(self) -> bool {
+        matches!(self, Phase::Reading | Phase::Draining)
+    }
+
+    fn interrupted(self) -> bool {
+        matches!(self, Phase::Interrupted { .. })
+    }
+
+    fn grace(self) -> Option<Instant> {
+        match self {
+            Phase::Interrupted { grace } => grace,
+            _ => None,
+        }
+    }
 }
 
 /// How a run ended.
@@ -134,12 +179,17 @@ impl StreamState {
         self.pending.iter().chain(self.open.iter())
     }
 
-    /// The stream's SCHEMA as the rejected file repeats it.
-    fn rejected_schema(&self) -> StreamSchema<'_> {
-        StreamSchema {
-            stream: &self.name,
-            schema: &self.schema,
-            key_properties: &self.key_properties,
+    /// What settling one of its records touches.
+    fn books(&mut self) -> StreamBooks<'_> {
+        StreamBooks {
+            stats: &mut self.stats,
+            schema: StreamSchema {
+                stream: &self.name,
+                schema: &self.schema,
+                key_properties: &self.key_properties,
+            },
+            object_type: &self.mapping.object_type,
+            scope: self.scope.as_ref().map(|s| s.id),
         }
     }
 }
@@ -150,23 +200,19 @@ struct Runner<W: Write> {
     streams: Vec<StreamState>,
     by_name: HashMap<String, usize>,
     properties: crate::setup::PropertyCache,
-    tracker: StateTracker,
-    sink: RejectedSink,
+    /// The only place outcomes are recorded and STATE released.
+    books: Settlement<W>,
     ready: VecDeque<Batch>,
     inflight: JoinSet<Done>,
     /// `(object type, key)` of every record in flight: two streams writing the same object
     /// type share the ordering guarantee.
     inflight_keys: InflightKeys,
-    /// Sequence numbers of records read but not settled, by object type (for associations).
-    unsettled_by_type: HashMap<String, BTreeSet<u64>>,
     last_line_at: Instant,
     warned: HashSet<String>,
-    stdout: W,
-    halted: bool,
-    emit_states: bool,
-    reject_guard: RejectGuard,
-    /// Whether the input holds records of a rejected-records file (they carry `error`).
-    replaying: bool,
+    /// Where the run is; only [`Runner::enter`] moves it, and only forward.
+    phase: Phase,
+    /// The error that ends the run as failed (the first one).
+    fatal: Option<FatalError>,
     /// Object type names resolved so far (custom objects read once).
     object_types: ObjectTypes,
     /// Key → id lookups every batch shares: the ids this run holds (search lags).
@@ -179,8 +225,6 @@ struct Runner<W: Write> {
     sent_this_run: HashMap<i64, SeenKeys>,
     /// Where stream mappings are published for the input thread.
     published: Arc<Published>,
-    /// Bytes of the records read and not settled yet (their text as read).
-    held_bytes: u64,
     /// Streams that may have records in open or pending batches: the loop looks at these
     /// only, so 100,000 configured streams cost nothing per message.
     open_streams: BTreeSet<usize>,
@@ -217,8 +261,8 @@ pub async fn run<W: Write>(
     let started = Instant::now();
     let started_at = time::OffsetDateTime::now_utc();
     // A dry run writes no STATE: nothing it read was loaded.
-    let client_is_live = client.dry_run.is_none();
-    let max_reject_rate = config.max_reject_rate;
+    let live = client.dry_run.is_none();
+    let books = Settlement::new(sink, stdout, config.max_reject_rate, live, ledger.clone());
     let lookups = Arc::new(Lookups {
         ids: Default::default(),
         catch_up: config.search_lag,
@@ -241,58 +285,44 @@ pub async fn run<W: Write>(
         streams: Vec::new(),
         by_name: HashMap::new(),
         properties: crate::setup::PropertyCache::new(),
-        tracker: StateTracker::default(),
-        sink,
+        books,
         ready: VecDeque::new(),
         inflight: JoinSet::new(),
         inflight_keys: InflightKeys::default(),
-        unsettled_by_type: HashMap::new(),
         last_line_at: Instant::now(),
         warned: HashSet::new(),
-        stdout,
-        halted: false,
-        emit_states: client_is_live,
-        reject_guard: RejectGuard::new(max_reject_rate),
-        replaying: false,
+        phase: Phase::Reading,
+        fatal: None,
         object_types: ObjectTypes::default(),
         lookups,
         ledger,
         seen: HashMap::new(),
         sent_this_run: HashMap::new(),
         published: lines.published(),
-        held_bytes: 0,
         open_streams: BTreeSet::new(),
         imports_running: 0,
     };
-    let mut input_done = false;
-    let mut fatal: Option<FatalError> = None;
-    let mut interrupted = false;
-    let mut grace_deadline: Option<Instant> = None;
     let stopped = shutdown.stopped();
     tokio::pin!(stopped);
     let mut ticks = tokio::time::interval_at((started + progress::TICK).into(), progress::TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if let Err(e) = r.dispatch().await {
-            fatal.get_or_insert(e);
-            r.halt(&mut input_done);
+            r.fail(e);
         }
-        if let Err(e) = r.release_states() {
-            fatal.get_or_insert(e);
-            r.emit_states = false;
-            r.halt(&mut input_done);
+        if let Err(e) = r.books.release_states() {
+            r.fail(e);
         }
-        if input_done
+        if !r.phase.reads()
             && r.ready.is_empty()
             && r.inflight.is_empty()
-            && (r.halted || r.no_open_batches())
+            && (!r.phase.sends() || r.no_open_batches())
         {
             break;
         }
-        if input_done && !r.halted {
+        if r.phase == Phase::Draining {
             if let Err(e) = r.send_open().await {
-                fatal.get_or_insert(e);
-                r.halt(&mut input_done);
+                r.fail(e);
             }
             if r.ready.is_empty() && r.inflight.is_empty() {
                 // Everything was settled here (by the ledger): nothing is left to wait for.
@@ -301,18 +331,17 @@ pub async fn run<W: Write>(
         }
         // Past the byte bound, input waits and what is open goes out now, so the records held
         // settle and make room.
-        let full = r.held_bytes >= MAX_HELD_BYTES;
+        let full = r.books.held_bytes() >= MAX_HELD_BYTES;
         if full
-            && !r.halted
+            && r.phase.sends()
             && !r.no_open_batches()
             && let Err(e) = r.send_open().await
         {
-            fatal.get_or_insert(e);
-            r.halt(&mut input_done);
+            r.fail(e);
         }
         // Batches waiting for a key in flight do not stop the input: others keep filling and
         // going out past them, up to a few queued ahead.
-        let can_read = !input_done && r.ready.len() < r.batch_tasks() && !full;
+        let can_read = r.phase.reads() && r.ready.len() < r.batch_tasks() && !full;
         // Partial batches are only sent early when they would go out at once: while requests
         // are queued for the rate limit, waiting costs nothing and keeps batches full.
         let has_room = r.inflight.len() < r.batch_tasks();
@@ -321,36 +350,28 @@ pub async fn run<W: Write>(
         } else {
             None
         };
+        let grace = r.phase.grace();
         tokio::select! {
             biased;
-            () = &mut stopped, if !interrupted => {
+            () = &mut stopped, if !r.phase.interrupted() => {
                 tracing::warn!("interrupted: no more input is read; requests on the wire get {} s, waiting ones are dropped (their records stay unacknowledged)", SHUTDOWN_GRACE.as_secs());
-                interrupted = true;
-                input_done = true;
                 r.client.cancel();
                 // Nothing more is sent: open and ready batches stay unacknowledged.
-                r.halt(&mut input_done);
-                grace_deadline = Some(Instant::now() + SHUTDOWN_GRACE);
+                r.enter(Phase::Interrupted { grace: Some(Instant::now() + SHUTDOWN_GRACE) });
             }
-            _ = sleep_until(grace_deadline), if grace_deadline.is_some() && !r.inflight.is_empty() => {
+            _ = sleep_until(grace), if grace.is_some() && !r.inflight.is_empty() => {
                 tracing::warn!("requests still on the wire after {} s are abandoned; their records stay unacknowledged", SHUTDOWN_GRACE.as_secs());
                 r.inflight.abort_all();
-                grace_deadline = None;
+                r.phase = Phase::Interrupted { grace: None };
             }
             Some(joined) = r.inflight.join_next() => match joined {
-                Ok(done) => match r.settle(done).await {
-                    Err(FatalError::Interrupted) => {}
-                    Err(e) => {
-                        fatal.get_or_insert(e);
-                        r.halt(&mut input_done);
+                Ok(done) => {
+                    if let Err(e) = r.settle(done).await {
+                        r.fail(e);
                     }
-                    Ok(()) => {}
-                },
-                Err(e) if e.is_cancelled() && interrupted => {}
-                Err(e) => {
-                    fatal.get_or_insert(FatalError::Request(format!("a batch task failed: {e}")));
-                    r.halt(&mut input_done);
                 }
+                Err(e) if e.is_cancelled() && r.phase.interrupted() => {}
+                Err(e) => r.fail(FatalError::Request(format!("a batch task failed: {e}"))),
             },
             chunk = lines.recv(), if can_read => match chunk {
                 Some(Ok(chunk)) => {
@@ -361,43 +382,24 @@ pub async fn run<W: Write>(
                             Ok(None) => Ok(()),
                             Err(e) => Err(e.into()),
                         };
-                        if let Err(FatalError::Interrupted) = handled {
-                            // A wait the signal ended (a SCHEMA's reads, a property's
-                            // creation): the run ends as interrupted.
-                            r.halt(&mut input_done);
-                            break;
-                        }
                         if let Err(e) = handled {
-                            let bad_input = matches!(
-                                e,
-                                FatalError::Input(_)
-                                    | FatalError::RecordBeforeSchema { .. }
-                                    | FatalError::UnmappedStream { .. }
-                            );
-                            fatal.get_or_insert(e);
-                            if bad_input {
-                                // The records before the bad line are still sent and settled,
-                                // and the last STATE they complete is written.
-                                input_done = true;
-                            } else {
-                                r.emit_states = false;
-                                r.halt(&mut input_done);
+                            if !e.ends_input_only() && !matches!(e, FatalError::Interrupted) {
+                                // What the input asked for could not be done: no STATE
+                                // after it may claim the records read are loaded.
+                                r.books.withhold_states();
                             }
+                            r.fail(e);
                             break;
                         }
                     }
                 }
-                None => input_done = true,
-                Some(Err(e)) => {
-                    // As for a bad line: what was read before is still sent and settled.
-                    fatal.get_or_insert(FatalError::Io(format!("cannot read input: {e}")));
-                    input_done = true;
-                }
+                None => r.enter(Phase::Draining),
+                // As for a bad line: what was read before is still sent and settled.
+                Some(Err(e)) => r.fail(FatalError::InputRead(e.to_string())),
             },
             _ = sleep_until(deadline), if deadline.is_some() => {
                 if let Err(e) = r.flush_due().await {
-                    fatal.get_or_insert(e);
-                    r.halt(&mut input_done);
+                    r.fail(e);
                 }
             }
             () = r.client.retry_started(), if !r.ready.is_empty() => {}
@@ -408,36 +410,27 @@ pub async fn run<W: Write>(
         }
     }
     // A signal that ended a wait before the loop saw it still makes this an interrupted run.
-    if shutdown.is_stopped() || matches!(fatal, Some(FatalError::Interrupted)) {
-        interrupted = true;
-        if matches!(fatal, Some(FatalError::Interrupted)) {
-            fatal = None;
-        }
+    if shutdown.is_stopped() {
+        r.enter(Phase::Interrupted { grace: None });
     }
-    if fatal.is_none()
-        && !interrupted
-        && !r.halted
+    if r.phase.sends()
+        && r.fatal.is_none()
         && let Err(e) = r.remove_unseen().await
     {
-        fatal = Some(e);
+        r.fail(e);
     }
     if let Some(ledger) = &r.ledger
-        && fatal.is_none()
+        && r.fatal.is_none()
         && let Err(e) = ledger.finish().await
     {
-        fatal = Some(e.into());
+        r.fail(e.into());
     }
-    if matches!(fatal, Some(FatalError::Interrupted)) {
+    if shutdown.is_stopped() {
         // Removals or the ledger's last write that a signal ended.
-        fatal = None;
-        interrupted = true;
+        r.enter(Phase::Interrupted { grace: None });
     }
-    r.sink.log_dry_run();
-    if let Err(e) = r.sink.sync() {
-        fatal.get_or_insert(FatalError::Io(format!(
-            "cannot write {}: {e}",
-            r.sink.path().display()
-        )));
+    if let Err(e) = r.books.finish() {
+        r.fatal.get_or_insert(e);
     }
     progress.finish(&r.snapshot(), r.client.counters.take_timings());
     let counters = &r.client.counters;
@@ -455,8 +448,8 @@ pub async fn run<W: Write>(
     };
     RunEnd {
         summary,
-        fatal,
-        interrupted,
+        interrupted: r.phase.interrupted(),
+        fatal: r.fatal,
     }
 }
 
@@ -467,10 +460,35 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 impl<W: Write> Runner<W> {
-    fn halt(&mut self, input_done: &mut bool) {
-        self.halted = true;
-        *input_done = true;
-        self.ready.clear();
+    /// Moves the run on to `to`, never back: past reading, nothing more is read; past
+    /// draining, the batches not yet on the wire are dropped (their records stay
+    /// unacknowledged).
+    fn enter(&mut self, to: Phase) {
+        if to.rank() <= self.phase.rank() {
+            return;
+        }
+        self.phase = to;
+        if !to.sends() {
+            self.ready.clear();
+        }
+    }
+
+    /// Takes a fatal error (the first one is the run's) and what it ends: a bad line or an
+    /// unreadable input ends the reading only, so what was read before is still sent, settled
+    /// and acknowledged; a wait that a signal ended halts, and the signal then interrupts;
+    /// anything else halts.
+    fn fail(&mut self, e: FatalError) {
+        if matches!(e, FatalError::Interrupted) {
+            self.enter(Phase::Halted);
+            return;
+        }
+        let next = if e.ends_input_only() {
+            Phase::Draining
+        } else {
+            Phase::Halted
+        };
+        self.fatal.get_or_insert(e);
+        self.enter(next);
     }
 
     /// Batches handed to the client at once: one per slot on the wire, and one more for each
@@ -493,7 +511,7 @@ impl<W: Write> Runner<W> {
             read: self.streams.iter().map(|s| s.stats.read).sum(),
             loaded: self.streams.iter().map(|s| s.stats.loaded()).sum(),
             rejected: self.streams.iter().map(|s| s.stats.rejected_total()).sum(),
-            waiting: self.tracker.unsettled() as u64,
+            waiting: self.books.unsettled() as u64,
             rate_wait: self.client.counters.rate_wait.total(),
             read_by_stream: self
                 .streams

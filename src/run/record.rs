@@ -23,15 +23,15 @@ impl<W: Write> Runner<W> {
                 record,
                 replayed,
             } => {
-                self.replaying |= replayed;
                 let Some(&idx) = self.by_name.get(stream.as_ref()) else {
                     return Err(FatalError::RecordBeforeSchema {
                         line,
                         stream: stream.into_owned(),
                     });
                 };
-                let seq = self.tracker.record_read();
-                self.streams[idx].stats.read += 1;
+                let seq = self
+                    .books
+                    .record_read(&mut self.streams[idx].stats, replayed);
                 let s = &self.streams[idx];
                 let mut mapped = match premapped {
                     // Mapped on the input thread with the mapping the stream still has.
@@ -85,15 +85,8 @@ impl<W: Write> Runner<W> {
                                 }
                             }
                         }
-                        match self.unsettled_by_type.get_mut(&s.mapping.object_type) {
-                            Some(seqs) => seqs.insert(seq),
-                            None => self
-                                .unsettled_by_type
-                                .entry(s.mapping.object_type.clone())
-                                .or_default()
-                                .insert(seq),
-                        };
-                        self.held_bytes += record.get().len() as u64;
+                        self.books
+                            .hold(seq, &s.mapping.object_type, record.get().len() as u64);
                         self.open_streams.insert(idx);
                         if s.scope.is_some() && self.ledger.is_some() {
                             let pending = s.pending.get_or_insert_with(|| Batch::new(idx));
@@ -123,8 +116,7 @@ impl<W: Write> Runner<W> {
                 let Some(&idx) = self.by_name.get(&stream) else {
                     return Err(FatalError::RecordBeforeSchema { line, stream });
                 };
-                let seq = self.tracker.record_read();
-                self.streams[idx].stats.read += 1;
+                let seq = self.books.record_read(&mut self.streams[idx].stats, false);
                 // The row as written, as a JSON string: replayed unedited it is refused again.
                 let record = serde_json::value::to_raw_value(&raw)
                     .map_err(|e| FatalError::Io(format!("{line}: {e}")))?;
@@ -132,7 +124,7 @@ impl<W: Write> Runner<W> {
                 self.reject_read(idx, seq, &line, &record, rejection)
             }
             Message::State { value } => {
-                self.tracker.state_read(value);
+                self.books.state_read(value);
                 Ok(())
             }
             Message::ActivateVersion { stream } => {
@@ -165,7 +157,9 @@ impl<W: Write> Runner<W> {
         {
             seen.insert(&key);
         }
-        self.record_outcome(idx, seq, line, record, &Outcome::Rejected(rejection), false)
+        let outcome = Outcome::Rejected(rejection);
+        self.books
+            .record(&mut s.books(), seq, line, record, &outcome, false)
     }
 }
 
