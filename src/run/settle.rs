@@ -296,3 +296,180 @@ fn hint_closest(rejection: &mut Rejection, known: Option<&[PropertyInfo]>) {
             .push_str(&format!("; did you mean '{hint}'?"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::rejection::Category;
+    use crate::pipeline::batch::Origin;
+
+    /// stdout that the test can read while the books hold it.
+    #[derive(Clone, Default)]
+    struct Stdout(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Stdout {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Stdout {
+        fn states(&self) -> Vec<u64> {
+            String::from_utf8(self.0.borrow().clone())
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<Value>(l).unwrap()["before"]
+                        .as_u64()
+                        .unwrap()
+                })
+                .collect()
+        }
+    }
+
+    /// The `seq` of every rejected record in the file, as it is on disk now.
+    fn rejected_on_disk(path: &std::path::Path) -> Vec<u64> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["type"] == "RECORD")
+            .map(|v| v["record"]["seq"].as_u64().unwrap())
+            .collect()
+    }
+
+    /// 0: created, 1: unchanged, 2 to 4: rejected (so the guard at 0.5 often trips).
+    fn outcome(kind: u8) -> Outcome {
+        match kind {
+            0 => Outcome::Created,
+            1 => Outcome::Unchanged,
+            _ => Outcome::Rejected(Rejection::local(
+                Category::InvalidRecord,
+                "refused by the test",
+                Some("email"),
+            )),
+        }
+    }
+
+    proptest! {
+        /// Whatever order outcomes come in: every record read is counted once; a STATE goes
+        /// out only once every record read before it is settled and every rejection before
+        /// it is on disk; STATEs go out in input order, the last one once all is settled;
+        /// none after the reject-rate guard trips; nothing stays held.
+        #[test]
+        fn every_record_settles_once_and_state_waits_for_all_before_it(
+            input in proptest::collection::vec(proptest::option::of(0u8..5), 1..250),
+            order in proptest::collection::vec(proptest::num::usize::ANY, 0..250),
+            guarded in proptest::bool::ANY,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("rejected.jsonl");
+            let stdout = Stdout::default();
+            let max_reject_rate = if guarded { 0.5 } else { 1.0 };
+            let mut books = Settlement::new(
+                RejectedSink::new(&path, "test", &[]),
+                stdout.clone(),
+                max_reject_rate,
+                true,
+                None,
+            );
+            let mut stats = StreamStats::default();
+            let schema = json!({"properties": {"seq": {"type": "integer"}}});
+            let keys = vec!["seq".to_string()];
+            // Records read (seq, outcome kind); `None` in the input is a STATE whose value
+            // says how many records came before it.
+            let mut pending = Vec::new();
+            let mut last_state = None;
+            for item in &input {
+                match item {
+                    Some(kind) => {
+                        let seq = books.record_read(&mut stats, false);
+                        let raw = serde_json::value::to_raw_value(&json!({"seq": seq})).unwrap();
+                        books.hold(seq, "contacts", raw.get().len() as u64);
+                        pending.push((seq, *kind, raw));
+                    }
+                    None => {
+                        let before = pending.len() as u64;
+                        books.state_read(json!({"before": before}));
+                        last_state = Some(before);
+                    }
+                }
+            }
+            let read = pending.len();
+            let mut settled = std::collections::BTreeSet::new();
+            let mut tripped = false;
+            let mut k = 0;
+            while !pending.is_empty() {
+                let i = order.get(k).copied().unwrap_or(0) % pending.len();
+                k += 1;
+                let (seq, kind, raw) = pending.swap_remove(i);
+                let mut b = StreamBooks {
+                    stats: &mut stats,
+                    schema: StreamSchema { stream: "contacts", schema: &schema, key_properties: &keys },
+                    object_type: "contacts",
+                    scope: None,
+                };
+                let done = Settled {
+                    origin: Origin { seq, line: Line::new(seq + 1), raw, properties: None, links: Vec::new() },
+                    outcome: outcome(kind),
+                    merged: false,
+                    record_id: None,
+                };
+                match books.held(&mut b, &done) {
+                    Err(FatalError::RejectRate { .. }) => {
+                        prop_assert!(guarded && !tripped, "tripped twice or unguarded");
+                        tripped = true;
+                    }
+                    Err(e) => prop_assert!(false, "{e}"),
+                    Ok(()) => {}
+                }
+                settled.insert(seq);
+                let states_before = stdout.states().len();
+                books.release_states().unwrap();
+                let states = stdout.states();
+                if tripped {
+                    prop_assert_eq!(states.len(), states_before, "a STATE after the guard tripped");
+                }
+                if let Some(&newest) = states.last().filter(|_| states.len() > states_before) {
+                    prop_assert!((0..newest).all(|s| settled.contains(&s)));
+                    let on_disk = rejected_on_disk(&path);
+                    let rejected_before = input.iter().flatten().take(newest as usize)
+                        .filter(|k| **k >= 2).count();
+                    prop_assert_eq!(
+                        on_disk.iter().filter(|s| **s < newest).count(),
+                        rejected_before,
+                        "a STATE went out before the rejections it covers were on disk"
+                    );
+                }
+                prop_assert!(states.windows(2).all(|w| w[0] <= w[1]));
+            }
+            // The loop releases at every turn, with nothing new settled too.
+            books.release_states().unwrap();
+            books.finish().unwrap();
+            let kinds: Vec<u8> = input.iter().flatten().copied().collect();
+            let rejected: Vec<u64> = (0..read as u64).filter(|s| kinds[*s as usize] >= 2).collect();
+            let mut on_disk = rejected_on_disk(&path);
+            on_disk.sort_unstable();
+            prop_assert_eq!(on_disk, rejected.clone(), "each rejected record once in the file");
+            prop_assert_eq!(stats.read, read as u64);
+            prop_assert_eq!(stats.created + stats.unchanged + stats.rejected_total(), read as u64);
+            prop_assert_eq!(stats.rejected_total(), rejected.len() as u64);
+            prop_assert_eq!(books.held_bytes(), 0);
+            prop_assert_eq!(books.oldest_unsettled("contacts"), None);
+            prop_assert_eq!(books.unsettled(), 0);
+            if !tripped {
+                prop_assert_eq!(stdout.states().last().copied(), last_state);
+            }
+        }
+    }
+}
