@@ -1,7 +1,41 @@
 //! Batches on their way out: when an open batch is due, the ledger gate, the ordering barrier
 //! (a batch waits for the records its links point to), and batch tasks on the wire.
 
+use super::queue::{Next, Shape, World};
 use super::*;
+
+/// What the queue sees of the run.
+struct View<'a, W: Write> {
+    streams: &'a [StreamState],
+    books: &'a Settlement<W>,
+    open_streams: &'a BTreeSet<usize>,
+}
+
+impl<W: Write> World for View<'_, W> {
+    fn shape(&self, stream: usize) -> Shape<'_> {
+        let mapping = &self.streams[stream].mapping;
+        Shape {
+            object_type: &mapping.object_type,
+            links_to: mapping
+                .associations
+                .iter()
+                .map(|a| a.to_object_type.as_str())
+                .collect(),
+            import: mapping.load_method == LoadMethod::Import,
+        }
+    }
+
+    fn oldest_unsettled(&self, object_type: &str) -> Option<u64> {
+        self.books.oldest_unsettled(object_type)
+    }
+
+    fn has_open(&self, object_type: &str) -> bool {
+        self.open_streams.iter().any(|&i| {
+            let s = &self.streams[i];
+            s.mapping.object_type == object_type && s.batches().any(|b| !b.is_empty())
+        })
+    }
+}
 
 impl<W: Write> Runner<W> {
     /// The next moment an open batch must be sent: when it has waited `flush_interval`, or
@@ -57,160 +91,83 @@ impl<W: Write> Runner<W> {
         Ok(())
     }
 
-    /// Sends ready batches, in order, while there is room and no key of the next batch is
-    /// still in flight (so a later value never overtakes an earlier one).
-    /// Sends ready batches while there is room. A batch waits while any of its keys is in
-    /// flight or in an earlier ready batch of the same object type (so a later value never
-    /// overtakes an earlier one), and while records it associates with, read before it, are
-    /// not yet written (their open batches are sent first).
+    /// Sends queued batches while there is room, as the queue decides: in order, each once
+    /// nothing it depends on is on the wire or unwritten (see [`Queue`]).
     pub(super) async fn dispatch(&mut self) -> Result<(), FatalError> {
         if !self.phase.sends() {
             return Ok(());
         }
-        let mut i = 0;
-        while self.inflight.len() < self.batch_tasks() && i < self.ready.len() {
-            // Inputs whose key is on the wire (or queued before) wait in a batch of their
-            // own; the rest of the batch goes, so one repeated key holds up one input, not
-            // every batch behind it.
-            if let Some(blocked) = self.blocked_keys(i)
-                && blocked.len() < self.ready[i].len()
-            {
-                let waiting = self.ready[i].split_off(|k| blocked.contains(k));
-                self.ready.insert(i + 1, waiting);
-            }
-            match self.readiness(i) {
-                Readiness::Go => {}
-                Readiness::Wait => {
-                    i += 1;
-                    continue;
-                }
-                Readiness::NeedsFlush(object_type) => {
-                    self.flush_object_type(&object_type).await?;
-                    i += 1;
-                    continue;
-                }
-            }
-            let importing =
-                self.streams[self.ready[i].stream].mapping.load_method == LoadMethod::Import;
-            if importing && self.imports_running >= MAX_IMPORTS {
-                i += 1;
-                continue;
-            }
-            let Some(batch) = self.ready.remove(i) else {
-                break;
+        let mut cursor = 0;
+        while self.inflight.len() < self.batch_tasks() {
+            let world = View {
+                streams: &self.streams,
+                books: &self.books,
+                open_streams: &self.open_streams,
             };
-            let mapping = &self.streams[batch.stream].mapping;
-            for key in batch.keys() {
-                self.inflight_keys.add(&mapping.object_type, key);
+            match self.queue.next(&mut cursor, &world) {
+                Next::Idle => break,
+                Next::Flush(object_type) => self.flush_object_type(&object_type).await?,
+                Next::Send(batch) => self.spawn(batch),
             }
-            let target = Target {
-                object_type: mapping.object_type.clone(),
-                strategy: Strategy::of(&mapping.matching, mapping.write_mode),
-                associations: mapping.associations.clone(),
-                lookups: self.lookups.clone(),
-            };
-            let import = importing.then(|| {
-                self.imports_running += 1;
-                let layout = crate::writer::import::layout(
-                    &mapping.matching,
-                    mapping.write_mode,
-                    &mapping.object_type,
-                );
-                (layout, self.config.imports)
-            });
-            let client = self.client.clone();
-            let consults_ledger =
-                self.ledger.is_some() && self.streams[batch.stream].scope.is_some();
-            self.inflight.spawn(async move {
-                let mut sent = Vec::new();
-                if consults_ledger {
-                    // Hashed here, off the main loop, once the batch's inputs are final.
-                    let known_ids;
-                    (sent, known_ids) = Ledger::sent(&batch);
-                    if let Strategy::SearchMatch { property, .. } = &target.strategy {
-                        for (key, id) in known_ids {
-                            target
-                                .lookups
-                                .ids
-                                .insert(&target.object_type, property, &key, &id);
-                        }
-                    }
-                }
-                let result = match import {
-                    Some((layout, limits)) => {
-                        write_import(client, target, layout, limits, batch).await
-                    }
-                    None => write_batch(client, target, batch).await,
-                };
-                Done { result, sent }
-            });
         }
         Ok(())
+    }
+
+    /// Hands `batch` to a task of its own: the writer (or an import), then the answer back to
+    /// the loop.
+    fn spawn(&mut self, batch: Batch) {
+        let mapping = &self.streams[batch.stream].mapping;
+        let target = Target {
+            object_type: mapping.object_type.clone(),
+            strategy: Strategy::of(&mapping.matching, mapping.write_mode),
+            associations: mapping.associations.clone(),
+            lookups: self.lookups.clone(),
+        };
+        let import = (mapping.load_method == LoadMethod::Import).then(|| {
+            let layout = crate::writer::import::layout(
+                &mapping.matching,
+                mapping.write_mode,
+                &mapping.object_type,
+            );
+            (layout, self.config.imports)
+        });
+        let client = self.client.clone();
+        let consults_ledger = self.ledger.is_some() && self.streams[batch.stream].scope.is_some();
+        self.inflight.spawn(async move {
+            let mut sent = Vec::new();
+            if consults_ledger {
+                // Hashed here, off the main loop, once the batch's inputs are final.
+                let known_ids;
+                (sent, known_ids) = Ledger::sent(&batch);
+                if let Strategy::SearchMatch { property, .. } = &target.strategy {
+                    for (key, id) in known_ids {
+                        target
+                            .lookups
+                            .ids
+                            .insert(&target.object_type, property, &key, &id);
+                    }
+                }
+            }
+            let result = match import {
+                Some((layout, limits)) => write_import(client, target, layout, limits, batch).await,
+                None => write_batch(client, target, batch).await,
+            };
+            Done { result, sent }
+        });
     }
 
     /// A batch task's answer: its keys leave the wire, then its outcomes are settled.
     pub(super) async fn settle(&mut self, done: Done) -> Result<(), FatalError> {
         let Done { result, sent } = done;
         let s = &mut self.streams[result.stream];
-        if s.mapping.load_method == LoadMethod::Import {
-            self.imports_running = self.imports_running.saturating_sub(1);
-        }
-        for key in &result.keys {
-            self.inflight_keys.remove(&s.mapping.object_type, key);
-        }
+        let import = s.mapping.load_method == LoadMethod::Import;
+        self.queue
+            .landed(&s.mapping.object_type, &result.keys, import);
         let known = self
             .properties
             .get(&s.mapping.object_type)
             .map(Vec::as_slice);
         self.books.batch(s.books(), result, &sent, known).await
-    }
-
-    /// The keys of `ready[i]` that must wait: on the wire, or in a batch queued before it;
-    /// `None` when none must.
-    fn blocked_keys(&self, i: usize) -> Option<HashSet<String>> {
-        let batch = &self.ready[i];
-        let object_type = &self.streams[batch.stream].mapping.object_type;
-        let blocked: HashSet<String> = batch
-            .keys()
-            .filter(|k| {
-                self.inflight_keys.contains(object_type, k)
-                    || self.ready.iter().take(i).any(|earlier| {
-                        &self.streams[earlier.stream].mapping.object_type == object_type
-                            && earlier.keys().any(|e| e == *k)
-                    })
-            })
-            .map(String::from)
-            .collect();
-        (!blocked.is_empty()).then_some(blocked)
-    }
-
-    /// Whether `ready[i]` may be sent now.
-    pub(super) fn readiness(&self, i: usize) -> Readiness {
-        let batch = &self.ready[i];
-        let mapping = &self.streams[batch.stream].mapping;
-        if self.blocked_keys(i).is_some() {
-            return Readiness::Wait;
-        }
-        let first = batch.first_seq();
-        for association in &mapping.associations {
-            let to = &association.to_object_type;
-            let older_unwritten = self
-                .books
-                .oldest_unsettled(to)
-                .is_some_and(|oldest| oldest < first);
-            if older_unwritten {
-                let open = self.open_streams.iter().any(|&i| {
-                    let s = &self.streams[i];
-                    &s.mapping.object_type == to && s.batches().any(|b| !b.is_empty())
-                });
-                return if open {
-                    Readiness::NeedsFlush(to.clone())
-                } else {
-                    Readiness::Wait
-                };
-            }
-        }
-        Readiness::Go
     }
 
     /// Sends the open batches of every stream writing `object_type`.
@@ -229,7 +186,7 @@ impl<W: Write> Runner<W> {
     pub(super) async fn flush_stream(&mut self, idx: usize) -> Result<(), FatalError> {
         self.check_pending(idx).await?;
         if let Some(b) = self.streams[idx].open.take().filter(|b| !b.is_empty()) {
-            self.ready.push_back(b);
+            self.queue.push(b);
         }
         if self.streams[idx].batches().all(Batch::is_empty) {
             self.open_streams.remove(&idx);
@@ -269,7 +226,7 @@ impl<W: Write> Runner<W> {
             if batch.len() >= batch_size
                 && let Some(full) = s.open.take()
             {
-                self.ready.push_back(full);
+                self.queue.push(full);
             }
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! The main loop: read lines, batch records, keep requests in flight, settle outcomes and
 //! release STATE.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,15 +26,16 @@ use crate::output::progress::{self, Progress, Snapshot};
 use crate::output::rejected::{RejectedSink, StreamSchema};
 use crate::output::report::{StreamStats, Summary};
 use crate::pipeline::batch::Batch;
-use crate::pipeline::inflight::InflightKeys;
 use crate::shutdown::Shutdown;
 use crate::singer::Message;
 use crate::writer::import::write_import;
 use crate::writer::lookup::Lookups;
 use crate::writer::{BatchResult, Outcome, Strategy, Target, removal, write_batch};
+use queue::Queue;
 use settle::{Settlement, StreamBooks};
 
 mod dispatch;
+mod queue;
 mod record;
 mod removals;
 mod settle;
@@ -50,10 +51,6 @@ const MAX_HELD_BYTES: u64 = 64 << 20;
 /// Keys judged by the ledger in one lookup.
 const LEDGER_CHUNK: usize = 1_000;
 
-/// Imports the run has in flight at once: HubSpot processes three at a time and defers the
-/// rest, so more would only wait there.
-const MAX_IMPORTS: usize = 3;
-
 /// Inputs per batch of a stream: `batch_size` for batch writes, a whole file's rows for
 /// imports.
 fn batch_size(config: &Config, mapping: &StreamMapping) -> usize {
@@ -65,16 +62,6 @@ fn batch_size(config: &Config, mapping: &StreamMapping) -> usize {
 
 /// With a STATE waiting, open batches are sent once the input has been quiet this long.
 const STATE_FLUSH_DELAY: Duration = Duration::from_millis(50);
-
-/// Whether a ready batch may be sent.
-enum Readiness {
-    /// Send it.
-    Go,
-    /// Something it depends on is still in flight or queued ahead.
-    Wait,
-    /// Records of this object type that it associates with sit in open batches: send those first.
-    NeedsFlush(String),
-}
 
 /// Where a run is. Each phase allows less than the one before it, and a run only moves
 /// forward: the loop ends once its phase has nothing left to wait for.
@@ -202,11 +189,10 @@ struct Runner<W: Write> {
     properties: crate::setup::PropertyCache,
     /// The only place outcomes are recorded and STATE released.
     books: Settlement<W>,
-    ready: VecDeque<Batch>,
-    inflight: JoinSet<Done>,
-    /// `(object type, key)` of every record in flight: two streams writing the same object
+    /// Batches ready to go and the keys on the wire: two streams writing the same object
     /// type share the ordering guarantee.
-    inflight_keys: InflightKeys,
+    queue: Queue,
+    inflight: JoinSet<Done>,
     last_line_at: Instant,
     warned: HashSet<String>,
     /// Where the run is; only [`Runner::enter`] moves it, and only forward.
@@ -228,8 +214,6 @@ struct Runner<W: Write> {
     /// Streams that may have records in open or pending batches: the loop looks at these
     /// only, so 100,000 configured streams cost nothing per message.
     open_streams: BTreeSet<usize>,
-    /// Import batches in flight (`load_method: import`).
-    imports_running: usize,
 }
 
 /// Where a run's results go.
@@ -286,9 +270,8 @@ pub async fn run<W: Write>(
         by_name: HashMap::new(),
         properties: crate::setup::PropertyCache::new(),
         books,
-        ready: VecDeque::new(),
+        queue: Queue::default(),
         inflight: JoinSet::new(),
-        inflight_keys: InflightKeys::default(),
         last_line_at: Instant::now(),
         warned: HashSet::new(),
         phase: Phase::Reading,
@@ -300,7 +283,6 @@ pub async fn run<W: Write>(
         sent_this_run: HashMap::new(),
         published: lines.published(),
         open_streams: BTreeSet::new(),
-        imports_running: 0,
     };
     let stopped = shutdown.stopped();
     tokio::pin!(stopped);
@@ -314,7 +296,7 @@ pub async fn run<W: Write>(
             r.fail(e);
         }
         if !r.phase.reads()
-            && r.ready.is_empty()
+            && r.queue.is_empty()
             && r.inflight.is_empty()
             && (!r.phase.sends() || r.no_open_batches())
         {
@@ -324,7 +306,7 @@ pub async fn run<W: Write>(
             if let Err(e) = r.send_open().await {
                 r.fail(e);
             }
-            if r.ready.is_empty() && r.inflight.is_empty() {
+            if r.queue.is_empty() && r.inflight.is_empty() {
                 // Everything was settled here (by the ledger): nothing is left to wait for.
                 continue;
             }
@@ -341,7 +323,7 @@ pub async fn run<W: Write>(
         }
         // Batches waiting for a key in flight do not stop the input: others keep filling and
         // going out past them, up to a few queued ahead.
-        let can_read = r.phase.reads() && r.ready.len() < r.batch_tasks() && !full;
+        let can_read = r.phase.reads() && r.queue.len() < r.batch_tasks() && !full;
         // Partial batches are only sent early when they would go out at once: while requests
         // are queued for the rate limit, waiting costs nothing and keeps batches full.
         let has_room = r.inflight.len() < r.batch_tasks();
@@ -402,7 +384,7 @@ pub async fn run<W: Write>(
                     r.fail(e);
                 }
             }
-            () = r.client.retry_started(), if !r.ready.is_empty() => {}
+            () = r.client.retry_started(), if !r.queue.is_empty() => {}
             _ = ticks.tick() => {
                 let snapshot = r.snapshot();
                 progress.tick(&snapshot, || r.client.counters.take_timings());
@@ -469,7 +451,7 @@ impl<W: Write> Runner<W> {
         }
         self.phase = to;
         if !to.sends() {
-            self.ready.clear();
+            self.queue.clear();
         }
     }
 

@@ -102,7 +102,7 @@ impl<W: Write> Runner<W> {
                         if batch.len() >= batch_size
                             && let Some(full) = s.open.take()
                         {
-                            self.ready.push_back(full);
+                            self.queue.push(full);
                         }
                     }
                 }
