@@ -132,7 +132,8 @@ impl<W: Write> Runner<W> {
             (layout, self.config.imports)
         });
         let client = self.client.clone();
-        let consults_ledger = self.ledger.is_some() && self.streams[batch.stream].scope.is_some();
+        let consults_ledger =
+            self.gate.ledger().is_some() && self.streams[batch.stream].scope.is_some();
         self.inflight.spawn(async move {
             let mut sent = Vec::new();
             if consults_ledger {
@@ -198,9 +199,6 @@ impl<W: Write> Runner<W> {
     /// are settled at once, the rest join the open batch (so batches hold only records that
     /// are sent).
     pub(super) async fn check_pending(&mut self, idx: usize) -> Result<(), FatalError> {
-        let Some(ledger) = self.ledger.clone() else {
-            return Ok(());
-        };
         let Some(scope) = self.streams[idx].scope.as_ref().map(|s| s.id) else {
             return Ok(());
         };
@@ -208,13 +206,10 @@ impl<W: Write> Runner<W> {
             return Ok(());
         };
         let skip_known = self.streams[idx].mapping.matching == Matching::Nothing;
-        let sent_before = self.sent_this_run.entry(scope).or_default();
-        let verdicts = ledger
-            .check(scope, pending.take_inputs(), skip_known, sent_before)
+        let verdicts = self
+            .gate
+            .judge(scope, pending.take_inputs(), skip_known)
             .await?;
-        for input in &verdicts.send {
-            sent_before.insert(&input.key);
-        }
         for settled in verdicts.settled {
             self.books.held(&mut self.streams[idx].books(), &settled)?;
         }

@@ -16,7 +16,7 @@ use crate::hubspot::Client;
 use crate::hubspot::schemas::ObjectTypes;
 use crate::hubspot::wire::PropertyCreate;
 use crate::input::{Lines, Parsed};
-use crate::ledger::{Ledger, SeenKeys, Sent};
+use crate::ledger::{Ledger, Sent};
 use crate::mapping::fields::{CREATED_GROUP, NewProperty};
 use crate::mapping::published::{Premapped, Published};
 use crate::mapping::{Mapped, Matching, StreamMapping};
@@ -31,10 +31,12 @@ use crate::singer::Message;
 use crate::writer::import::write_import;
 use crate::writer::lookup::Lookups;
 use crate::writer::{BatchResult, Outcome, Strategy, Target, removal, write_batch};
+use gate::{Gate, Scope};
 use queue::Queue;
 use settle::{Settlement, StreamBooks};
 
 mod dispatch;
+mod gate;
 mod queue;
 mod record;
 mod removals;
@@ -143,15 +145,6 @@ struct StreamState {
     mapped_names: BTreeSet<Arc<str>>,
 }
 
-/// Where a stream's keys live in the ledger.
-#[derive(Debug, Clone)]
-struct Scope {
-    /// The store's number for it.
-    id: i64,
-    /// `object type/how keys are matched`, for messages.
-    name: String,
-}
-
 /// A batch task's answer: the writer's outcomes, and what the ledger should learn from them.
 struct Done {
     result: BatchResult,
@@ -203,12 +196,8 @@ struct Runner<W: Write> {
     object_types: ObjectTypes,
     /// Key → id lookups every batch shares: the ids this run holds (search lags).
     lookups: Arc<Lookups>,
-    /// The sync ledger, if the run has one.
-    ledger: Option<Arc<Ledger>>,
-    /// Keys read, per ledger scope whose stream mirrors removals.
-    seen: HashMap<i64, SeenKeys>,
-    /// Keys sent this run, per ledger scope: never judged unchanged again in the run.
-    sent_this_run: HashMap<i64, SeenKeys>,
+    /// The sync ledger and what the run has read and sent per scope.
+    gate: Gate,
     /// Where stream mappings are published for the input thread.
     published: Arc<Published>,
     /// Streams that may have records in open or pending batches: the loop looks at these
@@ -278,9 +267,7 @@ pub async fn run<W: Write>(
         fatal: None,
         object_types: ObjectTypes::default(),
         lookups,
-        ledger,
-        seen: HashMap::new(),
-        sent_this_run: HashMap::new(),
+        gate: Gate::new(ledger),
         published: lines.published(),
         open_streams: BTreeSet::new(),
     };
@@ -401,7 +388,7 @@ pub async fn run<W: Write>(
     {
         r.fail(e);
     }
-    if let Some(ledger) = &r.ledger
+    if let Some(ledger) = r.gate.ledger()
         && r.fatal.is_none()
         && let Err(e) = ledger.finish().await
     {

@@ -74,9 +74,9 @@ impl<W: Write> Runner<W> {
                             };
                         }
                         if let Some(scope) = &s.scope
-                            && let Some(seen) = self.seen.get_mut(&scope.id)
+                            && self.gate.mirrors(scope.id)
                         {
-                            seen.insert(&mapped.key);
+                            self.gate.saw(scope.id, &mapped.key);
                             if s.mapping.on_removed == OnRemoved::Clear {
                                 for name in mapped.properties.keys() {
                                     if !s.mapped_names.contains(name) {
@@ -88,7 +88,7 @@ impl<W: Write> Runner<W> {
                         self.books
                             .hold(seq, &s.mapping.object_type, record.get().len() as u64);
                         self.open_streams.insert(idx);
-                        if s.scope.is_some() && self.ledger.is_some() {
+                        if s.scope.is_some() && self.gate.ledger().is_some() {
                             let pending = s.pending.get_or_insert_with(|| Batch::new(idx));
                             pending.push(mapped, seq, line, record);
                             if pending.len() >= LEDGER_CHUNK {
@@ -152,10 +152,10 @@ impl<W: Write> Runner<W> {
     ) -> Result<(), FatalError> {
         let s = &mut self.streams[idx];
         if let Some(scope) = &s.scope
-            && let Some(seen) = self.seen.get_mut(&scope.id)
+            && self.gate.mirrors(scope.id)
             && let Some(key) = s.mapping.key_of(record)
         {
-            seen.insert(&key);
+            self.gate.saw(scope.id, &key);
         }
         let outcome = Outcome::Rejected(rejection);
         self.books

@@ -8,7 +8,7 @@ impl<W: Write> Runner<W> {
     /// dropped from the ledger; refused as a whole past `max_removed_rate`. A dry run only
     /// counts them.
     pub(super) async fn remove_unseen(&mut self) -> Result<(), FatalError> {
-        let Some(ledger) = self.ledger.clone() else {
+        let Some(ledger) = self.gate.ledger().cloned() else {
             return Ok(());
         };
         let mut done_scopes = HashSet::new();
@@ -20,7 +20,7 @@ impl<W: Write> Runner<W> {
             if s.mapping.on_removed == OnRemoved::Ignore || !done_scopes.insert(scope.id) {
                 continue;
             }
-            let Some(seen) = self.seen.get(&scope.id) else {
+            let Some(seen) = self.gate.seen(scope.id) else {
                 continue;
             };
             let unseen = ledger.unseen(scope.id, seen).await?;

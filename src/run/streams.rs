@@ -39,18 +39,12 @@ impl<W: Write> Runner<W> {
             self.lookups.ids.want(&object_type, p);
         }
         tracing::info!(stream, object_type, matching = %mapping.matching, "stream mapped: {}", mapping.action());
-        let scope = match &self.ledger {
-            Some(ledger) => match scope_name(&mapping, &stream, &key_properties) {
-                Some(name) => Some(Scope {
-                    id: ledger.scope(&name).await?,
-                    name,
-                }),
-                None => None,
-            },
-            None => None,
-        };
+        let scope = self
+            .gate
+            .scope(scope_name(&mapping, &stream, &key_properties))
+            .await?;
         if mapping.matching == Matching::Nothing && scope.is_none() {
-            let why = if self.ledger.is_some() {
+            let why = if self.gate.ledger().is_some() {
                 "its SCHEMA has no key_properties for the ledger to know records by"
             } else {
                 "there is no ledger (set ledger, and the SCHEMA's key_properties name each record)"
@@ -62,9 +56,9 @@ impl<W: Write> Runner<W> {
         if let Some(scope) = &scope {
             tracing::info!(stream, ledger_scope = %scope.name, "stream consults the ledger (on_removed: {:?})", mapping.on_removed);
             if mapping.on_removed != OnRemoved::Ignore {
-                self.seen.entry(scope.id).or_default();
+                self.gate.mirror(scope.id);
             }
-        } else if self.ledger.is_some() && mapping.on_removed != OnRemoved::Ignore {
+        } else if self.gate.ledger().is_some() && mapping.on_removed != OnRemoved::Ignore {
             return Err(FatalError::Stream {
                 stream,
                 problem: StreamProblem::Removal("on_removed needs records with a key: the SCHEMA's key_properties, or id_property, id_field or match_property".into()),
