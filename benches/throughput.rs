@@ -4,7 +4,8 @@
 //! 1. HubSpot's default limit (190 requests / 10 s, 30 ms latency): records/s as a share of the
 //!    ceiling (190 × 100 / 10 s = 1,900 records/s; goal ≥ 99%) and the share of requests
 //!    answered 429 (goal ≤ 0.5%).
-//! 2. The window scaled down to 40 requests / 1 s with 100 ms latency (goal ≥ 97%).
+//! 2. The window scaled down to 40 requests / 1 s with 100 ms latency, 24,000 and 96,000
+//!    contacts (goal ≥ 97%).
 //! 3. Scenario 1 with 10% of requests failing (429s, 5xx, dropped connections from the
 //!    emulator's fault injection): goal ≤ 15% less throughput than scenario 1.
 //! 4. Two target processes sharing one emulator account at 190 / 10 s: together ≥ 90% of
