@@ -1,5 +1,7 @@
-//! The main loop: read lines, batch records, keep requests in flight, settle outcomes and
-//! release STATE.
+//! One run: the select loop and its [`Phase`] (here), and its parts, each owning its state:
+//! a message's way in (`record`), the stream registry (`streams`), the ledger gate (`gate`),
+//! the ordering barrier (`queue`), batch tasks (`dispatch`), the books every outcome goes
+//! through and STATE comes out of (`settle`), and `on_removed` at the end (`removals`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;

@@ -119,10 +119,9 @@ fn one_file(
     let mut columns: Vec<String> = Vec::with_capacity(names.len() + 1);
     columns.extend(key_property.map(String::from));
     columns.extend(names.iter().map(|n| n.to_string()));
-    let mut bytes = encode(&columns);
+    let mut csv = Csv::new(&columns);
     let mut too_large = Vec::new();
     let mut rows = Vec::new();
-    let mut row = Vec::with_capacity(columns.len());
     let mut i = start;
     while i < inputs.len() && rows.len() < max_rows {
         let input = &inputs[i];
@@ -136,18 +135,12 @@ fn one_file(
         {
             break;
         }
-        row.clear();
-        row.extend(key_cell(input, &layout.key).map(String::from));
-        for name in &names {
-            row.push(
-                input
-                    .properties
-                    .get(name)
-                    .map_or(String::new(), |v| v.to_string()),
-            );
-        }
-        let encoded = encode(&row);
-        if bytes.len() + encoded.len() > max_bytes {
+        let cells = key_cell(input, &layout.key).into_iter().chain(
+            names
+                .iter()
+                .map(|name| input.properties.get(name).map_or("", |v| v.as_str())),
+        );
+        if !csv.push(cells, max_bytes) {
             if rows.is_empty() {
                 // Over the limit alone: in no file.
                 too_large.push(i);
@@ -156,7 +149,6 @@ fn one_file(
             }
             break;
         }
-        bytes.extend_from_slice(&encoded);
         rows.push(i);
         i += 1;
     }
@@ -166,7 +158,7 @@ fn one_file(
     let upload = Upload {
         request: request(layout, name, &columns).to_string(),
         file_name: name.to_string(),
-        file: bytes.into(),
+        file: csv.into_bytes().into(),
     };
     let file = ImportFile {
         upload: Arc::new(upload),
@@ -177,12 +169,53 @@ fn one_file(
     (Some(file), i, too_large)
 }
 
-/// One CSV line: cells quoted where they hold a comma, a quote or a line break.
-fn encode<S: AsRef<[u8]>>(cells: &[S]) -> Vec<u8> {
-    let mut line = csv::WriterBuilder::new().from_writer(Vec::new());
-    // Writing to memory cannot fail.
-    let _ = line.write_record(cells);
-    line.into_inner().unwrap_or_default()
+/// A CSV file being written: cells quoted where they hold a comma, a quote or a line break.
+struct Csv {
+    out: csv::Writer<Vec<u8>>,
+    /// Bytes of the whole lines written.
+    len: usize,
+}
+
+impl Csv {
+    /// A file with the header `columns`.
+    fn new(columns: &[String]) -> Self {
+        let mut csv = Self {
+            out: csv::WriterBuilder::new().from_writer(Vec::new()),
+            len: 0,
+        };
+        csv.push(columns, usize::MAX);
+        csv
+    }
+
+    /// Appends a line of `cells` if the file stays within `max_bytes`; false (the file
+    /// unchanged) if not.
+    fn push<S: AsRef<[u8]>>(
+        &mut self,
+        cells: impl IntoIterator<Item = S>,
+        max_bytes: usize,
+    ) -> bool {
+        // Writing to memory cannot fail.
+        let _ = self.out.write_record(cells);
+        let _ = self.out.flush();
+        let len = self.out.get_ref().len();
+        if len > max_bytes {
+            let mut bytes = std::mem::replace(
+                &mut self.out,
+                csv::WriterBuilder::new().from_writer(Vec::new()),
+            )
+            .into_inner()
+            .unwrap_or_default();
+            bytes.truncate(self.len);
+            self.out = csv::WriterBuilder::new().from_writer(bytes);
+            return false;
+        }
+        self.len = len;
+        true
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.out.into_inner().unwrap_or_default()
+    }
 }
 
 /// The `importRequest` of a file named `name` with `columns`.
@@ -286,5 +319,22 @@ mod tests {
         assert_eq!(rows, vec![vec![0, 1], vec![3, 4]]);
         let names: Vec<&str> = files.iter().map(|f| f.upload.file_name.as_str()).collect();
         assert_eq!(names, ["s-1.csv", "s-2.csv"]);
+        // The row over the limit left nothing behind in the file it did not fit.
+        assert_eq!(
+            std::str::from_utf8(&files[1].upload.file).unwrap(),
+            "email,firstname\n3@x.com,v\n4@x.com,v\n"
+        );
+        // A row that does not fit beside the rows before it starts the next file.
+        let (files, too_large) = build(&inputs, &contacts(), "s", 10, 340);
+        assert!(too_large.is_empty());
+        let rows: Vec<Vec<usize>> = files.iter().map(|f| f.rows.clone()).collect();
+        assert_eq!(rows, vec![vec![0, 1], vec![2, 3], vec![4]]);
+        assert_eq!(
+            std::str::from_utf8(&files[0].upload.file).unwrap(),
+            "email,firstname\n0@x.com,v\n1@x.com,v\n"
+        );
+        for file in &files {
+            assert!(file.upload.file.len() <= 340);
+        }
     }
 }
