@@ -2,8 +2,8 @@
 //! sends only new and changed records, keeps `create_only` streams without a unique key
 //! idempotent, and can mirror rows that left the source (`on_removed`).
 //!
-//! One small interface, [`Store`], over two stores: an embedded SQLite file ([`sqlite`]) and
-//! a table in Postgres ([`postgres`]). `run` consults the ledger after mapping (a stream's
+//! One small interface, [`Store`], over two stores: an embedded SQLite file (`sqlite`) and
+//! a table in Postgres (`postgres`). `run` consults the ledger after mapping (a stream's
 //! records judged 1,000 keys at a time, on the loop, before they are batched) and writes it at
 //! settlement, in one transaction per batch, before any STATE that covers those records. Nothing else knows
 //! which store is used.

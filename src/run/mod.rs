@@ -1,4 +1,4 @@
-//! One run: the select loop and its [`Phase`] (here), and its parts, each owning its state:
+//! One run: the select loop and its `Phase` (here), and its parts, each owning its state:
 //! a message's way in (`record`), the stream registry (`streams`), the ledger gate (`gate`),
 //! the ordering barrier (`queue`), batch tasks (`dispatch`), the books every outcome goes
 //! through and STATE comes out of (`settle`), and `on_removed` at the end (`removals`).
@@ -190,7 +190,8 @@ struct Runner<W: Write> {
     inflight: JoinSet<Done>,
     last_line_at: Instant,
     warned: HashSet<String>,
-    /// Where the run is; only [`Runner::enter`] moves it, and only forward.
+    /// Where the run is: only [`Runner::enter`] moves it on, and only forward (the grace
+    /// timer alone clears an interrupted run's grace).
     phase: Phase,
     /// The error that ends the run as failed (the first one).
     fatal: Option<FatalError>,
