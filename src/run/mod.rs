@@ -111,6 +111,23 @@ impl Phase {
             _ => None,
         }
     }
+
+    /// Where a run in this phase goes when `to` is asked for: `to` if it is further on, else
+    /// nowhere.
+    fn then(self, to: Phase) -> Phase {
+        if to.rank() > self.rank() { to } else { self }
+    }
+
+    /// What an error ends: a bad line, a stream without a SCHEMA or a mapping, or an
+    /// unreadable input ends the reading only (what was read before is still sent, settled
+    /// and acknowledged); anything else, a wait a signal ended included, halts the sending.
+    fn after(e: &FatalError) -> Phase {
+        if e.ends_input_only() {
+            Phase::Draining
+        } else {
+            Phase::Halted
+        }
+    }
 }
 
 /// How a run ended.
@@ -436,30 +453,24 @@ impl<W: Write> Runner<W> {
     /// draining, the batches not yet on the wire are dropped (their records stay
     /// unacknowledged).
     fn enter(&mut self, to: Phase) {
-        if to.rank() <= self.phase.rank() {
+        let next = self.phase.then(to);
+        if next == self.phase {
             return;
         }
-        self.phase = to;
-        if !to.sends() {
+        self.phase = next;
+        if !next.sends() {
             self.queue.clear();
         }
     }
 
-    /// Takes a fatal error (the first one is the run's) and what it ends: a bad line or an
-    /// unreadable input ends the reading only, so what was read before is still sent, settled
-    /// and acknowledged; a wait that a signal ended halts, and the signal then interrupts;
-    /// anything else halts.
+    /// Takes a fatal error (the first one is the run's) and moves the run on to what it ends
+    /// (see [`Phase::after`]). A wait that a signal ended is no failure: it halts, and the
+    /// signal then interrupts.
     fn fail(&mut self, e: FatalError) {
-        if matches!(e, FatalError::Interrupted) {
-            self.enter(Phase::Halted);
-            return;
+        let next = Phase::after(&e);
+        if !matches!(e, FatalError::Interrupted) {
+            self.fatal.get_or_insert(e);
         }
-        let next = if e.ends_input_only() {
-            Phase::Draining
-        } else {
-            Phase::Halted
-        };
-        self.fatal.get_or_insert(e);
         self.enter(next);
     }
 
@@ -496,6 +507,68 @@ impl<W: Write> Runner<W> {
     fn warn_once(&mut self, key: &str, message: &str) {
         if self.warned.insert(key.to_string()) {
             tracing::warn!("{message}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_only_moves_forward_and_each_phase_allows_less_than_the_one_before() {
+        let grace = Some(Instant::now());
+        let order = [
+            Phase::Reading,
+            Phase::Draining,
+            Phase::Halted,
+            Phase::Interrupted { grace },
+        ];
+        for (i, from) in order.iter().enumerate() {
+            for (j, to) in order.iter().enumerate() {
+                let expected = if j > i { *to } else { *from };
+                assert_eq!(from.then(*to), expected, "{from:?} then {to:?}");
+            }
+        }
+        let allows: Vec<(bool, bool)> = order.iter().map(|p| (p.reads(), p.sends())).collect();
+        assert_eq!(
+            allows,
+            [(true, true), (false, true), (false, false), (false, false)]
+        );
+        assert_eq!(
+            Phase::Interrupted { grace }.then(Phase::Interrupted { grace: None }),
+            Phase::Interrupted { grace },
+            "only the grace timer ends the grace"
+        );
+    }
+
+    #[test]
+    fn a_bad_line_ends_the_reading_only_and_anything_else_halts_the_sending() {
+        let line = Line::new(7);
+        let draining = [
+            FatalError::InputRead("gzip: invalid header".into()),
+            FatalError::RecordBeforeSchema {
+                line: line.clone(),
+                stream: "users".into(),
+            },
+            FatalError::UnmappedStream {
+                line,
+                stream: "users".into(),
+            },
+        ];
+        for e in &draining {
+            assert_eq!(Phase::after(e), Phase::Draining, "{e}");
+        }
+        let halting = [
+            FatalError::Interrupted,
+            FatalError::Io("cannot write STATE to stdout: broken pipe".into()),
+            FatalError::Request("a batch task failed".into()),
+            FatalError::DailyLimit {
+                message: "daily".into(),
+            },
+        ];
+        for e in &halting {
+            assert_eq!(Phase::after(e), Phase::Halted, "{e}");
         }
     }
 }
