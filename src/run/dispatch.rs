@@ -1,7 +1,7 @@
 //! Batches on their way out: when an open batch is due, the ledger gate, the ordering barrier
 //! (a batch waits for the records its links point to), and batch tasks on the wire.
 
-use super::queue::{Next, Shape, World};
+use super::queue::{Next, World};
 use super::*;
 
 /// What the queue sees of the run.
@@ -12,17 +12,21 @@ struct View<'a, W: Write> {
 }
 
 impl<W: Write> World for View<'_, W> {
-    fn shape(&self, stream: usize) -> Shape<'_> {
+    fn object_type(&self, stream: usize) -> &str {
+        &self.streams[stream].mapping.object_type
+    }
+
+    fn links_to(&self, stream: usize) -> Vec<&str> {
         let mapping = &self.streams[stream].mapping;
-        Shape {
-            object_type: &mapping.object_type,
-            links_to: mapping
-                .associations
-                .iter()
-                .map(|a| a.to_object_type.as_str())
-                .collect(),
-            import: mapping.load_method == LoadMethod::Import,
-        }
+        mapping
+            .associations
+            .iter()
+            .map(|a| a.to_object_type.as_str())
+            .collect()
+    }
+
+    fn imports(&self, stream: usize) -> bool {
+        self.streams[stream].mapping.load_method == LoadMethod::Import
     }
 
     fn oldest_unsettled(&self, object_type: &str) -> Option<u64> {

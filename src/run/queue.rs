@@ -12,20 +12,14 @@ use crate::pipeline::inflight::InflightKeys;
 /// would only wait there.
 pub(super) const MAX_IMPORTS: usize = 3;
 
-/// What the barrier needs to know of a stream.
-pub(super) struct Shape<'a> {
-    /// The object type its records are written to.
-    pub object_type: &'a str,
-    /// The object types its records link to.
-    pub links_to: Vec<&'a str>,
-    /// Whether its batches go through the Imports API.
-    pub import: bool,
-}
-
 /// What the run knows that the barrier asks about.
 pub(super) trait World {
-    /// Stream `stream`'s shape.
-    fn shape(&self, stream: usize) -> Shape<'_>;
+    /// The object type stream `stream`'s records are written to.
+    fn object_type(&self, stream: usize) -> &str;
+    /// The object types stream `stream`'s records link to.
+    fn links_to(&self, stream: usize) -> Vec<&str>;
+    /// Whether stream `stream`'s batches go through the Imports API.
+    fn imports(&self, stream: usize) -> bool;
     /// The oldest record of `object_type` read and not settled.
     fn oldest_unsettled(&self, object_type: &str) -> Option<u64>;
     /// Whether records of `object_type` sit in batches not yet queued.
@@ -86,13 +80,18 @@ impl Queue {
             // Inputs whose key is on the wire (or queued before) wait in a batch of their
             // own; the rest of the batch goes, so one repeated key holds up one input, not
             // every batch behind it.
-            if let Some(blocked) = self.blocked_keys(i, world)
-                && blocked.len() < self.ready[i].len()
-            {
-                let waiting = self.ready[i].split_off(|k| blocked.contains(k));
-                self.ready.insert(i + 1, waiting);
+            match self.blocked_keys(i, world) {
+                Some(blocked) if blocked.len() < self.ready[i].len() => {
+                    let waiting = self.ready[i].split_off(|k| blocked.contains(k));
+                    self.ready.insert(i + 1, waiting);
+                }
+                Some(_) => {
+                    *cursor += 1;
+                    continue;
+                }
+                None => {}
             }
-            match self.readiness(i, world) {
+            match self.links_written(i, world) {
                 Readiness::Go => {}
                 Readiness::Wait => {
                     *cursor += 1;
@@ -103,18 +102,18 @@ impl Queue {
                     return Next::Flush(object_type);
                 }
             }
-            let shape = world.shape(self.ready[i].stream);
-            if shape.import && self.imports >= MAX_IMPORTS {
+            let stream = self.ready[i].stream;
+            let import = world.imports(stream);
+            if import && self.imports >= MAX_IMPORTS {
                 *cursor += 1;
                 continue;
             }
-            let object_type = shape.object_type.to_string();
-            let import = shape.import;
             let Some(batch) = self.ready.remove(i) else {
                 break;
             };
+            let object_type = world.object_type(stream);
             for key in batch.keys() {
-                self.on_wire.add(&object_type, key);
+                self.on_wire.add(object_type, key);
             }
             if import {
                 self.imports += 1;
@@ -138,13 +137,13 @@ impl Queue {
     /// `None` when none must.
     fn blocked_keys(&self, i: usize, world: &impl World) -> Option<HashSet<String>> {
         let batch = &self.ready[i];
-        let object_type = world.shape(batch.stream).object_type;
+        let object_type = world.object_type(batch.stream);
         let blocked: HashSet<String> = batch
             .keys()
             .filter(|k| {
                 self.on_wire.contains(object_type, k)
                     || self.ready.iter().take(i).any(|earlier| {
-                        world.shape(earlier.stream).object_type == object_type
+                        world.object_type(earlier.stream) == object_type
                             && earlier.keys().any(|e| e == *k)
                     })
             })
@@ -153,14 +152,12 @@ impl Queue {
         (!blocked.is_empty()).then_some(blocked)
     }
 
-    /// Whether `ready[i]` may be sent now.
-    fn readiness(&self, i: usize, world: &impl World) -> Readiness {
-        if self.blocked_keys(i, world).is_some() {
-            return Readiness::Wait;
-        }
+    /// Whether `ready[i]`, none of whose keys must wait, may be sent now: every record it
+    /// links to that was read before it is written.
+    fn links_written(&self, i: usize, world: &impl World) -> Readiness {
         let batch = &self.ready[i];
         let first = batch.first_seq();
-        for to in world.shape(batch.stream).links_to {
+        for to in world.links_to(batch.stream) {
             let older_unwritten = world
                 .oldest_unsettled(to)
                 .is_some_and(|oldest| oldest < first);
@@ -192,24 +189,18 @@ mod tests {
     }
 
     impl World for Fake {
-        fn shape(&self, stream: usize) -> Shape<'_> {
-            match stream {
-                0 => Shape {
-                    object_type: "contacts",
-                    links_to: vec!["companies"],
-                    import: false,
-                },
-                1 => Shape {
-                    object_type: "companies",
-                    links_to: vec![],
-                    import: false,
-                },
-                _ => Shape {
-                    object_type: "contacts",
-                    links_to: vec![],
-                    import: true,
-                },
+        fn object_type(&self, stream: usize) -> &str {
+            ["contacts", "companies", "contacts"][stream]
+        }
+        fn links_to(&self, stream: usize) -> Vec<&str> {
+            if stream == 0 {
+                vec!["companies"]
+            } else {
+                vec![]
             }
+        }
+        fn imports(&self, stream: usize) -> bool {
+            stream == 2
         }
         fn oldest_unsettled(&self, object_type: &str) -> Option<u64> {
             self.unsettled.get(object_type).copied()
